@@ -1,0 +1,244 @@
+"""``isobench`` command line: inspect a module, or run the simulated bench in the foreground.
+
+Exit codes of ``inspect``: 0 pass (incl. conditional pass), 1 fail (incl. conditional fail),
+2 error or aborted run. Every expected problem (bad arguments, station file, instrument,
+safety refusal) is one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import NoReturn
+
+EXIT_ERROR = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # one line, with the fix
+        self.exit(EXIT_ERROR, f"isobench: error: {message} (see '{self.prog} --help')\n")
+
+
+def _key_value(text: str) -> tuple[str, float]:
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE, e.g. gain_error=0.003")
+    key, value = text.split("=", 1)
+    try:
+        return key.strip(), float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: {value!r} is not a number") from None
+
+
+def _serial(text: str) -> str:
+    value = text.strip()
+    if (
+        not value
+        or len(value) > 64
+        or any(c in value for c in '/\\:*?"<>|')
+        or not value.isprintable()
+    ):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a usable serial number "
+            '(1-64 printable characters, no / \\ : * ? " < > |)'
+        )
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= value <= 65532:
+        raise argparse.ArgumentTypeError(f"{value} is outside 0 ... 65532 (4 ports are needed)")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="isobench", description="Incoming inspection of WAGO 857-411 modules.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    inspect = sub.add_parser("inspect", help="inspect one module and write its report")
+    inspect.add_argument(
+        "--station",
+        required=True,
+        help="'sim' for the built-in simulated bench, or a station .toml file",
+    )
+    inspect.add_argument("--serial", required=True, type=_serial, help="module serial number")
+    inspect.add_argument(
+        "--out",
+        type=Path,
+        default=Path("isobench-output"),
+        help="folder for the run folders (default: ./isobench-output)",
+    )
+    inspect.add_argument(
+        "--profile",
+        default="wago-857-411",
+        help="module profile name or .toml path (default: wago-857-411)",
+    )
+    inspect.add_argument("--operator", default="", help="operator name for the record")
+    inspect.add_argument("--lot", default="", help="lot identifier for the record")
+    inspect.add_argument(
+        "--ambient-c",
+        type=float,
+        default=None,
+        help="ambient temperature in C (enables the temperature allowance)",
+    )
+    inspect.add_argument("--quiet", action="store_true", help="no progress output")
+    inspect.add_argument(
+        "--sim-set",
+        type=_key_value,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="simulated unit parameter, e.g. gain_error=0.003 (sim station only)",
+    )
+    inspect.add_argument(
+        "--sim-nominal",
+        action="store_true",
+        help="simulate the exact nominal module (no per-unit spread)",
+    )
+
+    sim = sub.add_parser("sim", help="run the simulated bench in the foreground (Ctrl-C stops)")
+    sim.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    sim.add_argument(
+        "--base-port",
+        type=_port,
+        default=5025,
+        help="first of four consecutive ports (0 = ephemeral)",
+    )
+    sim.add_argument("--serial", type=_serial, default="SIM-0001", help="simulated module serial")
+    sim.add_argument(
+        "--sim-set",
+        type=_key_value,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="simulated unit parameter, e.g. gain_error=0.003",
+    )
+    sim.add_argument(
+        "--write-station",
+        type=Path,
+        default=None,
+        help="also write a station .toml file pointing at the simulated bench",
+    )
+    return parser
+
+
+def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="isobench: %(levelname)s: %(message)s")
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    try:
+        if args.command == "sim":
+            return _cmd_sim(args)
+        return _cmd_inspect(args)
+    except KeyboardInterrupt:
+        print("isobench: interrupted", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as exc:  # the last line of defence: one line, the details in the log
+        from bench.errors import one_line
+
+        print(f"isobench: error: {one_line(exc)}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _cmd_inspect(args: argparse.Namespace) -> int:
+    from bench.runner import RunOptions, run_inspection
+    from bench.station import load_station, sim_station
+    from procedures.plans import skeleton_plan
+    from procedures.profile import resolve_profile
+    from reports.console import Progress
+
+    profile = resolve_profile(args.profile)
+    sim = None
+    if args.station == "sim":
+        from bench.sim.bench import SimBench, SimBenchConfig
+
+        sim = SimBench(
+            SimBenchConfig(
+                serial=args.serial,
+                overrides=dict(args.sim_set),
+                healthy_spread=not args.sim_nominal,
+            )
+        ).start()
+        station = sim_station(sim.resources, sim.models)
+        ambient = args.ambient_c if args.ambient_c is not None else sim.world.ambient_c
+    else:
+        if args.sim_set or args.sim_nominal:
+            print(
+                "isobench: error: --sim-set/--sim-nominal only apply to --station sim",
+                file=sys.stderr,
+            )
+            return EXIT_ERROR
+        station = load_station(args.station)
+        ambient = args.ambient_c
+    try:
+        with Progress(enabled=not args.quiet) as progress:
+            options = RunOptions(
+                serial=args.serial,
+                output_dir=args.out,
+                operator=args.operator,
+                lot=args.lot,
+                ambient_c=ambient,
+                progress=progress.update,
+                bench_clock=(lambda: sim.bench_time_s) if sim else None,
+            )
+            result = run_inspection(station, profile, skeleton_plan(), options)
+    finally:
+        if sim is not None:
+            sim.stop()
+    record = result.record
+    print(f"{record.serial}: {result.headline}")
+    if not record.safe_state_verified:
+        print(f"WARNING: {'; '.join(record.notes)}")
+    report = result.reports.get("html") or result.reports.get("record")
+    print(f"report: {report}")
+    return result.exit_code
+
+
+def _cmd_sim(args: argparse.Namespace) -> int:
+    from bench.sim.bench import ROLES, SimBench, SimBenchConfig
+    from bench.station import sim_station, station_toml
+
+    ports = None
+    if args.base_port:
+        ports = {role: args.base_port + i for i, role in enumerate(ROLES)}
+    bench = SimBench(
+        SimBenchConfig(
+            serial=args.serial, overrides=dict(args.sim_set), host=args.host, ports=ports
+        )
+    )
+    bench.start()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        print(f"simulated bench for module {args.serial} ({bench.config.topology} topology):")
+        for role, resource in bench.resources.items():
+            print(f"  {role:<7} {bench.models[role]:<18} {resource}")
+        if args.write_station:
+            station = sim_station(bench.resources, bench.models)
+            args.write_station.write_text(station_toml(station), encoding="utf-8")
+            print(f"station file: {args.write_station}")
+        print("Ctrl-C stops.", flush=True)
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        bench.stop()
+        print(f"stopped; modelled bench time {bench.bench_time_s:.3f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,16 @@
+"""One-line error messages for the operator (the last line of defence of the CLI)."""
+
+from __future__ import annotations
+
+from bench.station import StationError
+from drivers.errors import InstrumentError, ValidationError
+from procedures.profile import ProfileError
+
+
+def one_line(exc: BaseException) -> str:
+    """Expected problems keep their own message; anything else names its type."""
+    if isinstance(exc, StationError | ProfileError | InstrumentError | ValidationError | OSError):
+        text = str(exc)
+    else:
+        text = f"unexpected {type(exc).__name__}: {exc} - please report this with the run folder"
+    return " ".join(text.split())

@@ -1,0 +1,170 @@
+"""Run one inspection on a station: session, plan, record, safe state, reports, exit code.
+
+Whatever ends the run (normal end, a failed gate, an instrument error, a safety refusal,
+Ctrl-C or SIGTERM, a bug), the order is: instruments to their safe state and read back, then
+the record completed on disk, then the reports rendered from the record. Data is never lost:
+readings were appended as they were taken and the record was rewritten after every step.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench.safety import SafetyEnvelope, SafetyError
+from bench.session import BenchSession, Opener, _default_opener
+from bench.station import Station
+from drivers.errors import InstrumentError, ValidationError
+from procedures.decision import Statement
+from procedures.plan import PlanSettings, PlanStopped, ProgressFn, RunContext, Step, run_plan
+from procedures.profile import Profile
+from procedures.record import Recorder, RunRecord, utc_now
+
+log = logging.getLogger(__name__)
+
+EXIT_PASS, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
+
+
+@dataclass
+class RunOptions:
+    serial: str
+    output_dir: Path
+    operator: str = ""
+    lot: str = ""
+    ambient_c: float | None = None
+    settings: PlanSettings = field(default_factory=PlanSettings)
+    progress: ProgressFn = lambda step, done, total, text: None
+    #: modelled bench time source (the simulator's clock); None = wall-clock duration
+    bench_clock: Callable[[], float] | None = None
+    opener: Opener = _default_opener
+
+
+@dataclass
+class RunResult:
+    record: RunRecord
+    folder: Path
+    exit_code: int
+    reports: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def headline(self) -> str:
+        r = self.record
+        if r.outcome == "aborted":
+            return f"ABORTED: {r.abort_reason}"
+        return r.verdict.upper()
+
+
+def run_folder(output_dir: Path, serial: str) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    safe_serial = "".join(c if c.isalnum() or c in "-_." else "_" for c in serial)
+    folder = output_dir / f"{safe_serial}_{stamp}"
+    n = 1
+    while folder.exists():
+        n += 1
+        folder = output_dir / f"{safe_serial}_{stamp}_{n}"
+    return folder
+
+
+def exit_code_for(record: RunRecord) -> int:
+    """0 pass (incl. conditional pass), 1 fail (incl. conditional fail), 2 error/aborted."""
+    if record.outcome == "aborted" or not record.safe_state_verified:
+        return EXIT_ERROR
+    if record.verdict in (Statement.PASS.value, Statement.CONDITIONAL_PASS.value):
+        return EXIT_PASS
+    if record.verdict in (Statement.FAIL.value, Statement.CONDITIONAL_FAIL.value):
+        return EXIT_FAIL
+    return EXIT_ERROR  # nothing judged
+
+
+def run_inspection(
+    station: Station, profile: Profile, plan: list[Step], options: RunOptions
+) -> RunResult:
+    folder = run_folder(options.output_dir, options.serial)
+    record = RunRecord(
+        serial=options.serial,
+        module_type=profile.title,
+        profile=profile.source_file,
+        station=station.name,
+        topology=station.station.topology,
+        operator=options.operator,
+        lot=options.lot,
+        ambient_c=options.ambient_c,
+    )
+    recorder = Recorder(folder, record)
+    clock_start = options.bench_clock() if options.bench_clock else None
+    wall_start = datetime.now(UTC)
+    settings = options.settings
+    settings.line_frequency_hz = float(station.station.line_frequency_hz)
+
+    def envelope(supply_capability_v: float) -> SafetyEnvelope:
+        return SafetyEnvelope.build(station.limits, profile.ratings, supply_capability_v)
+
+    session = BenchSession(station, envelope, options.opener)
+    ctx: RunContext | None = None
+    try:
+        session.open()
+        record.instruments = {
+            role: {
+                "model": station.instruments[role].model,
+                "resource": station.instruments[role].resource,
+                "idn": session.identities.get(role, ""),
+            }
+            for role in station.instruments
+        }
+        recorder.save()
+        ctx = RunContext(session, profile, recorder, settings, options.progress, options.ambient_c)
+        run_plan(plan, ctx)
+        record.outcome = "completed"
+    except PlanStopped as exc:
+        record.outcome, record.abort_reason = "stopped", str(exc)
+    except KeyboardInterrupt:
+        record.outcome, record.abort_reason = (
+            "aborted",
+            "interrupted by the operator (Ctrl-C or SIGTERM)",
+        )
+    except (InstrumentError, SafetyError, ValidationError) as exc:
+        record.outcome, record.abort_reason = "aborted", str(exc)
+    except Exception as exc:  # a bug must still end safely and keep the data
+        record.outcome = "aborted"
+        record.abort_reason = f"internal error {type(exc).__name__}: {exc}"
+        (folder / "traceback.txt").write_text(traceback.format_exc(), encoding="utf-8")
+    finally:
+        safe = session.close()
+        record.safe_state = dict(safe.results)
+        record.safe_state_verified = safe.verified
+        if not safe.verified:
+            record.notes.append(safe.summary())
+        for step in record.steps:
+            if step.status == "running":
+                step.status = "aborted"
+        record.ended_at = utc_now()
+        if options.bench_clock is not None and clock_start is not None:
+            record.bench_time_s = options.bench_clock() - clock_start
+        else:
+            record.bench_time_s = (datetime.now(UTC) - wall_start).total_seconds()
+        record.lower_bound_s = ctx.lower_bound_s if ctx is not None else None
+        record.compute_verdict()
+        recorder.close()
+    result = RunResult(record, folder, exit_code_for(record))
+    result.reports = render_reports(folder)
+    return result
+
+
+def render_reports(folder: Path) -> dict[str, Path]:
+    """Render every report from the files on disk; a rendering problem never loses data."""
+    from reports.html import write_html_report
+
+    outputs: dict[str, Path] = {
+        "record": folder / Recorder.RECORD,
+        "readings": folder / Recorder.READINGS,
+    }
+    try:
+        outputs["html"] = write_html_report(folder)
+    except Exception as exc:
+        log.error("report rendering failed: %s", exc)
+        (folder / "report-error.txt").write_text(traceback.format_exc(), encoding="utf-8")
+    return outputs

@@ -1,0 +1,261 @@
+"""The safety envelope: limits and output order enforced before any command reaches a driver.
+
+The envelope is the intersection of the station's own limits and the module's absolute
+ratings from its profile (input max 50 mA, supply range 16.8-31.2 V for the 857-411). Procedures
+only ever see the guarded roles below; a command outside the envelope, or an output switched
+in the wrong order, raises SafetyError before anything is sent.
+
+Output order: enable supply, then load, then source; disable in reverse.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from bench.station import Limits
+from drivers.roles import CurrentSource, Dmm, Load, Supply
+from procedures.profile import Ratings
+
+
+class SafetyError(RuntimeError):
+    """A command refused by the safety envelope (one line: what, the limit, where it is set)."""
+
+
+@dataclass(frozen=True)
+class SafetyEnvelope:
+    max_source_current_a: float
+    source_voltage_limit_v: float
+    supply_min_v: float
+    supply_max_v: float
+    supply_current_limit_a: float
+    supply_ovp_v: float
+    load_max_ohm: float
+
+    @classmethod
+    def build(cls, limits: Limits, ratings: Ratings, supply_capability_v: float) -> SafetyEnvelope:
+        if limits.supply_max_v > supply_capability_v:
+            raise SafetyError(
+                f"station limit supply_max_v {limits.supply_max_v:g} V exceeds what the supply "
+                f"can deliver ({supply_capability_v:g} V); use a 35 V class supply or lower "
+                "the limit"
+            )
+        ovp = min(limits.supply_ovp_v, supply_capability_v * 1.1)
+        return cls(
+            max_source_current_a=min(limits.max_source_current_a, ratings.input_current_max_a),
+            source_voltage_limit_v=limits.source_voltage_limit_v,
+            supply_min_v=max(limits.supply_min_v, 0.0),
+            supply_max_v=min(limits.supply_max_v, ratings.supply_max_v),
+            supply_current_limit_a=limits.supply_current_limit_a,
+            supply_ovp_v=ovp,
+            load_max_ohm=limits.load_max_ohm,
+        )
+
+    # ------------------------------------------------------------------ checks
+    def check_source_current(self, level_a: float) -> None:
+        if not math.isfinite(level_a) or abs(level_a) > self.max_source_current_a + 1e-12:
+            raise SafetyError(
+                f"safety envelope: refused source current {level_a:g} A (limit "
+                f"{self.max_source_current_a:g} A from the station's max_source_current_a and the "
+                "module's maximum input current)"
+            )
+
+    def check_source_voltage_limit(self, volts: float) -> None:
+        if not 0.0 < volts <= self.source_voltage_limit_v:
+            raise SafetyError(
+                f"safety envelope: refused source voltage limit {volts:g} V (station "
+                f"source_voltage_limit_v is {self.source_voltage_limit_v:g} V)"
+            )
+
+    def check_supply_voltage(self, volts: float) -> None:
+        if volts == 0.0:
+            return
+        if not self.supply_min_v - 1e-9 <= volts <= self.supply_max_v + 1e-9:
+            raise SafetyError(
+                f"safety envelope: refused supply voltage {volts:g} V (allowed 0 or "
+                f"{self.supply_min_v:g} ... {self.supply_max_v:g} V from the station limits and "
+                "the module's supply range)"
+            )
+
+    def check_load(self, ohm: float) -> None:
+        if not 0.0 < ohm <= self.load_max_ohm:
+            raise SafetyError(
+                f"safety envelope: refused load {ohm:g} ohm (station load_max_ohm "
+                f"is {self.load_max_ohm:g} ohm)"
+            )
+
+
+OutputName = Literal["supply", "load", "source"]
+
+
+class OutputOrder:
+    """Which outputs the controller switched on, and the rule that governs switching."""
+
+    ORDER: tuple[OutputName, ...] = ("supply", "load", "source")
+
+    def __init__(self) -> None:
+        self.on: set[str] = set()
+
+    def enable(self, name: OutputName) -> None:
+        needed = self.ORDER[: self.ORDER.index(name)]
+        missing = [n for n in needed if n not in self.on]
+        if missing:
+            raise SafetyError(
+                f"safety envelope: refused to enable the {name} before the "
+                f"{' and '.join(missing)} (order: supply, load, source)"
+            )
+        self.on.add(name)
+
+    def disable(self, name: OutputName) -> None:
+        later = self.ORDER[self.ORDER.index(name) + 1 :]
+        still_on = [n for n in later if n in self.on]
+        if still_on:
+            raise SafetyError(
+                f"safety envelope: refused to disable the {name} while the "
+                f"{' and '.join(still_on)} is on (disable source, load, supply)"
+            )
+        self.on.discard(name)
+
+
+class _Guard:
+    def __init__(self, driver: Any, envelope: SafetyEnvelope, order: OutputOrder) -> None:
+        self._driver = driver
+        self.envelope = envelope
+        self.order = order
+
+    @property
+    def label(self) -> str:
+        return self._driver.label
+
+    @property
+    def identity(self) -> Any:
+        return self._driver.identity
+
+    def check_errors(self, context: str = "configuration") -> None:
+        self._driver.check_errors(context)
+
+
+class GuardedSource(_Guard):
+    _driver: CurrentSource
+
+    def configure(
+        self,
+        *,
+        voltage_limit_v: float,
+        nplc: float = 1.0,
+        four_wire: bool = True,
+        source_delay_s: float | None = None,
+    ) -> None:
+        self.envelope.check_source_voltage_limit(voltage_limit_v)
+        self._driver.configure(
+            voltage_limit_v=voltage_limit_v,
+            nplc=nplc,
+            four_wire=four_wire,
+            source_delay_s=source_delay_s,
+        )
+
+    def set_current(self, level_a: float, range_a: float | None = None) -> None:
+        self.envelope.check_source_current(level_a)
+        if range_a is None:
+            self._driver.set_current(level_a)
+        else:
+            self._driver.set_current(level_a, range_a=range_a)  # type: ignore[call-arg]
+
+    def step_with_trigger(self, level_a: float) -> None:
+        self.envelope.check_source_current(level_a)
+        self._driver.step_with_trigger(level_a)
+
+    def configure_trigger_output(self, line: int = 1) -> None:
+        self._driver.configure_trigger_output(line)
+
+    def set_source_delay(self, seconds: float) -> None:
+        self._driver.set_source_delay(seconds)
+
+    def enable_output(self) -> None:
+        self.order.enable("source")
+        self._driver.enable_output()
+
+    def disable_output(self) -> None:
+        self._driver.disable_output()
+        self.order.disable("source")
+
+    def measure(self):
+        return self._driver.measure()
+
+    def in_compliance(self) -> bool:
+        return self._driver.in_compliance()
+
+
+class GuardedSupply(_Guard):
+    _driver: Supply
+
+    def configure(self, *, voltage_v: float) -> None:
+        """Program OVP and current limit from the envelope, then the level (output off)."""
+        self.envelope.check_supply_voltage(voltage_v)
+        self._driver.configure(
+            voltage_v=voltage_v,
+            current_limit_a=self.envelope.supply_current_limit_a,
+            ovp_v=self.envelope.supply_ovp_v,
+        )
+
+    def set_voltage(self, voltage_v: float) -> None:
+        self.envelope.check_supply_voltage(voltage_v)
+        self._driver.set_voltage(voltage_v)
+
+    def enable_output(self) -> None:
+        self.order.enable("supply")
+        self._driver.enable_output()
+
+    def disable_output(self) -> None:
+        self.order.disable("supply")
+        self._driver.disable_output()
+
+    def measure_voltage(self) -> float:
+        return self._driver.measure_voltage()
+
+    def measure_current(self) -> float:
+        return self._driver.measure_current()
+
+    def current_accuracy(self, value_a: float):
+        return self._driver.current_accuracy(value_a)
+
+    def protection_tripped(self) -> str | None:
+        return self._driver.protection_tripped()
+
+
+class GuardedLoad(_Guard):
+    _driver: Load
+
+    def configure_resistance(self, resistance_ohm: float) -> None:
+        self.envelope.check_load(resistance_ohm)
+        self._driver.configure_resistance(resistance_ohm)
+
+    def set_resistance(self, resistance_ohm: float) -> None:
+        self.envelope.check_load(resistance_ohm)
+        self._driver.set_resistance(resistance_ohm)
+
+    def enable_input(self) -> None:
+        self.order.enable("load")
+        self._driver.enable_input()
+
+    def disable_input(self) -> None:
+        self.order.disable("load")
+        self._driver.disable_input()
+
+    def measure_voltage(self) -> float:
+        return self._driver.measure_voltage()
+
+    def measure_current(self) -> float:
+        return self._driver.measure_current()
+
+
+class GuardedDmm(_Guard):
+    """A DMM drives nothing; it passes through (kept as a class so procedures see roles only)."""
+
+    _driver: Dmm
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._driver, name)

@@ -1,0 +1,174 @@
+"""A bench session: open and verify the station's instruments, hand out guarded roles, and on
+every exit path put every instrument in its safe state and read it back.
+
+Traps avoided (frameworks.md 16): safe state is registered before any output can be enabled
+(each driver is tracked the moment its transport opens); a half-open or unreachable instrument
+does not stop the others from being made safe; Ctrl-C/SIGTERM arriving during the safe-state
+sequence is held back until it has finished; an instrument whose ``*IDN?`` did not match is not
+sent anything (we do not know what it is).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from bench.safety import (
+    GuardedDmm,
+    GuardedLoad,
+    GuardedSource,
+    GuardedSupply,
+    OutputOrder,
+    SafetyEnvelope,
+)
+from bench.station import ROLES, Station
+from drivers.errors import InstrumentError, InstrumentIdentityError
+from drivers.registry import open_driver
+from drivers.roles import Role
+
+#: safe-state order: the input source first, then the load, the supply, the meter
+SAFE_ORDER = ("source", "load", "supply", "dmm")
+
+Opener = Callable[[str, str, str, float], Role]
+
+
+def _default_opener(role: str, model: str, resource: str, timeout_s: float) -> Role:
+    return open_driver(role, model, resource, timeout_s=timeout_s)
+
+
+@dataclass
+class SafeStateReport:
+    """Per role: ``"verified"`` or what could not be verified and why."""
+
+    results: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def verified(self) -> bool:
+        return bool(self.results) and all(v == "verified" for v in self.results.values())
+
+    def summary(self) -> str:
+        if self.verified:
+            return "safe state verified"
+        bad = [f"{role}: {state}" for role, state in self.results.items() if state != "verified"]
+        return "safe state NOT verified - " + "; ".join(bad)
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[list[int]]:
+    """Hold SIGINT/SIGTERM back while the safe-state sequence runs (main thread only)."""
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+    previous = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        previous[sig] = signal.getsignal(sig)
+        signal.signal(sig, lambda signum, _frame: received.append(signum))
+    try:
+        yield received
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+class BenchSession:
+    def __init__(
+        self,
+        station: Station,
+        envelope_factory: Callable[[float], SafetyEnvelope],
+        opener: Opener = _default_opener,
+    ) -> None:
+        self.station = station
+        self._envelope_factory = envelope_factory
+        self._opener = opener
+        self.drivers: dict[str, Role] = {}
+        self.trusted: set[str] = set()  # identity verified: safe to command
+        self.identities: dict[str, str] = {}
+        self.order = OutputOrder()
+        self.envelope: SafetyEnvelope | None = None
+        self.safe_state_report: SafeStateReport | None = None
+        self.source: GuardedSource
+        self.dmm: GuardedDmm
+        self.supply: GuardedSupply
+        self.load: GuardedLoad
+
+    # ------------------------------------------------------------------ opening
+    def open(self) -> BenchSession:
+        for role in ROLES:
+            cfg = self.station.instruments[role]
+            driver = self._opener(role, cfg.model, cfg.resource, cfg.timeout_s)
+            self.drivers[role] = driver
+            try:
+                identity = driver.initialize()
+            except InstrumentIdentityError:
+                raise
+            self.trusted.add(role)
+            self.identities[role] = str(identity)
+        # known state everywhere before anything is switched on
+        for role in SAFE_ORDER:
+            self.drivers[role].safe_state()
+        supply = self.drivers["supply"]
+        self.envelope = self._envelope_factory(supply.max_voltage_v)  # type: ignore[attr-defined]
+        self.source = GuardedSource(self.drivers["source"], self.envelope, self.order)
+        self.dmm = GuardedDmm(self.drivers["dmm"], self.envelope, self.order)
+        self.supply = GuardedSupply(self.drivers["supply"], self.envelope, self.order)
+        self.load = GuardedLoad(self.drivers["load"], self.envelope, self.order)
+        return self
+
+    def __enter__(self) -> BenchSession:
+        try:
+            return self.open()
+        except BaseException:
+            self.close()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ closing
+    def close(self) -> SafeStateReport:
+        """Safe state in order, each instrument read back; never raises."""
+        if self.safe_state_report is not None:
+            return self.safe_state_report
+        report = SafeStateReport()
+        with signals_held():
+            failed: dict[str, str] = {}
+            for role in SAFE_ORDER:
+                driver = self.drivers.get(role)
+                if driver is None:
+                    continue
+                if role not in self.trusted:
+                    failed[role] = "not commanded: its identity was not verified"
+                    continue
+                try:
+                    driver.safe_state()
+                except InstrumentError as exc:
+                    failed[role] = f"safe state failed ({exc.problem})"
+                except Exception as exc:
+                    failed[role] = f"safe state failed ({type(exc).__name__}: {exc})"
+            for role in SAFE_ORDER:
+                driver = self.drivers.get(role)
+                if driver is None:
+                    report.results[role] = "not opened"
+                    continue
+                if role in failed and role not in self.trusted:
+                    report.results[role] = failed[role]
+                    continue
+                try:
+                    problems = driver.safe_state_problems()
+                except InstrumentError as exc:
+                    problems = [f"could not read back ({exc.problem})"]
+                except Exception as exc:
+                    problems = [f"could not read back ({type(exc).__name__}: {exc})"]
+                if role in failed and not problems:
+                    problems = [failed[role]]
+                report.results[role] = "verified" if not problems else "; ".join(problems)
+            for driver in self.drivers.values():
+                with contextlib.suppress(Exception):
+                    driver.close()
+        self.order.on.clear()
+        self.safe_state_report = report
+        return report

@@ -1,0 +1,138 @@
+"""The simulated bench: one world, the four instruments wired to it, served on TCP sockets."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from bench.sim.instrument import SimInstrument
+from bench.sim.instruments.keithley2450 import Keithley2450
+from bench.sim.instruments.keysight34465a import Keysight34465A
+from bench.sim.instruments.keysight_e36104b import KeysightE36104B
+from bench.sim.instruments.keysight_el34143a import KeysightEL34143A
+from bench.sim.population import make_unit
+from bench.sim.server import ScpiSocketServer
+from bench.sim.unit import SimulatedUnit
+from bench.sim.world import Topology, Wiring, World
+
+ROLES = ("source", "dmm", "supply", "load")
+
+#: simulated instrument class per driver model name (the station file's ``model``)
+MODELS: dict[str, type[SimInstrument]] = {
+    "keithley2450": Keithley2450,
+    "keysight34465a": Keysight34465A,
+    "keysight-e36104b": KeysightE36104B,
+    "keysight-el34143a": KeysightEL34143A,
+}
+
+DEFAULT_MODELS = {
+    "direct": {
+        "source": "keithley2450",
+        "dmm": "keysight34465a",
+        "supply": "keysight-e36104b",
+        "load": "keysight-el34143a",
+    },
+}
+
+
+@dataclass
+class SimBenchConfig:
+    serial: str = "SIM-0001"
+    overrides: dict[str, float] = field(default_factory=dict)
+    healthy_spread: bool = True
+    topology: Topology = "direct"
+    seed: int | None = None
+    ambient_c: float = 23.0
+    line_frequency_hz: float = 50.0
+    host: str = "127.0.0.1"
+    ports: dict[str, int] | None = None
+
+
+class SimBench:
+    """Start with ``SimBench(config).start()`` or as a context manager; ``stop()`` frees ports."""
+
+    def __init__(self, config: SimBenchConfig | None = None) -> None:
+        self.config = config or SimBenchConfig()
+        cfg = self.config
+        unit = make_unit(cfg.serial, cfg.overrides, cfg.healthy_spread)
+        wiring = Wiring.shunt_scan() if cfg.topology == "shunt-scan" else Wiring()
+        seed = cfg.seed if cfg.seed is not None else abs(hash(cfg.serial)) % (2**32)
+        self.world = World(
+            unit,
+            wiring,
+            seed=seed,
+            ambient_c=cfg.ambient_c,
+            line_frequency_hz=cfg.line_frequency_hz,
+        )
+        models = DEFAULT_MODELS[cfg.topology]
+        self.instruments: dict[str, SimInstrument] = {
+            role: MODELS[models[role]](self.world) for role in ROLES
+        }
+        self.models = dict(models)
+        self.server = ScpiSocketServer(self.instruments, self.world.lock, cfg.host, cfg.ports)
+        self._started = False
+
+    # ------------------------------------------------------------------ life cycle
+    def start(self) -> SimBench:
+        self.server.start()
+        self._started = True
+        return self
+
+    def stop(self) -> None:
+        if self._started:
+            self.server.close()
+            self._started = False
+
+    def __enter__(self) -> SimBench:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ views
+    @property
+    def resources(self) -> dict[str, str]:
+        return {role: self.server.resource(role) for role in ROLES}
+
+    @property
+    def unit(self) -> SimulatedUnit:
+        return self.world.unit
+
+    @property
+    def bench_time_s(self) -> float:
+        with self.world.lock:
+            return self.world.clock.now
+
+    def outputs_on(self) -> dict[str, bool]:
+        """Which instruments drive the bench, read inside the simulator (not via the controller)."""
+        with self.world.lock:
+            return {role: inst.output_enabled() for role, inst in self.instruments.items()}
+
+    def levels(self) -> dict[str, float]:
+        """Programmed levels that matter for a safe state (source current, supply voltage)."""
+        with self.world.lock:
+            src = self.instruments["source"].state  # type: ignore[attr-defined]
+            sup = self.instruments["supply"].state  # type: ignore[attr-defined]
+            return {
+                "source_current_a": src.current_level_a,
+                "source_voltage_v": src.voltage_level_v,
+                "supply_voltage_v": sup.voltage_v,
+            }
+
+    def insert_unit(self, serial: str, overrides: dict[str, float] | None = None) -> None:
+        """The operator swaps the module under test (the world keeps its clock and wiring)."""
+        with self.world.lock:
+            self.world.unit = make_unit(serial, overrides, self.config.healthy_spread)
+            self.world.refresh()
+
+    def internal_errors(self) -> list[str]:
+        return [e for inst in self.instruments.values() for e in inst.internal_errors]
+
+
+def is_safe(bench: SimBench) -> bool:
+    levels = bench.levels()
+    return (
+        not any(bench.outputs_on().values())
+        and math.isclose(levels["source_current_a"], 0.0, abs_tol=1e-12)
+        and math.isclose(levels["supply_voltage_v"], 0.0, abs_tol=1e-12)
+    )

@@ -1,0 +1,555 @@
+"""Simulated Keithley 2450 SourceMeter, native SCPI command set (``*LANG SCPI``).
+
+Sources: 2450 Reference Manual 2450-901-01 (command pages for :SOURce, :SENSe, :OUTPut,
+:READ?, :DIGital, :TRIGger:DIGital), SPEC-2450 Rev. A (accuracy table). Defaults after
+``*RST``: output off, source function voltage, measure function current, VLIM 21 V,
+readback on, NPLC 1, 2-wire sense, automatic source delay.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from bench.sim.errors_model import CalibrationErrors, RangeSpec
+from bench.sim.instrument import Identity
+from bench.sim.instruments.keithley import KeithleyTti
+from bench.sim.scpi import (
+    Call,
+    ScpiError,
+    parse_bool,
+    parse_choice,
+    parse_number,
+    parse_string,
+    scpi,
+)
+
+# SPEC-2450 Rev. A, 1 year: source +-(% setting + offset), measure +-(% reading + offset)
+CURRENT_RANGES = (1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)
+SOURCE_CURRENT_SPEC = {
+    1e-8: RangeSpec(1e-8, 0.0010, 100e-12),
+    1e-7: RangeSpec(1e-7, 0.0006, 150e-12),
+    1e-6: RangeSpec(1e-6, 0.00025, 400e-12),
+    1e-5: RangeSpec(1e-5, 0.00025, 1.5e-9),
+    1e-4: RangeSpec(1e-4, 0.0002, 15e-9),
+    1e-3: RangeSpec(1e-3, 0.0002, 150e-9),
+    1e-2: RangeSpec(1e-2, 0.0002, 1.5e-6),
+    1e-1: RangeSpec(1e-1, 0.00025, 15e-6),
+    1.0: RangeSpec(1.0, 0.00067, 900e-6),
+}
+MEASURE_CURRENT_SPEC = {
+    1e-8: RangeSpec(1e-8, 0.0010, 50e-12),
+    1e-7: RangeSpec(1e-7, 0.0006, 100e-12),
+    1e-6: RangeSpec(1e-6, 0.00025, 300e-12),
+    1e-5: RangeSpec(1e-5, 0.00025, 700e-12),
+    1e-4: RangeSpec(1e-4, 0.0002, 6e-9),
+    1e-3: RangeSpec(1e-3, 0.0002, 60e-9),
+    1e-2: RangeSpec(1e-2, 0.0002, 600e-9),
+    1e-1: RangeSpec(1e-1, 0.00025, 6e-6),
+    1.0: RangeSpec(1.0, 0.0003, 500e-6),
+}
+VOLTAGE_RANGES = (0.02, 0.2, 2.0, 20.0, 200.0)
+MEASURE_VOLTAGE_SPEC = {
+    0.02: RangeSpec(0.02, 0.0010, 150e-6),
+    0.2: RangeSpec(0.2, 0.00012, 200e-6),
+    2.0: RangeSpec(2.0, 0.00012, 300e-6),
+    20.0: RangeSpec(20.0, 0.00015, 1e-3),
+    200.0: RangeSpec(200.0, 0.00015, 10e-3),
+}
+OVP_LEVELS = {
+    "PROT2": 2.0,
+    "PROT5": 5.0,
+    "PROT10": 10.0,
+    "PROT20": 20.0,
+    "PROT40": 40.0,
+    "PROT60": 60.0,
+    "PROT80": 80.0,
+    "PROT100": 100.0,
+    "PROT120": 120.0,
+    "PROT140": 140.0,
+    "PROT160": 160.0,
+    "PROT180": 180.0,
+    "NONE": math.inf,
+}
+AUTO_SOURCE_DELAY_S = 0.001  # [E] automatic source delay on the mA ranges
+OVERRANGE = 1.05
+
+
+def _range_for(value: float, ranges: tuple[float, ...]) -> float:
+    for r in ranges:
+        if abs(value) <= r * OVERRANGE:
+            return r
+    return ranges[-1]
+
+
+@dataclass
+class SenseSettings:
+    range_auto: bool = True
+    range: float = 0.0
+    nplc: float = 1.0
+    four_wire: bool = False
+
+
+@dataclass
+class State2450:
+    source_function: str = "VOLT"
+    current_level_a: float = 0.0
+    current_range_a: float = 1e-8
+    current_range_auto: bool = True
+    vlim_v: float = 21.0
+    voltage_level_v: float = 0.0
+    voltage_range_v: float = 0.02
+    voltage_range_auto: bool = True
+    ilim_a: float = 105e-6
+    source_delay_s: float = AUTO_SOURCE_DELAY_S
+    source_delay_auto: bool = True
+    readback: bool = True
+    output: bool = False
+    off_mode: dict[str, str] = field(default_factory=lambda: {"CURR": "NORMAL", "VOLT": "NORMAL"})
+    sense_function: str = "CURR"
+    sense: dict[str, SenseSettings] = field(
+        default_factory=lambda: {
+            "CURR": SenseSettings(range=1e-4),
+            "VOLT": SenseSettings(range=0.02),
+        }
+    )
+    ovp_v: float = math.inf
+    ovp_tripped: bool = False
+    dig_line_mode: dict[int, tuple[str, str]] = field(default_factory=dict)
+    dig_out_stimulus: dict[int, str] = field(default_factory=dict)
+    dig_out_logic: dict[int, str] = field(default_factory=dict)
+    dig_out_pulse_s: dict[int, float] = field(default_factory=dict)
+    level_changed: bool = True
+    buffer: list[tuple[float, float]] = field(default_factory=list)
+
+
+class Keithley2450(KeithleyTti):
+    role = "source"
+    command_overhead_s = 0.0005
+
+    def __init__(self, world, identity: Identity | None = None) -> None:
+        self.cal = CalibrationErrors((identity or self.default_identity()).serial)
+        super().__init__(world, identity or self.default_identity())
+
+    @staticmethod
+    def default_identity() -> Identity:
+        return Identity("KEITHLEY INSTRUMENTS", "MODEL 2450", "04512345", "1.7.12b")
+
+    def reset(self) -> None:
+        self.state = State2450()
+        self.world.set_source(False, 0.0, self.state.vlim_v)
+
+    def output_enabled(self) -> bool:
+        return self.state.output
+
+    # ------------------------------------------------------------------ world coupling
+    def _demand_a(self) -> tuple[float, float]:
+        """Current the source forces (with its calibration error) and its voltage limit."""
+        s = self.state
+        if s.source_function == "CURR":
+            rng = s.current_range_a
+            demand = self.cal.apply("source-current", SOURCE_CURRENT_SPEC[rng], s.current_level_a)
+            return demand, min(s.vlim_v, s.ovp_v)
+        # voltage source: I = V / R up to the current limit
+        r = self.world.input_loop_ohm()
+        demand = max(-s.ilim_a, min(s.ilim_a, s.voltage_level_v / r))
+        return demand, abs(s.voltage_level_v) + 1e-9
+
+    def _apply(self) -> None:
+        s = self.state
+        demand, vlim = self._demand_a()
+        if s.output and s.source_function == "VOLT" and abs(s.voltage_level_v) > s.ovp_v:
+            s.ovp_tripped, s.output = True, False
+        self.world.set_source(s.output, demand if s.output else 0.0, vlim)
+
+    # ------------------------------------------------------------------ source
+    @scpi("[:SOURce#]:FUNCtion[:MODE]")
+    def _source_function(self, call: Call) -> str | None:
+        if call.query:
+            return self.state.source_function
+        call.expect(1)
+        function = parse_choice(call.param(), ["CURRent", "VOLTage"])[:4]
+        if self.state.output and function != self.state.source_function:
+            self.state.output = False  # changing the source function turns the output off
+        self.state.source_function = function
+        self._apply()
+        return None
+
+    @scpi("[:SOURce#]:CURRent[:LEVel][:IMMediate][:AMPLitude]")
+    def _current_level(self, call: Call) -> str | None:
+        s = self.state
+        if call.query:
+            return self.format_number(s.current_level_a)
+        call.expect(1)
+        limit = 1.05 if s.current_range_auto else s.current_range_a * OVERRANGE
+        value = parse_number(call.param(), unit="A", minimum=-1.05, maximum=1.05, default=0.0)
+        if abs(value) > limit + 1e-15:
+            raise ScpiError(-222, call.text)
+        s.current_level_a = value
+        if s.current_range_auto:
+            s.current_range_a = _range_for(value, CURRENT_RANGES)
+        s.level_changed = True
+        self._apply()
+        return None
+
+    @scpi("[:SOURce#]:CURRent:RANGe")
+    def _current_range(self, call: Call) -> str | None:
+        s = self.state
+        if call.query:
+            return self.format_number(s.current_range_a)
+        call.expect(1)
+        value = parse_number(call.param(), unit="A", minimum=-1.05, maximum=1.05, default=1e-8)
+        new_range = _range_for(value, CURRENT_RANGES)
+        if abs(s.current_level_a) > new_range * OVERRANGE:
+            raise ScpiError(-221, call.text)  # range too small for the present level
+        s.current_range_a, s.current_range_auto = new_range, False
+        self._apply()
+        return None
+
+    @scpi("[:SOURce#]:CURRent:RANGe:AUTO")
+    def _current_range_auto(self, call: Call) -> str | None:
+        if call.query:
+            return "1" if self.state.current_range_auto else "0"
+        call.expect(1)
+        self.state.current_range_auto = parse_bool(call.param())
+        if self.state.current_range_auto:
+            self.state.current_range_a = _range_for(self.state.current_level_a, CURRENT_RANGES)
+        self._apply()
+        return None
+
+    @scpi("[:SOURce#]:CURRent:VLIMit[:LEVel]")
+    def _vlim(self, call: Call) -> str | None:
+        if call.query:
+            return self.format_number(self.state.vlim_v)
+        call.expect(1)
+        self.state.vlim_v = abs(
+            parse_number(call.param(), unit="V", minimum=-210.0, maximum=210.0, default=21.0)
+        )
+        if self.state.vlim_v < 0.02:
+            raise ScpiError(-222, call.text)
+        self._apply()
+        return None
+
+    @scpi("[:SOURce#]:CURRent:VLIMit[:LEVel]:TRIPped?")
+    def _vlim_tripped(self, call: Call) -> str:
+        call.expect(0)
+        tripped = (
+            self.state.output
+            and self.state.source_function == "CURR"
+            and (self.world.source_in_compliance)
+        )
+        return "1" if tripped else "0"
+
+    @scpi("[:SOURce#]:VOLTage[:LEVel][:IMMediate][:AMPLitude]")
+    def _voltage_level(self, call: Call) -> str | None:
+        s = self.state
+        if call.query:
+            return self.format_number(s.voltage_level_v)
+        call.expect(1)
+        limit = 210.0 if s.voltage_range_auto else s.voltage_range_v * OVERRANGE
+        value = parse_number(call.param(), unit="V", minimum=-210.0, maximum=210.0, default=0.0)
+        if abs(value) > limit:
+            raise ScpiError(-222, call.text)
+        s.voltage_level_v = value
+        if s.voltage_range_auto:
+            s.voltage_range_v = _range_for(value, VOLTAGE_RANGES)
+        s.level_changed = True
+        self._apply()
+        return None
+
+    @scpi("[:SOURce#]:VOLTage:ILIMit[:LEVel]")
+    def _ilim(self, call: Call) -> str | None:
+        if call.query:
+            return self.format_number(self.state.ilim_a)
+        call.expect(1)
+        value = parse_number(call.param(), unit="A", minimum=-1.05, maximum=1.05, default=105e-6)
+        if abs(value) < 1e-9:
+            raise ScpiError(-222, call.text)
+        self.state.ilim_a = abs(value)
+        self._apply()
+        return None
+
+    @scpi("[:SOURce#]:VOLTage:PROTection[:LEVel]")
+    def _ovp(self, call: Call) -> str | None:
+        if call.query:
+            for name, level in OVP_LEVELS.items():
+                if level == self.state.ovp_v:
+                    return name
+        call.expect(1)
+        name = call.param().strip().upper()
+        if name not in OVP_LEVELS:
+            raise ScpiError(-224, call.text)
+        self.state.ovp_v = OVP_LEVELS[name]
+        self._apply()
+        return None
+
+    @scpi("[:SOURce#]:VOLTage:PROTection[:LEVel]:TRIPped?")
+    def _ovp_tripped(self, call: Call) -> str:
+        call.expect(0)
+        return "1" if self.state.ovp_tripped else "0"
+
+    @scpi("[:SOURce#]:CURRent:DELay", "[:SOURce#]:VOLTage:DELay")
+    def _delay(self, call: Call) -> str | None:
+        if call.query:
+            return self.format_number(self.state.source_delay_s)
+        call.expect(1)
+        self.state.source_delay_s = parse_number(
+            call.param(), unit="S", minimum=0.0, maximum=10000.0, default=0.0
+        )
+        self.state.source_delay_auto = False  # a manual delay turns auto delay off
+        return None
+
+    @scpi("[:SOURce#]:CURRent:DELay:AUTO", "[:SOURce#]:VOLTage:DELay:AUTO")
+    def _delay_auto(self, call: Call) -> str | None:
+        if call.query:
+            return "1" if self.state.source_delay_auto else "0"
+        call.expect(1)
+        self.state.source_delay_auto = parse_bool(call.param())
+        if self.state.source_delay_auto:
+            self.state.source_delay_s = AUTO_SOURCE_DELAY_S
+        return None
+
+    @scpi("[:SOURce#]:CURRent:READ:BACK", "[:SOURce#]:VOLTage:READ:BACK")
+    def _readback(self, call: Call) -> str | None:
+        if call.query:
+            return "1" if self.state.readback else "0"
+        call.expect(1)
+        self.state.readback = parse_bool(call.param())
+        return None
+
+    # ------------------------------------------------------------------ output
+    @scpi(":OUTPut#[:STATe]")
+    def _output(self, call: Call) -> str | None:
+        if call.query:
+            return "1" if self.state.output else "0"
+        call.expect(1)
+        on = parse_bool(call.param())
+        if on and self.state.ovp_tripped:
+            self.state.ovp_tripped = False
+        if on and not self.state.output:
+            self.state.level_changed = True
+        self.state.output = on
+        self._apply()
+        return None
+
+    @scpi(":OUTPut#:CURRent:SMODe", ":OUTPut#:VOLTage:SMODe", ":OUTPut#:SMODe")
+    def _off_mode(self, call: Call) -> str | None:
+        header = call.text.upper()
+        functions = (
+            ["CURR"] if ":CURR" in header else ["VOLT"] if ":VOLT" in header else ["CURR", "VOLT"]
+        )
+        if call.query:
+            return self.state.off_mode[functions[0]][:4]
+        call.expect(1)
+        mode = parse_choice(call.param(), ["NORMal", "HIMPedance", "ZERO", "GUARd"])
+        for function in functions:
+            self.state.off_mode[function] = mode
+        return None
+
+    # ------------------------------------------------------------------ sense
+    @scpi("[:SENSe#]:FUNCtion[:ON]")
+    def _sense_function(self, call: Call) -> str | None:
+        if call.query:
+            return f'"{self.state.sense_function}:DC"'
+        call.expect(1)
+        name = parse_string(call.param()).upper()
+        mapping = {
+            "VOLT": "VOLT",
+            "VOLT:DC": "VOLT",
+            "VOLTAGE": "VOLT",
+            "VOLTAGE:DC": "VOLT",
+            "CURR": "CURR",
+            "CURR:DC": "CURR",
+            "CURRENT": "CURR",
+            "CURRENT:DC": "CURR",
+        }
+        if name not in mapping:
+            raise ScpiError(-224, call.text)
+        self.state.sense_function = mapping[name]
+        return None
+
+    def _sense(self, call: Call) -> SenseSettings:
+        return self.state.sense["VOLT" if ":VOLT" in call.text.upper() else "CURR"]
+
+    @scpi("[:SENSe#]:VOLTage[:DC]:RANGe[:UPPer]", "[:SENSe#]:CURRent[:DC]:RANGe[:UPPer]")
+    def _sense_range(self, call: Call) -> str | None:
+        sense = self._sense(call)
+        voltage = ":VOLT" in call.text.upper()
+        ranges = VOLTAGE_RANGES if voltage else CURRENT_RANGES
+        if call.query:
+            return self.format_number(sense.range)
+        call.expect(1)
+        top = 210.0 if voltage else 1.05
+        value = parse_number(
+            call.param(), unit="V" if voltage else "A", minimum=-top, maximum=top, default=ranges[0]
+        )
+        sense.range, sense.range_auto = _range_for(value, ranges), False
+        return None
+
+    @scpi("[:SENSe#]:VOLTage[:DC]:RANGe:AUTO", "[:SENSe#]:CURRent[:DC]:RANGe:AUTO")
+    def _sense_range_auto(self, call: Call) -> str | None:
+        sense = self._sense(call)
+        if call.query:
+            return "1" if sense.range_auto else "0"
+        call.expect(1)
+        sense.range_auto = parse_bool(call.param())
+        return None
+
+    @scpi("[:SENSe#]:VOLTage[:DC]:NPLCycles", "[:SENSe#]:CURRent[:DC]:NPLCycles")
+    def _nplc(self, call: Call) -> str | None:
+        sense = self._sense(call)
+        if call.query:
+            return self.format_number(sense.nplc)
+        call.expect(1)
+        sense.nplc = parse_number(call.param(), minimum=0.01, maximum=10.0, default=1.0)
+        return None
+
+    @scpi("[:SENSe#]:VOLTage[:DC]:RSENse", "[:SENSe#]:CURRent[:DC]:RSENse")
+    def _rsense(self, call: Call) -> str | None:
+        sense = self._sense(call)
+        if call.query:
+            return "1" if sense.four_wire else "0"
+        call.expect(1)
+        sense.four_wire = parse_bool(call.param())
+        return None
+
+    # ------------------------------------------------------------------ measurements
+    def _measure(self) -> tuple[float, float]:
+        """One reading: (source value element, measurement element); advances the clock."""
+        s = self.state
+        clock = self.world.clock
+        if s.level_changed and s.output:
+            clock.advance(s.source_delay_s)
+        s.level_changed = False
+        sense = s.sense[s.sense_function]
+        aperture = sense.nplc / self.world.line_frequency_hz
+        clock.advance(aperture + 0.0002)
+        rng = self.world.rng
+        current_true = self.world.input_a
+        four_wire = sense.four_wire and s.output
+        voltage_true = self.world.input_voltage_v(four_wire) if s.output else 0.0
+        if s.output and s.source_function == "CURR" and self.world.source_in_compliance:
+            voltage_true = math.copysign(min(s.vlim_v, s.ovp_v), current_true)
+        noise_scale = math.sqrt(1.0 / max(sense.nplc, 0.01))
+        i_range = (
+            s.current_range_a
+            if s.source_function == "CURR"
+            else (sense.range if not sense.range_auto else _range_for(current_true, CURRENT_RANGES))
+        )
+        i_spec = MEASURE_CURRENT_SPEC[i_range]
+        current = self.cal.apply("measure-current", i_spec, current_true)
+        current += rng.normal(0.0, 0.02 * i_spec.offset * noise_scale)
+        v_range = (
+            s.sense["VOLT"].range
+            if not s.sense["VOLT"].range_auto
+            else _range_for(voltage_true, VOLTAGE_RANGES)
+        )
+        v_spec = MEASURE_VOLTAGE_SPEC[v_range]
+        voltage = self.cal.apply("measure-voltage", v_spec, voltage_true)
+        voltage += rng.normal(0.0, 0.02 * v_spec.offset * noise_scale)
+        if s.sense_function == "CURR":
+            reading = current
+            source = (
+                (voltage if s.readback else s.voltage_level_v)
+                if s.source_function == "VOLT"
+                else (current if s.readback else s.current_level_a)
+            )
+        else:
+            reading = voltage
+            source = (
+                (current if s.readback else s.current_level_a)
+                if s.source_function == "CURR"
+                else (voltage if s.readback else s.voltage_level_v)
+            )
+        s.buffer.append((source, reading))
+        del s.buffer[:-10000]
+        return source, reading
+
+    @scpi(":READ?")
+    def _read(self, call: Call) -> str:
+        call.expect((0, 15))
+        elements = [p.strip().upper() for p in call.params[1:]]
+        if call.params:
+            buffer_name = parse_string(call.params[0])
+            if buffer_name.lower() not in ("defbuffer1", "defbuffer2"):
+                raise ScpiError(-224, call.text)
+        source, reading = self._measure()
+        values = []
+        for element in elements or ["READ"]:
+            if element in ("READ", "READING"):
+                values.append(self.format_number(reading))
+            elif element in ("SOUR", "SOURCE"):
+                values.append(self.format_number(source))
+            elif element in ("REL", "RELATIVE"):
+                values.append(self.format_number(self.world.clock.now))
+            else:
+                raise ScpiError(-224, call.text)
+        return ",".join(values)
+
+    @scpi(":TRACe:CLEar")
+    def _trace_clear(self, call: Call) -> None:
+        call.expect((0, 1))
+        self.state.buffer.clear()
+
+    @scpi(":TRACe:ACTual?")
+    def _trace_actual(self, call: Call) -> str:
+        call.expect((0, 1))
+        return str(len(self.state.buffer))
+
+    # ------------------------------------------------------------------ digital I/O triggers
+    @scpi(":DIGital:LINE#:MODE")
+    def _dig_mode(self, call: Call) -> str | None:
+        line = call.suffixes[1]
+        if not 1 <= line <= 6:
+            raise ScpiError(-114, call.text)
+        if call.query:
+            mode, direction = self.state.dig_line_mode.get(line, ("DIG", "IN"))
+            return f"{mode},{direction}"
+        call.expect(2)
+        mode = parse_choice(call.param(0), ["DIGital", "TRIGger", "SYNChronous"])[:4]
+        direction = parse_choice(call.param(1), ["IN", "OUT", "OPENdrain", "MASTer", "ACCeptor"])
+        self.state.dig_line_mode[line] = (mode, direction[:4])
+        return None
+
+    @scpi(":TRIGger:DIGital#:OUT:STIMulus")
+    def _dig_stim(self, call: Call) -> str | None:
+        line = call.suffixes[1]
+        if not 1 <= line <= 6:
+            raise ScpiError(-114, call.text)
+        if call.query:
+            return self.state.dig_out_stimulus.get(line, "NONE")
+        call.expect(1)
+        value = call.param().strip().upper()
+        if value not in ("NONE", "COMM", "COMMAND") and not value.startswith(("NOT", "TIM")):
+            raise ScpiError(-224, call.text)
+        self.state.dig_out_stimulus[line] = "COMM" if value.startswith("COMM") else value
+        return None
+
+    @scpi(":TRIGger:DIGital#:OUT:LOGic")
+    def _dig_logic(self, call: Call) -> str | None:
+        line = call.suffixes[1]
+        if call.query:
+            return self.state.dig_out_logic.get(line, "NEG")
+        call.expect(1)
+        self.state.dig_out_logic[line] = parse_choice(call.param(), ["POSitive", "NEGative"])[:3]
+        return None
+
+    @scpi(":TRIGger:DIGital#:OUT:PULSewidth")
+    def _dig_pulse(self, call: Call) -> str | None:
+        line = call.suffixes[1]
+        if call.query:
+            return self.format_number(self.state.dig_out_pulse_s.get(line, 10e-6))
+        call.expect(1)
+        self.state.dig_out_pulse_s[line] = parse_number(
+            call.param(), unit="S", minimum=4e-6, maximum=100.0, default=10e-6
+        )
+        return None
+
+    @scpi("*TRG!")
+    def _trg(self, call: Call) -> None:
+        """A command trigger event: pulses every digital line whose stimulus is COMMand."""
+        call.expect(0)
+        for line, stimulus in self.state.dig_out_stimulus.items():
+            mode = self.state.dig_line_mode.get(line, ("DIG", "IN"))
+            if stimulus == "COMM" and mode == ("TRIG", "OUT"):
+                self.world.fire_hardware_trigger(self.world.clock.now)

@@ -1,0 +1,193 @@
+"""The simulated bench's one physical world: the wiring between the instruments and the unit.
+
+Input loop:   source HI -> [input shunt] -> module input (R_in) -> source LO
+Output loop:  module output -> [output shunt] -> DMM current input (direct topology)
+              -> electronic load (constant resistance) -> module output return
+Supply:       supply + -> [supply shunt] -> module Us ; supply - -> module GND
+
+Instruments never talk to each other; they change the world (a level, an output state) at
+the simulated time of the command and read it back (a current, a voltage) averaged over their
+own integration window. All access happens under ``lock`` (the server thread processes one
+message at a time; tests may look in from another thread).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from bench.sim.clock import SimClock
+from bench.sim.unit import SimulatedUnit, UnitConditions
+
+Topology = Literal["direct", "shunt-scan"]
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """Fixed resistances of the bench wiring (ohm)."""
+
+    topology: Topology = "direct"
+    input_shunt_ohm: float = 0.0
+    output_shunt_ohm: float = 0.0
+    supply_shunt_ohm: float = 0.0
+    lead_ohm: float = 0.04  # one 2-wire lead pair, terminals included
+
+    @classmethod
+    def shunt_scan(cls) -> Wiring:
+        """metrology.md 4.3: 100 ohm 4-wire shunts in both loops, 10 ohm in the supply line."""
+        return cls(
+            "shunt-scan", input_shunt_ohm=100.0, output_shunt_ohm=100.0, supply_shunt_ohm=10.0
+        )
+
+
+@dataclass
+class SupplyState:
+    on: bool = False
+    set_v: float = 0.0
+    current_limit_a: float = 1.0
+    mode: Literal["OFF", "CV", "CC"] = "OFF"
+    terminal_v: float = 0.0
+
+
+@dataclass
+class World:
+    unit: SimulatedUnit
+    wiring: Wiring = field(default_factory=Wiring)
+    seed: int = 0
+    ambient_c: float = 23.0
+    line_frequency_hz: float = 50.0
+
+    def __post_init__(self) -> None:
+        self.clock = SimClock()
+        self.lock = threading.RLock()
+        self.rng = np.random.default_rng(self.seed)
+        # source (input loop)
+        self.source_on = False
+        self.source_demand_a = 0.0  # what the source tries to force (its setpoint incl. error)
+        self.source_vlim_v = 21.0
+        self.input_a = 0.0  # actual loop current
+        self.source_in_compliance = False
+        # supply
+        self.supply = SupplyState()
+        # load and meters in the output loop
+        self.load_on = False
+        self.load_ohm = math.inf
+        self.output_meter_burden_ohm = 0.0
+        self.dut_connected = True  # False: in-situ shunt calibration relay bypasses the module
+        # trigger wiring: the source's digital output drives every listener's external input
+        self.trigger_listeners: list[Callable[[float], None]] = []
+
+    # ------------------------------------------------------------------ topology helpers
+    def input_loop_ohm(self) -> float:
+        return (
+            self.unit.params.input_resistance_ohm
+            + self.wiring.input_shunt_ohm
+            + self.wiring.lead_ohm
+        )
+
+    def output_loop_ohm(self) -> float:
+        if not self.load_on:
+            return math.inf
+        return (
+            self.load_ohm
+            + self.wiring.output_shunt_ohm
+            + self.output_meter_burden_ohm
+            + self.wiring.lead_ohm
+        )
+
+    # ------------------------------------------------------------------ instrument actions
+    def set_source(self, on: bool, demand_a: float, vlim_v: float) -> None:
+        self.source_on, self.source_demand_a, self.source_vlim_v = on, demand_a, vlim_v
+        self.refresh()
+
+    def set_supply(self, on: bool, voltage_v: float, current_limit_a: float) -> None:
+        self.supply.on, self.supply.set_v, self.supply.current_limit_a = (
+            on,
+            voltage_v,
+            current_limit_a,
+        )
+        self.refresh()
+
+    def set_load(self, on: bool, resistance_ohm: float) -> None:
+        self.load_on, self.load_ohm = on, resistance_ohm
+        self.refresh()
+
+    def set_output_meter_burden(self, ohm: float) -> None:
+        self.output_meter_burden_ohm = ohm
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Recompute loop currents and supply mode, and hand the unit its new conditions."""
+        # input loop: a current source up to its voltage limit
+        if self.source_on:
+            r_in = self.input_loop_ohm()
+            i_max = self.source_vlim_v / r_in
+            self.source_in_compliance = abs(self.source_demand_a) > i_max
+            self.input_a = float(np.clip(self.source_demand_a, -i_max, i_max))
+        else:
+            self.input_a, self.source_in_compliance = 0.0, False
+        loop = self.output_loop_ohm()
+        module_input = self.input_a if self.dut_connected else 0.0
+        # supply: constant voltage unless the module would need more than the current limit
+        supply = self.supply
+        if not supply.on:
+            supply.mode, supply.terminal_v, module_supply = "OFF", 0.0, 0.0
+        else:
+            probe = UnitConditions(module_input, supply.set_v, loop, self.ambient_c)
+            demand = self.unit.supply_demand_a(probe)
+            if demand > supply.current_limit_a:
+                # constant-power input stage collapses into under-voltage lock-out
+                supply.mode, supply.terminal_v, module_supply = "CC", 0.0, 0.0
+            else:
+                series = self.wiring.supply_shunt_ohm + self.wiring.lead_ohm
+                supply.mode, supply.terminal_v = "CV", supply.set_v
+                module_supply = supply.set_v - demand * series
+        self.unit.update(
+            self.clock.now, UnitConditions(module_input, module_supply, loop, self.ambient_c)
+        )
+
+    # ------------------------------------------------------------------ what meters see
+    def output_current_a(self, times: np.ndarray) -> np.ndarray:
+        if not self.dut_connected:
+            return np.full(np.shape(times), self.input_a if self.load_on else 0.0)
+        return self.unit.output_a(times)
+
+    def mean_output_current_a(self, t0: float, t1: float) -> float:
+        """Mean output-loop current over [t0, t1], with the module's noise for that window."""
+        if not self.dut_connected:
+            return self.input_a
+        mean = self.unit.mean_output_a(t0, t1)
+        if mean == 0.0:
+            return 0.0
+        return mean + float(self.rng.normal(0.0, self.unit.noise_of_mean_a(t1 - t0)))
+
+    def supply_current_a(self) -> float:
+        if self.supply.mode != "CV":
+            return self.supply.current_limit_a if self.supply.mode == "CC" else 0.0
+        return self.unit.supply_current_a(self.clock.now)
+
+    def input_voltage_v(self, four_wire: bool) -> float:
+        """Voltage the source senses: module input only with 4-wire sense, plus leads without."""
+        r = self.unit.params.input_resistance_ohm if self.dut_connected else 0.0
+        r += self.wiring.input_shunt_ohm
+        if not four_wire:
+            r += self.wiring.lead_ohm
+        return self.input_a * r
+
+    def load_voltage_v(self) -> float:
+        if not self.load_on:
+            return 0.0
+        return float(self.unit.output_a(self.clock.now)[0]) * self.load_ohm
+
+    def fire_hardware_trigger(self, t: float) -> None:
+        for listener in list(self.trigger_listeners):
+            listener(t)
+
+    def outputs_on(self) -> dict[str, bool]:
+        """Ground truth for safety tests: which sources drive the bench right now."""
+        return {"source": self.source_on, "supply": self.supply.on, "load": self.load_on}

@@ -1,0 +1,203 @@
+"""Station configuration: which instrument fills each role, where it is, and the bench's limits.
+
+A station is a TOML file (see ``bench/stations/example.toml``); ``sim`` is a built-in station
+whose resources come from a simulated bench started in the same process. Every problem in a
+file is reported as one line naming the file, the key and the fix.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from drivers.registry import DRIVERS, models_for
+
+ROLES = ("source", "dmm", "supply", "load")
+
+
+class StationError(ValueError):
+    """A station file that cannot be used; ``str()`` is a one-line message."""
+
+
+class InstrumentConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    model: str
+    resource: str
+    serial: str | None = None
+    calibration_due: dt.date | None = None
+    timeout_s: float = Field(5.0, gt=0.0, le=120.0)
+
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, value: str) -> str:
+        if value not in DRIVERS:
+            raise ValueError(f"unknown model {value!r}; known models: {', '.join(sorted(DRIVERS))}")
+        return value
+
+    @field_validator("resource")
+    @classmethod
+    def _visa_resource(cls, value: str) -> str:
+        text = value.strip()
+        parts = text.split("::")
+        if len(parts) < 2 or not parts[0].upper().startswith(("TCPIP", "GPIB", "USB", "ASRL")):
+            raise ValueError(
+                f"{value!r} is not a VISA resource name; write it like "
+                "TCPIP0::192.168.1.10::5025::SOCKET"
+            )
+        if parts[0].upper().startswith("TCPIP") and text.upper().endswith("::SOCKET"):
+            try:
+                port = int(parts[-2])
+            except ValueError:
+                raise ValueError(f"{value!r}: the port {parts[-2]!r} is not a number") from None
+            if not 0 < port < 65536:
+                raise ValueError(f"{value!r}: port {port} is outside 1 ... 65535")
+        return text
+
+
+class Limits(BaseModel):
+    """The bench's own limits; the module's absolute ratings are applied on top of these."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_source_current_a: float = Field(0.030, gt=0.0, le=0.1)
+    source_voltage_limit_v: float = Field(5.0, gt=0.0, le=21.0)
+    supply_min_v: float = Field(16.8, ge=0.0)
+    supply_max_v: float = Field(31.2, gt=0.0)
+    supply_current_limit_a: float = Field(0.06, gt=0.0, le=1.0)
+    supply_ovp_v: float = Field(33.0, gt=0.0)
+    load_max_ohm: float = Field(1000.0, gt=0.0)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Limits:
+        if self.supply_min_v > self.supply_max_v:
+            raise ValueError("supply_min_v is above supply_max_v; swap them")
+        if self.supply_ovp_v <= self.supply_max_v:
+            raise ValueError(
+                f"supply_ovp_v ({self.supply_ovp_v:g} V) must be above supply_max_v "
+                f"({self.supply_max_v:g} V) or the OVP trips at the top test point"
+            )
+        return self
+
+
+class StationInfo(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    topology: Literal["direct", "shunt-scan"] = "direct"
+    line_frequency_hz: Literal[50, 60] = 50
+    location: str = ""
+
+
+class Station(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    station: StationInfo
+    limits: Limits = Field(default_factory=Limits)
+    instruments: dict[str, InstrumentConfig]
+    source_file: str | None = None
+
+    @model_validator(mode="after")
+    def _roles(self) -> Station:
+        missing = [r for r in ROLES if r not in self.instruments]
+        if missing:
+            raise ValueError(
+                f"instruments: missing role(s) {', '.join(missing)}; add an "
+                f"[instruments.{missing[0]}] table"
+            )
+        extra = [r for r in self.instruments if r not in ROLES]
+        if extra:
+            raise ValueError(
+                f"instruments: unknown role(s) {', '.join(extra)}; roles are {', '.join(ROLES)}"
+            )
+        for role, cfg in self.instruments.items():
+            if cfg.model not in models_for(role):
+                raise ValueError(
+                    f"instruments.{role}.model: {cfg.model} cannot be the {role}; "
+                    f"use one of {', '.join(models_for(role))}"
+                )
+        return self
+
+    @property
+    def name(self) -> str:
+        return self.station.name
+
+
+def _format_error(path: str, exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    loc = ".".join(str(p) for p in err["loc"])
+    kind = err["type"]
+    if kind == "missing":
+        message = f"{loc}: missing; add it"
+    elif kind == "extra_forbidden":
+        message = f"{loc}: unknown key; check its spelling against bench/stations/example.toml"
+    else:
+        text = str(err["msg"]).removeprefix("Value error, ")
+        message = f"{loc}: {text}" if loc else text
+    more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+    return f"station file {path}: {message}{more}"
+
+
+def load_station(path: str | Path) -> Station:
+    file = Path(path)
+    if not file.is_file():
+        raise StationError(f"station file {file}: not found; give a path to a .toml file or 'sim'")
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise StationError(f"station file {file}: not valid TOML ({exc})") from None
+    except UnicodeDecodeError:
+        raise StationError(f"station file {file}: not a UTF-8 text file") from None
+    try:
+        station = Station.model_validate({**data, "source_file": str(file)})
+    except ValidationError as exc:
+        raise StationError(_format_error(str(file), exc)) from None
+    return station
+
+
+def sim_station(
+    resources: dict[str, str],
+    models: dict[str, str],
+    topology: str = "direct",
+    line_frequency_hz: int = 50,
+) -> Station:
+    """The built-in station for a simulated bench whose resources are known at run time."""
+    return Station.model_validate(
+        {
+            "station": {
+                "name": "sim",
+                "topology": topology,
+                "line_frequency_hz": line_frequency_hz,
+                "location": "simulated bench",
+            },
+            "instruments": {
+                role: {"model": models[role], "resource": resources[role]} for role in ROLES
+            },
+        }
+    )
+
+
+def station_toml(station: Station) -> str:
+    """Render a station as a TOML file (for ``isobench sim --write-station``)."""
+    lines = [
+        "[station]",
+        f'name = "{station.station.name}"',
+        f'topology = "{station.station.topology}"',
+        f"line_frequency_hz = {station.station.line_frequency_hz}",
+        "",
+        "[limits]",
+    ]
+    for key, value in station.limits.model_dump().items():
+        lines.append(f"{key} = {value!r}")
+    for role, cfg in station.instruments.items():
+        lines += [
+            "",
+            f"[instruments.{role}]",
+            f'model = "{cfg.model}"',
+            f'resource = "{cfg.resource}"',
+        ]
+    return "\n".join(lines) + "\n"

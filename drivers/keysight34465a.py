@@ -1,0 +1,199 @@
+"""Keysight 34465A Truevolt DMM: DC current and voltage, fixed ranges, NPLC, triggered bursts.
+
+Commands from the Truevolt Series Operating and Service Guide (SCPI reference):
+``CONFigure:CURRent:DC``, ``CONFigure:VOLTage:DC``, ``[SENSe:]<function>:NPLCycles``,
+``[SENSe:]<function>:ZERO:AUTO``, ``[SENSe:]VOLTage:DC:IMPedance:AUTO``, ``TRIGger:SOURce``,
+``TRIGger:DELay``, ``TRIGger:SLOPe``, ``TRIGger:COUNt``, ``SAMPle:COUNt``, ``SAMPle:SOURce``,
+``SAMPle:TIMer``, ``INITiate``, ``READ?``, ``FETCh?``, ``ABORt``, ``SYSTem:LFRequency?``.
+
+Accuracy figures are the [K] values of metrology.md 4.1 (Keysight 34465A data sheet
+5991-1983EN still to be checked); the uncertainty budget cites them as such.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+import numpy as np
+
+from drivers.errors import InstrumentReplyError, ValidationError
+from drivers.roles import Dmm
+from drivers.scpi import (
+    Accuracy,
+    Identity,
+    ScpiInstrument,
+    Setting,
+    in_range,
+    in_set,
+    parse_floats,
+    smallest_range,
+)
+
+CURRENT_RANGES_A = (1e-4, 1e-3, 1e-2, 1e-1, 1.0, 3.0)
+VOLTAGE_RANGES_V = (0.1, 1.0, 10.0, 100.0, 1000.0)
+NPLC_VALUES = (0.001, 0.002, 0.006, 0.02, 0.06, 0.2, 1.0, 10.0, 100.0)
+OVERRANGE = 1.2
+SPEC_SOURCE = "[K] Keysight 34465A 1-year spec per metrology.md 4.1 (verify with 5991-1983EN)"
+#: +-(fraction of reading, fraction of range)
+CURRENT_SPEC = {
+    1e-4: (0.0005, 0.00025),
+    1e-3: (0.0005, 0.00005),
+    1e-2: (0.0005, 0.0002),
+    1e-1: (0.0005, 0.00005),
+    1.0: (0.0008, 0.0001),
+    3.0: (0.0015, 0.0002),
+}
+VOLTAGE_SPEC = {
+    0.1: (0.000050, 0.000035),
+    1.0: (0.000040, 0.000007),
+    10.0: (0.000030, 0.000005),
+    100.0: (0.000045, 0.000006),
+    1000.0: (0.000045, 0.000010),
+}
+
+
+def _text(value: float) -> str:
+    return f"{value:.9g}"
+
+
+class Keysight34465A(ScpiInstrument, Dmm):
+    MODEL = "Keysight 34465A"
+    IDN_PATTERN = re.compile(r"(Keysight|Agilent) Technologies,34465A,")
+    current_ranges_a = CURRENT_RANGES_A
+    voltage_ranges_v = VOLTAGE_RANGES_V
+
+    trigger_source = Setting(
+        "TRIG:SOUR?", "TRIG:SOUR {}", parse=str, validator=in_set(["IMM", "BUS", "EXT", "INT"])
+    )
+    trigger_delay_s = Setting(
+        "TRIG:DEL?", "TRIG:DEL {}", validator=in_range(0.0, 3600.0), to_text=_text
+    )
+    sample_count = Setting(
+        "SAMP:COUN?",
+        "SAMP:COUN {}",
+        parse=lambda r: int(float(r)),
+        validator=in_range(1, 1e9),
+        to_text=lambda v: str(int(v)),
+    )
+    line_frequency_hz = Setting("SYST:LFR?", None)
+
+    def __init__(self, transport, *, role: str = "dmm") -> None:
+        super().__init__(transport, role=role)
+        self._function = "VOLT"
+        self._range = 10.0
+        self._nplc = 10.0
+        self._autozero = True
+        self._line_hz = 50.0
+        self._samples = 1
+
+    def initialize(self) -> Identity:
+        identity = self.verify_identity()
+        self.write("*RST")
+        self.write("*CLS")
+        self._line_hz = float(self.line_frequency_hz)
+        self.check_errors("reset")
+        return identity
+
+    # ------------------------------------------------------------------ configuration
+    def _configure(self, function: str, range_value: float, nplc: float, autozero: bool) -> None:
+        ranges = CURRENT_RANGES_A if function == "CURR" else VOLTAGE_RANGES_V
+        in_set(ranges)(range_value)
+        if nplc not in NPLC_VALUES:
+            raise ValidationError(
+                f"{self.label}: NPLC {nplc:g} is not one of "
+                f"{', '.join(f'{n:g}' for n in NPLC_VALUES)}"
+            )
+        self.write(f"CONF:{function}:DC {_text(range_value)}")
+        self.write(f"{function}:NPLC {_text(nplc)}")
+        self.write(f"{function}:ZERO:AUTO {'ON' if autozero else 'OFF'}")
+        if function == "VOLT":
+            self.write("VOLT:IMP:AUTO ON")  # >10 Gohm on the <=10 V ranges: no shunt loading
+        self._function, self._range, self._nplc, self._autozero = (
+            function,
+            range_value,
+            nplc,
+            autozero,
+        )
+        self._samples = 1
+        self.check_errors("configuration")
+
+    def configure_dc_current(self, *, range_a: float, nplc: float, autozero: bool = True) -> None:
+        self._configure("CURR", range_a, nplc, autozero)
+
+    def configure_dc_voltage(self, *, range_v: float, nplc: float, autozero: bool = True) -> None:
+        self._configure("VOLT", range_v, nplc, autozero)
+
+    def set_trigger_delay(self, seconds: float) -> None:
+        self.trigger_delay_s = seconds
+
+    @staticmethod
+    def range_for_current(value_a: float) -> float:
+        return smallest_range(CURRENT_RANGES_A, value_a, OVERRANGE)
+
+    # ------------------------------------------------------------------ readings
+    def read(self) -> float:
+        values = self.read_many(1)
+        return float(values[0])
+
+    def read_many(self, count: int) -> np.ndarray:
+        if count != self._samples:
+            self.sample_count = count
+            self._samples = count
+        values = self.ask("READ?", parse_floats)
+        if len(values) != count:
+            raise InstrumentReplyError(
+                self.label,
+                f"READ? returned {len(values)} values, expected {count}",
+                "check the trigger settings",
+            )
+        return np.asarray(values, dtype=float)
+
+    def reading_time_s(self) -> float:
+        aperture = self._nplc / self._line_hz
+        return aperture * (2.0 if self._autozero else 1.0)
+
+    def accuracy(self, value: float) -> Accuracy:
+        table = CURRENT_SPEC if self._function == "CURR" else VOLTAGE_SPEC
+        gain, range_fraction = table[self._range]
+        return Accuracy(gain, range_fraction * self._range, self._range, SPEC_SOURCE)
+
+    # ------------------------------------------------------------------ timed capture
+    def configure_capture(
+        self,
+        *,
+        samples: int,
+        interval_s: float,
+        trigger: Literal["external", "bus", "immediate"] = "external",
+        delay_s: float = 0.0,
+    ) -> None:
+        """Timed burst: ``samples`` readings every ``interval_s`` after one trigger."""
+        source = {"external": "EXT", "bus": "BUS", "immediate": "IMM"}[trigger]
+        self.trigger_source = source
+        if source == "EXT":
+            self.write("TRIG:SLOP NEG")
+        self.trigger_delay_s = delay_s
+        self.write("TRIG:COUN 1")
+        self.write("SAMP:SOUR TIM")
+        self.write(f"SAMP:TIM {_text(interval_s)}")
+        self.sample_count = samples
+        self._samples = samples
+        self.check_errors("capture configuration")
+
+    def arm(self) -> None:
+        """Start the acquisition; the query confirms it is armed before anyone triggers it."""
+        self.ask("INIT;TRIG:SOUR?", str)
+
+    def trigger(self) -> None:
+        self.write("*TRG")
+
+    def fetch(self) -> np.ndarray:
+        return np.asarray(self.ask("FETC?", parse_floats), dtype=float)
+
+    # ------------------------------------------------------------------ safety
+    def safe_state(self) -> None:
+        """A DMM drives nothing; stop any acquisition so it is ready and quiet."""
+        self.write("ABOR")
+
+    def safe_state_problems(self) -> list[str]:
+        return []

@@ -1,0 +1,199 @@
+"""Role interfaces that procedures program against; each driver implements one of them.
+
+SI units everywhere (amperes, volts, ohms, seconds); names carry the unit. Nothing here knows
+about the module under test. ``safe_state`` brings the instrument to outputs off, levels zero;
+``safe_state_problems`` reads the instrument back and says what is not safe (an empty list is
+a verified safe state).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from drivers.scpi import Accuracy, Identity
+
+
+class Role(ABC):
+    role: str
+    label: str
+    identity: Identity | None
+
+    @abstractmethod
+    def initialize(self) -> Identity:
+        """Check ``*IDN?``, reset to a known state, clear the error queue."""
+
+    @abstractmethod
+    def safe_state(self) -> None:
+        """Outputs off, levels zero. Must tolerate a half-configured instrument."""
+
+    @abstractmethod
+    def safe_state_problems(self) -> list[str]:
+        """Read back the output state and levels; describe anything that is not safe."""
+
+    @abstractmethod
+    def check_errors(self, context: str = "configuration") -> None: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class SourceReading:
+    """What the source measured at its terminals while sourcing (never the setpoint)."""
+
+    current_a: float
+    voltage_v: float
+    current_accuracy: Accuracy
+    voltage_accuracy: Accuracy
+
+
+class CurrentSource(Role):
+    role = "source"
+    max_current_a: float
+
+    @abstractmethod
+    def configure(
+        self,
+        *,
+        voltage_limit_v: float,
+        nplc: float = 1.0,
+        four_wire: bool = True,
+        source_delay_s: float | None = None,
+    ) -> None: ...
+
+    @abstractmethod
+    def set_current(self, level_a: float) -> None:
+        """Program the level; the driver picks the most accurate range that holds it."""
+
+    @abstractmethod
+    def set_source_delay(self, seconds: float) -> None:
+        """Instrument-side settling wait applied before the next measurement."""
+
+    @abstractmethod
+    def enable_output(self) -> None: ...
+
+    @abstractmethod
+    def disable_output(self) -> None: ...
+
+    @abstractmethod
+    def measure(self) -> SourceReading: ...
+
+    @abstractmethod
+    def in_compliance(self) -> bool:
+        """True when the voltage limit clamps the current (open input, high burden)."""
+
+    def configure_trigger_output(self, line: int = 1) -> None:
+        raise NotImplementedError(f"{self.label}: no trigger output")
+
+    def step_with_trigger(self, level_a: float) -> None:
+        raise NotImplementedError(f"{self.label}: no trigger output")
+
+
+class Dmm(Role):
+    role = "dmm"
+    current_ranges_a: tuple[float, ...]
+    voltage_ranges_v: tuple[float, ...]
+
+    @abstractmethod
+    def configure_dc_current(
+        self, *, range_a: float, nplc: float, autozero: bool = True
+    ) -> None: ...
+
+    @abstractmethod
+    def configure_dc_voltage(
+        self, *, range_v: float, nplc: float, autozero: bool = True
+    ) -> None: ...
+
+    @abstractmethod
+    def set_trigger_delay(self, seconds: float) -> None: ...
+
+    @abstractmethod
+    def read(self) -> float:
+        """One triggered reading with the present configuration."""
+
+    @abstractmethod
+    def read_many(self, count: int) -> np.ndarray:
+        """``count`` back-to-back readings from one trigger."""
+
+    @abstractmethod
+    def accuracy(self, value: float) -> Accuracy:
+        """Specified accuracy for ``value`` on the present function and range."""
+
+    @abstractmethod
+    def reading_time_s(self) -> float:
+        """Time one reading takes with the present integration settings."""
+
+    @abstractmethod
+    def configure_capture(
+        self,
+        *,
+        samples: int,
+        interval_s: float,
+        trigger: Literal["external", "bus", "immediate"] = "external",
+        delay_s: float = 0.0,
+    ) -> None: ...
+
+    @abstractmethod
+    def arm(self) -> None: ...
+
+    @abstractmethod
+    def fetch(self) -> np.ndarray: ...
+
+
+class Supply(Role):
+    role = "supply"
+    max_voltage_v: float
+    max_current_a: float
+
+    @abstractmethod
+    def configure(self, *, voltage_v: float, current_limit_a: float, ovp_v: float) -> None:
+        """Program protections first (OVP, current limit), then the level; output stays off."""
+
+    @abstractmethod
+    def set_voltage(self, voltage_v: float) -> None: ...
+
+    @abstractmethod
+    def enable_output(self) -> None: ...
+
+    @abstractmethod
+    def disable_output(self) -> None: ...
+
+    @abstractmethod
+    def measure_voltage(self) -> float: ...
+
+    @abstractmethod
+    def measure_current(self) -> float: ...
+
+    @abstractmethod
+    def current_accuracy(self, value_a: float) -> Accuracy: ...
+
+    @abstractmethod
+    def protection_tripped(self) -> str | None:
+        """Name of a tripped protection (``"OVP"``, ``"OCP"``) or None."""
+
+
+class Load(Role):
+    role = "load"
+
+    @abstractmethod
+    def configure_resistance(self, resistance_ohm: float) -> None:
+        """Constant-resistance mode at ``resistance_ohm``; input stays off."""
+
+    @abstractmethod
+    def set_resistance(self, resistance_ohm: float) -> None: ...
+
+    @abstractmethod
+    def enable_input(self) -> None: ...
+
+    @abstractmethod
+    def disable_input(self) -> None: ...
+
+    @abstractmethod
+    def measure_voltage(self) -> float: ...
+
+    @abstractmethod
+    def measure_current(self) -> float: ...

@@ -1,0 +1,266 @@
+"""SCPI instrument base: declarative settings, validated against the model's range tables.
+
+In the spirit of PyMeasure's ``control``/``measurement`` descriptors, with three differences
+that matter on a production bench: every setter validates against the model's real range
+table before anything is sent, every parse failure raises (never a silent NaN), and
+configuration ends with a full read of the error queue.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Generic, TypeVar
+
+from drivers.errors import (
+    InstrumentErrorQueue,
+    InstrumentIdentityError,
+    InstrumentReplyError,
+    ValidationError,
+)
+from drivers.transport import Transport
+
+T = TypeVar("T")
+
+OVERFLOW = 9.9e37
+
+
+# ------------------------------------------------------------------ validators
+def in_range(low: float, high: float) -> Callable[[float], float]:
+    def check(value: float) -> float:
+        if not isinstance(value, int | float) or not math.isfinite(value):
+            raise ValidationError(f"{value!r} is not a finite number")
+        if not low <= value <= high:
+            raise ValidationError(f"{value:g} is outside {low:g} ... {high:g}")
+        return float(value)
+
+    return check
+
+
+def in_set(values: Sequence[Any]) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        if value not in values:
+            raise ValidationError(f"{value!r} is not one of {', '.join(map(str, values))}")
+        return value
+
+    return check
+
+
+def smallest_range(ranges: Sequence[float], value: float, overrange: float = 1.0) -> float:
+    """The most sensitive range that holds ``value`` (ranges ascending)."""
+    for r in ranges:
+        if abs(value) <= r * overrange * (1.0 + 1e-12):
+            return r
+    raise ValidationError(f"{value:g} exceeds the largest range {ranges[-1]:g}")
+
+
+# ------------------------------------------------------------------ reply parsers
+def parse_float(reply: str) -> float:
+    value = float(reply.strip().strip('"'))
+    return math.inf if abs(value) >= OVERFLOW else value
+
+
+def parse_bool(reply: str) -> bool:
+    text = reply.strip().upper()
+    if text in ("1", "ON", "+1"):
+        return True
+    if text in ("0", "OFF", "+0"):
+        return False
+    raise ValueError(reply)
+
+
+def parse_floats(reply: str) -> list[float]:
+    text = reply.strip()
+    if text.startswith("#"):  # IEEE 488.2 definite-length block: #<n><len><data>
+        digits = int(text[1])
+        length = int(text[2 : 2 + digits])
+        text = text[2 + digits : 2 + digits + length]
+    if not text:
+        return []
+    return [parse_float(part) for part in text.split(",")]
+
+
+# ------------------------------------------------------------------ descriptors
+class Setting(Generic[T]):
+    """An instrument setting: ``query`` reads it, ``command`` (a format string) writes it."""
+
+    def __init__(
+        self,
+        query: str | None,
+        command: str | None,
+        *,
+        parse: Callable[[str], T] = parse_float,  # type: ignore[assignment]
+        validator: Callable[[Any], Any] | None = None,
+        to_text: Callable[[Any], str] | None = None,
+        doc: str = "",
+    ) -> None:
+        self.query, self.command, self.parse = query, command, parse
+        self.validator, self.to_text = validator, to_text
+        self.__doc__ = doc
+        self.name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instrument: ScpiInstrument | None, owner: type) -> T:
+        if instrument is None:
+            return self  # type: ignore[return-value]
+        if self.query is None:
+            raise AttributeError(f"{self.name} is write-only")
+        return instrument.ask(self.query, self.parse)
+
+    def __set__(self, instrument: ScpiInstrument, value: Any) -> None:
+        instrument.write(self.command_for(instrument, value))
+
+    def command_for(self, instrument: ScpiInstrument, value: Any) -> str:
+        """The validated command string that sets ``value`` (without sending it)."""
+        if self.command is None:
+            raise AttributeError(f"{self.name} is read-only")
+        if self.validator is not None:
+            try:
+                value = self.validator(value)
+            except ValidationError as exc:
+                raise ValidationError(f"{instrument.label}: {self.name}: {exc}") from None
+        text = self.to_text(value) if self.to_text else format_value(value)
+        return self.command.format(text)
+
+
+def format_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "ON" if value else "OFF"
+    if isinstance(value, float):
+        return f"{value:.9g}"
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Identity:
+    manufacturer: str
+    model: str
+    serial: str
+    firmware: str
+
+    @classmethod
+    def parse(cls, reply: str) -> Identity:
+        parts = [p.strip() for p in reply.split(",")]
+        if len(parts) < 4:
+            raise ValueError(reply)
+        return cls(parts[0], parts[1], parts[2], ",".join(parts[3:]))
+
+    def __str__(self) -> str:
+        return f"{self.manufacturer},{self.model},{self.serial},{self.firmware}"
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    """Specified accuracy of one reading: +-(gain_rel * |value| + offset), 1 year, 23 +-5 C."""
+
+    gain_rel: float
+    offset: float
+    range: float
+    source: str
+
+    def half_width(self, value: float) -> float:
+        return self.gain_rel * abs(value) + self.offset
+
+
+class ScpiInstrument:
+    """Base of every driver: transport, identity check, error queue, exact commands."""
+
+    #: regular expression the ``*IDN?`` reply must match (manufacturer and model)
+    IDN_PATTERN: ClassVar[re.Pattern[str]]
+    MODEL: ClassVar[str]  # human-readable model name, e.g. "Keithley 2450"
+
+    def __init__(self, transport: Transport, *, role: str = "") -> None:
+        self.transport = transport
+        self.role = role
+        self.identity: Identity | None = None
+
+    @property
+    def label(self) -> str:
+        where = getattr(self.transport, "name", "")
+        who = f"{self.role} ({self.MODEL})" if self.role else self.MODEL
+        return f"{who} at {where}" if where else who
+
+    # ------------------------------------------------------------------ I/O
+    def write(self, command: str) -> None:
+        self.transport.write(command)
+
+    def write_synced(self, *commands: str) -> None:
+        """Send ``commands`` as one message ending in ``*OPC?`` and wait for the ``1``.
+
+        Instruments work in parallel: without this, a reading on another instrument could be
+        taken before this instrument has applied its new level.
+        """
+        reply = self.transport.query(";".join((*commands, "*OPC?")))
+        if reply.strip() not in ("1", "+1"):
+            raise InstrumentReplyError(
+                self.label,
+                f"unexpected reply {reply[:60]!r} to *OPC?",
+                "check that the right instrument is at this address",
+            )
+
+    def setting(self, name: str, value: Any) -> str:
+        """Validated command text for the class's Setting ``name`` (see Setting.command_for)."""
+        return getattr(type(self), name).command_for(self, value)
+
+    def ask(self, command: str, parse: Callable[[str], T] = parse_float) -> T:  # type: ignore[assignment]
+        reply = self.transport.query(command)
+        try:
+            return parse(reply)
+        except (ValueError, IndexError, TypeError) as exc:
+            raise InstrumentReplyError(
+                self.label,
+                f"unexpected reply {reply[:60]!r} to {command!r}",
+                "check that the right instrument is at this address and the cable is sound",
+            ) from exc
+
+    # ------------------------------------------------------------------ identity and errors
+    def verify_identity(self) -> Identity:
+        reply = self.transport.query("*IDN?")
+        if not self.IDN_PATTERN.match(reply):
+            raise InstrumentIdentityError(
+                self.label,
+                f"expected a {self.MODEL} but *IDN? answered {reply[:80]!r}",
+                "check the resource address and driver model in the station file",
+            )
+        try:
+            self.identity = Identity.parse(reply)
+        except ValueError as exc:
+            raise InstrumentReplyError(self.label, f"malformed *IDN? reply {reply[:80]!r}") from exc
+        return self.identity
+
+    def read_errors(self, limit: int = 50) -> list[tuple[int, str]]:
+        """Drain the SCPI error queue (``SYST:ERR?`` until code 0)."""
+        errors: list[tuple[int, str]] = []
+        for _ in range(limit):
+            code, message = self.ask(":SYST:ERR?", parse_error)
+            if code == 0:
+                break
+            errors.append((code, message))
+        return errors
+
+    def check_errors(self, context: str = "configuration") -> None:
+        errors = self.read_errors()
+        if errors:
+            raise InstrumentErrorQueue(self.label, errors, context)
+
+    def clear(self) -> None:
+        self.write("*CLS")
+
+    def close(self) -> None:
+        self.transport.close()
+
+
+_ERROR_RE = re.compile(r'\s*([+-]?\d+)\s*,\s*"?(.*?)"?\s*$', re.S)
+
+
+def parse_error(reply: str) -> tuple[int, str]:
+    """``+0,"No error"`` (Keysight) or ``-113,"Undefined header;1;2026/..."`` (Keithley)."""
+    m = _ERROR_RE.match(reply)
+    if not m:
+        raise ValueError(reply)
+    message = m.group(2).split(";")[0]
+    return int(m.group(1)), message

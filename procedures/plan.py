@@ -1,0 +1,107 @@
+"""Inspection plans as steps (OpenHTF's phases): each step records named, judged measurements.
+
+A step knows the module (through the profile and the reference model) and talks to the bench
+only through the four role interfaces handed to it. ``run_plan`` keeps the record's step list
+honest: every step is listed before the first runs, so an aborted run still shows which steps
+did not run.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from procedures.model import ModuleModel, ModuleParameters
+from procedures.profile import Profile
+from procedures.record import Recorder, StepRecord, utc_now
+
+
+class Instruments(Protocol):
+    """What a step may use: the four roles (guarded by the safety envelope on a real run)."""
+
+    source: Any
+    dmm: Any
+    supply: Any
+    load: Any
+
+
+class PlanStopped(Exception):
+    """A gate step decided the rest of the plan must not run (e.g. a wiring fault)."""
+
+
+@dataclass
+class PlanSettings:
+    nplc: float = 1.0  # integration of every static reading (power-line cycles)
+    repeats: int = 3  # DMM readings per point (type-A uncertainty)
+    settle_band_a: float = 0.5e-6  # residual settling error allowed before a reading
+    source_voltage_limit_v: float = 5.0  # input burden at 50 mA is <= 2.5 V (50 ohm)
+    nominal_load_ohm: float = 250.0
+    line_frequency_hz: float = 50.0
+    transfer_points_a: tuple[float, ...] = tuple(i * 2e-3 for i in range(11))
+
+
+ProgressFn = Callable[[str, int, int, str], None]
+
+
+@dataclass
+class RunContext:
+    bench: Instruments
+    profile: Profile
+    recorder: Recorder
+    settings: PlanSettings = field(default_factory=PlanSettings)
+    progress: ProgressFn = lambda step, done, total, text: None
+    ambient_c: float | None = None
+    lower_bound_s: float = 0.0  # physical minimum time of what was measured so far
+
+    @property
+    def reference(self) -> ModuleModel:
+        """The nominal module the profile describes (identity transfer, f_c from the profile)."""
+        m = self.profile.module
+        return ModuleModel(
+            ModuleParameters(
+                urv_a=m.upper_range_value_a,
+                tau_s=1.0 / (2.0 * math.pi * m.limit_frequency_hz),
+                nominal_supply_v=m.nominal_supply_v,
+            )
+        )
+
+    @property
+    def temperature_allowance_a(self) -> float:
+        return self.profile.temperature_allowance_a(self.ambient_c)
+
+
+class Step(ABC):
+    name: str
+    title: str
+    #: a failing gate step stops the plan (PlanStopped); later steps are recorded as not run
+    gate: bool = False
+
+    @abstractmethod
+    def run(self, ctx: RunContext) -> None: ...
+
+
+def run_plan(steps: list[Step], ctx: RunContext) -> None:
+    """Run the steps in order; the record shows each step's status whatever happens."""
+    record = ctx.recorder.record
+    record.steps = [StepRecord(step.name, step.title) for step in steps]
+    ctx.recorder.save()
+    for step in steps:
+        status = record.step(step.name)
+        status.status, status.started_at = "running", utc_now()
+        ctx.recorder.save()
+        try:
+            step.run(ctx)
+            status.status = "completed"
+        except PlanStopped as exc:
+            status.status, status.message = "failed", str(exc)
+            raise
+        except BaseException as exc:
+            status.status = "aborted"
+            status.message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise
+        finally:
+            status.ended_at = utc_now()
+            ctx.recorder.save()

@@ -1,0 +1,171 @@
+"""Module profiles: every characteristic, its limits, unit, datasheet line and decision rule.
+
+A profile is a TOML file under ``procedures/profiles`` (or any path); changing a limit or adding
+a module type needs no code change. ``Characteristic.judge`` applies the profile's decision rule
+with the measurement's uncertainty and the temperature allowance.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from procedures.decision import Decision, Rule, decide
+
+
+class ProfileError(ValueError):
+    """A profile that cannot be used; ``str()`` is one line naming the key and the fix."""
+
+
+class ModuleInfo(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    manufacturer: str
+    type: str
+    description: str = ""
+    datasheet: str
+    upper_range_value_a: float = Field(gt=0.0)
+    nominal_supply_v: float = Field(gt=0.0)
+    limit_frequency_hz: float = Field(gt=0.0)
+    temperature_coefficient_per_k: float = Field(ge=0.0)
+    reference_temperature_c: float
+    reference_temperature_source: str = ""
+
+
+class Ratings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    input_current_max_a: float = Field(gt=0.0)
+    supply_min_v: float = Field(gt=0.0)
+    supply_max_v: float = Field(gt=0.0)
+    load_max_ohm: float = Field(gt=0.0)
+    source: str = ""
+
+
+class Characteristic(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = ""
+    title: str
+    unit: str
+    lower: float | None = None
+    upper: float | None = None
+    rule: Rule
+    typical: bool = False
+    typical_value: float | None = None
+    temperature_allowance: bool = False
+    datasheet: str
+    conditions: str = ""
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _limits(self) -> Characteristic:
+        if self.rule != Rule.INFORMATIVE and self.lower is None and self.upper is None:
+            raise ValueError(
+                f"rule {self.rule.value} needs a lower or upper limit; "
+                "add one or make it informative"
+            )
+        if self.lower is not None and self.upper is not None and self.lower > self.upper:
+            raise ValueError("lower is above upper; swap them")
+        return self
+
+    def judge(self, y: float, u: float, *, allowance: float = 0.0, k: float = 2.0) -> Decision:
+        """Decision for one measured value y with standard uncertainty u (see decision.py)."""
+        return decide(
+            y,
+            u,
+            lower=self.lower,
+            upper=self.upper,
+            rule=self.rule,
+            k=k,
+            allowance=allowance if self.temperature_allowance else 0.0,
+        )
+
+
+class Profile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    module: ModuleInfo
+    ratings: Ratings
+    characteristics: dict[str, Characteristic]
+    source_file: str = ""
+
+    @model_validator(mode="after")
+    def _names(self) -> Profile:
+        for name, characteristic in self.characteristics.items():
+            characteristic.name = name
+        return self
+
+    def __getitem__(self, name: str) -> Characteristic:
+        try:
+            return self.characteristics[name]
+        except KeyError:
+            raise ProfileError(
+                f"module profile {self.source_file}: no characteristic {name!r}; "
+                "add it to the profile"
+            ) from None
+
+    @property
+    def title(self) -> str:
+        return f"{self.module.manufacturer} {self.module.type}"
+
+    def temperature_allowance_a(self, ambient_c: float | None) -> float:
+        """TC x |ambient - reference| x URV: how far the module may move off reference."""
+        if ambient_c is None or not math.isfinite(ambient_c):
+            return 0.0
+        m = self.module
+        return (
+            m.temperature_coefficient_per_k
+            * abs(ambient_c - m.reference_temperature_c)
+            * (m.upper_range_value_a)
+        )
+
+
+def _one_line(path: str, exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    loc = ".".join(str(p) for p in err["loc"])
+    if err["type"] == "missing":
+        text = "missing; add it"
+    elif err["type"] == "extra_forbidden":
+        text = "unknown key; check its spelling"
+    else:
+        text = str(err["msg"]).removeprefix("Value error, ")
+    return f"module profile {path}: {loc}: {text}"
+
+
+def load_profile(path: str | Path) -> Profile:
+    file = Path(path)
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ProfileError(f"module profile {file}: not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ProfileError(f"module profile {file}: not valid TOML ({exc})") from None
+    try:
+        return Profile.model_validate({**data, "source_file": str(file)})
+    except ValidationError as exc:
+        raise ProfileError(_one_line(str(file), exc)) from None
+
+
+@cache
+def builtin_profile(name: str = "wago-857-411") -> Profile:
+    text = resources.files("procedures").joinpath(f"profiles/{name}.toml")
+    with resources.as_file(text) as file:
+        return load_profile(file)
+
+
+def resolve_profile(name_or_path: str) -> Profile:
+    if name_or_path.endswith(".toml") or "/" in name_or_path or "\\" in name_or_path:
+        return load_profile(name_or_path)
+    try:
+        return builtin_profile(name_or_path)
+    except ProfileError:
+        raise ProfileError(
+            f"module profile {name_or_path!r}: no built-in profile of that name; "
+            "give a path to a .toml file or use wago-857-411"
+        ) from None

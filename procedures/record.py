@@ -1,0 +1,240 @@
+"""The run record: what was measured, how it was judged, and how the run ended.
+
+Data, not presentation: reports render it, the store keeps it. Everything is written to disk
+as it is taken (readings appended to CSV, the record rewritten atomically after every step),
+so an aborted run still leaves every reading and a record that says what did not run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import math
+import os
+import platform
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from procedures.decision import Decision, Statement, worst
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def software_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("isobench")
+    except Exception:
+        return "0+source"
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe values: non-finite floats become None, numpy scalars plain Python."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, str):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+@dataclass
+class MeasurementRecord:
+    """One judged (or informative) value of one characteristic under stated conditions."""
+
+    characteristic: str
+    title: str
+    step: str
+    value: float
+    unit: str
+    statement: str
+    conditions: dict[str, Any] = field(default_factory=dict)
+    decision: dict[str, Any] = field(default_factory=dict)
+    budget: dict[str, Any] = field(default_factory=dict)
+    predicted: float | None = None  # reference-model prediction for the same conditions
+    residual: float | None = None  # measured - predicted
+    note: str = ""
+
+    @classmethod
+    def judged(
+        cls,
+        characteristic: Any,
+        step: str,
+        decision: Decision,
+        conditions: dict[str, Any],
+        budget: dict[str, Any] | None = None,
+        predicted: float | None = None,
+        note: str = "",
+    ) -> MeasurementRecord:
+        residual = None if predicted is None else decision.y - predicted
+        return cls(
+            characteristic.name,
+            characteristic.title,
+            step,
+            decision.y,
+            characteristic.unit,
+            decision.statement.value,
+            conditions,
+            decision.to_dict(),
+            budget or {},
+            predicted,
+            residual,
+            note,
+        )
+
+
+@dataclass
+class StepRecord:
+    name: str
+    title: str
+    status: str = "not run"  # not run | running | completed | failed | aborted | error
+    started_at: str | None = None
+    ended_at: str | None = None
+    message: str = ""
+
+
+@dataclass
+class RunRecord:
+    serial: str
+    module_type: str
+    profile: str
+    station: str
+    topology: str
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    operator: str = ""
+    lot: str = ""
+    ambient_c: float | None = None
+    instruments: dict[str, dict[str, str]] = field(default_factory=dict)
+    software: dict[str, str] = field(
+        default_factory=lambda: {
+            "isobench": software_version(),
+            "python": platform.python_version(),
+        }
+    )
+    started_at: str = field(default_factory=utc_now)
+    ended_at: str | None = None
+    outcome: str = "running"  # running | completed | aborted
+    abort_reason: str = ""
+    verdict: str = Statement.INFORMATIVE.value
+    steps: list[StepRecord] = field(default_factory=list)
+    measurements: list[MeasurementRecord] = field(default_factory=list)
+    safe_state: dict[str, str] = field(default_factory=dict)
+    safe_state_verified: bool = False
+    bench_time_s: float | None = None
+    lower_bound_s: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def step(self, name: str) -> StepRecord:
+        for step in self.steps:
+            if step.name == name:
+                return step
+        raise KeyError(name)
+
+    def characteristic_statements(self) -> dict[str, str]:
+        """Worst statement per characteristic (judged ones only)."""
+        by_char: dict[str, list[str]] = {}
+        for m in self.measurements:
+            by_char.setdefault(m.characteristic, []).append(m.statement)
+        return {name: worst(values).value for name, values in by_char.items()}
+
+    def compute_verdict(self) -> str:
+        """Unit verdict = worst characteristic; an aborted run can never pass."""
+        statement = worst(Statement(m.statement) for m in self.measurements)
+        self.verdict = statement.value
+        return self.verdict
+
+    def to_dict(self) -> dict[str, Any]:
+        return _clean(asdict(self))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunRecord:
+        data = dict(data)
+        steps = [StepRecord(**s) for s in data.pop("steps", [])]
+        measurements = [MeasurementRecord(**m) for m in data.pop("measurements", [])]
+        record = cls(**data)
+        record.steps, record.measurements = steps, measurements
+        return record
+
+
+class Recorder:
+    """Writes the record and the raw readings into one run folder as the run goes."""
+
+    READINGS = "readings.csv"
+    RECORD = "record.json"
+
+    def __init__(self, folder: Path, record: RunRecord) -> None:
+        self.folder = folder
+        self.record = record
+        folder.mkdir(parents=True, exist_ok=True)
+        self._readings_file = (folder / self.READINGS).open("w", newline="", encoding="utf-8")
+        self._writer: csv.DictWriter | None = None
+        self._columns: list[str] = []
+        self.rows: list[dict[str, Any]] = []
+        self.save()
+
+    # ------------------------------------------------------------------ readings
+    def reading(self, **row: Any) -> None:
+        """Append one raw reading row to disk immediately (flushed before returning)."""
+        row = {"timestamp": utc_now(), **row}
+        if self._writer is None:
+            self._columns = list(row)
+            self._writer = csv.DictWriter(
+                self._readings_file, fieldnames=self._columns, extrasaction="ignore"
+            )
+            self._writer.writeheader()
+        else:
+            for key in row:
+                if key not in self._columns:
+                    self._extend_columns(key)
+        self._writer.writerow(row)
+        self._readings_file.flush()
+        self.rows.append(row)
+
+    def _extend_columns(self, key: str) -> None:
+        """A new column: rewrite the file with the wider header (rare, small files)."""
+        self._columns.append(key)
+        self._readings_file.close()
+        with (self.folder / self.READINGS).open("w", newline="", encoding="utf-8") as out:
+            writer = csv.DictWriter(out, fieldnames=self._columns, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(self.rows)
+        self._readings_file = (self.folder / self.READINGS).open("a", newline="", encoding="utf-8")
+        self._writer = csv.DictWriter(
+            self._readings_file, fieldnames=self._columns, extrasaction="ignore"
+        )
+
+    def readings(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows)
+
+    # ------------------------------------------------------------------ record
+    def measurement(self, measurement: MeasurementRecord) -> None:
+        self.record.measurements.append(measurement)
+
+    def save(self) -> None:
+        """Atomic rewrite of record.json (a crash never leaves half a file)."""
+        path = self.folder / self.RECORD
+        tmp = path.with_suffix(".json.tmp")
+        with tmp.open("w", encoding="utf-8") as out:
+            json.dump(self.record.to_dict(), out, indent=2)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            self._readings_file.flush()
+            os.fsync(self._readings_file.fileno())
+        self._readings_file.close()
+        self.save()
