@@ -8,6 +8,7 @@ file is reported as one line naming the file, the key and the fix.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import tomllib
 from pathlib import Path
 from typing import Literal
@@ -128,18 +129,26 @@ class Station(BaseModel):
 
 
 def _format_error(path: str, exc: ValidationError) -> str:
-    err = exc.errors()[0]
+    errors = exc.errors()
+    # a misspelt key shows up as "unknown" plus "missing": report the unknown one, with a hint
+    unknown = [e for e in errors if e["type"] == "extra_forbidden"]
+    err = unknown[0] if unknown else errors[0]
     loc = ".".join(str(p) for p in err["loc"])
     kind = err["type"]
     if kind == "missing":
         message = f"{loc}: missing; add it"
     elif kind == "extra_forbidden":
-        message = f"{loc}: unknown key; check its spelling against bench/stations/example.toml"
+        parent = err["loc"][:-1]
+        missing = [str(e["loc"][-1]) for e in errors
+                   if e["type"] == "missing" and e["loc"][:-1] == parent]
+        close = difflib.get_close_matches(str(err["loc"][-1]), missing, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else (
+            "check its spelling against bench/stations/example.toml")
+        message = f"{loc}: unknown key; {hint}"
     else:
         text = str(err["msg"]).removeprefix("Value error, ")
         message = f"{loc}: {text}" if loc else text
-    more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
-    return f"station file {path}: {message}{more}"
+    return f"station file {path}: {message}"
 
 
 def load_station(path: str | Path) -> Station:

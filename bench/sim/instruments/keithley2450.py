@@ -129,6 +129,7 @@ class Keithley2450(KeithleyTti):
 
     def __init__(self, world, identity: Identity | None = None) -> None:
         self.cal = CalibrationErrors((identity or self.default_identity()).serial)
+        self.peak_current_a = 0.0  # largest |level| ever programmed (safety tests' ground truth)
         super().__init__(world, identity or self.default_identity())
 
     @staticmethod
@@ -186,6 +187,7 @@ class Keithley2450(KeithleyTti):
         if abs(value) > limit + 1e-15:
             raise ScpiError(-222, call.text)
         s.current_level_a = value
+        self.peak_current_a = max(self.peak_current_a, abs(value))
         if s.current_range_auto:
             s.current_range_a = _range_for(value, CURRENT_RANGES)
         s.level_changed = True

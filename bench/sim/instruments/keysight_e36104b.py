@@ -54,6 +54,7 @@ class KeysightE36104B(KeysightInstrument):
     def __init__(self, world, identity: Identity | None = None) -> None:
         ident = identity or self.default_identity()
         self.cal = CalibrationErrors(ident.serial)
+        self.peak_voltage_v = 0.0  # largest level ever programmed (safety tests' ground truth)
         super().__init__(world, ident)
 
     @staticmethod
@@ -91,6 +92,7 @@ class KeysightE36104B(KeysightInstrument):
         self.state.voltage_v = parse_number(
             call.param(), unit="V", minimum=0.0, maximum=MAX_V, default=0.0
         )
+        self.peak_voltage_v = max(self.peak_voltage_v, self.state.voltage_v)
         self._apply()
         self.world.clock.advance(self.settle_s if self.state.output else 0.0)
         return None
@@ -121,6 +123,7 @@ class KeysightE36104B(KeysightInstrument):
                 call.param(1), unit="A", minimum=0.001, maximum=MAX_A, default=MAX_A
             )
         self.state.voltage_v, self.state.current_a = voltage, current
+        self.peak_voltage_v = max(self.peak_voltage_v, voltage)
         self._apply()
         return None
 

@@ -1,0 +1,79 @@
+"""Whatever ends a run, every simulated output ends off with its level at zero.
+
+The check is made inside the simulator (ground truth), not through the controller.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from bench.runner import RunOptions, run_inspection
+from bench.sim.bench import SimBench, is_safe
+from bench.station import sim_station
+from drivers.keysight34465a import Keysight34465A
+from procedures.plans import skeleton_plan
+from procedures.profile import builtin_profile
+
+
+def _inject(monkeypatch: pytest.MonkeyPatch, sim: SimBench, exc: BaseException, at_call: int,
+            seen: dict[str, object]) -> None:
+    original = Keysight34465A.read_many
+    calls = {"n": 0}
+
+    def read_many(self: Keysight34465A, count: int):  # noqa: ANN202
+        calls["n"] += 1
+        if calls["n"] == at_call:
+            seen["outputs"] = sim.outputs_on()  # mid-sweep: everything is driving the module
+            raise exc
+        return original(self, count)
+
+    monkeypatch.setattr(Keysight34465A, "read_many", read_many)
+
+
+@pytest.mark.parametrize(
+    ("exc", "reason"),
+    [
+        (RuntimeError("injected failure mid-sweep"), "internal error RuntimeError"),
+        (KeyboardInterrupt(), "interrupted by the operator"),
+    ],
+)
+def test_exception_mid_sweep_leaves_every_output_off(
+    tmp_path: Path, sim_bench: SimBench, monkeypatch: pytest.MonkeyPatch,
+    exc: BaseException, reason: str,
+) -> None:
+    seen: dict[str, object] = {}
+    _inject(monkeypatch, sim_bench, exc, at_call=6, seen=seen)
+    station = sim_station(sim_bench.resources, sim_bench.models)
+    result = run_inspection(station, builtin_profile(), skeleton_plan(),
+                            RunOptions(serial="EXC-1", output_dir=tmp_path))
+    assert seen["outputs"] == {"source": True, "dmm": False, "supply": True, "load": True}
+    assert is_safe(sim_bench), (sim_bench.outputs_on(), sim_bench.levels())
+    assert result.exit_code == 2
+    record = result.record
+    assert record.outcome == "aborted" and reason in record.abort_reason
+    assert record.safe_state_verified and set(record.safe_state.values()) == {"verified"}
+    assert record.step("transfer_sweep").status == "aborted"
+    readings = pd.read_csv(result.folder / "readings.csv")
+    assert len(readings) == 5  # the five points measured before the failure are on disk
+    html = (result.folder / "report.html").read_text(encoding="utf-8")
+    assert "ABORTED" in html
+
+
+def test_safety_envelope_refuses_before_the_instrument(
+    tmp_path: Path, sim_bench: SimBench
+) -> None:
+    """A plan asking for more than the station allows is refused; nothing exceeds the limit."""
+    from procedures.transfer import TransferSweep
+
+    station = sim_station(sim_bench.resources, sim_bench.models)
+    plan = [TransferSweep(points_a=(0.0, 0.010, 0.035))]  # 35 mA > station's 30 mA
+    result = run_inspection(station, builtin_profile(), plan,
+                            RunOptions(serial="ENV-1", output_dir=tmp_path))
+    assert result.exit_code == 2
+    assert "refused source current 0.035 A" in result.record.abort_reason
+    peak = sim_bench.instruments["source"].peak_current_a  # type: ignore[attr-defined]
+    assert 0.0099 < peak <= 0.030  # the 10 mA point ran; 35 mA never reached the instrument
+    assert is_safe(sim_bench)
