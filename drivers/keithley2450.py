@@ -146,29 +146,37 @@ class Keithley2450(ScpiInstrument, CurrentSource):
         four_wire: bool = True,
         source_delay_s: float | None = None,
     ) -> None:
-        """Current source at 0 A, voltage limit and overvoltage protection set, output off."""
-        self.output_enabled = False
-        self.source_function = "CURR"
-        self.current_range_a = self.min_range_a
-        self._range_a = self.min_range_a
-        self.current_level_a = 0.0
-        self._level_a = 0.0
-        self.voltage_limit_v = voltage_limit_v
+        """Current source at 0 A, voltage limit and overvoltage protection set, output off.
+
+        Every value is validated before the first command is sent, so a refused call leaves
+        the instrument as it was.
+        """
         ovp = next((v for v in OVP_LEVELS_V if v >= voltage_limit_v * 1.1), None)
         if ovp is None:
             raise ValidationError(
                 f"{self.label}: no overvoltage protection level above {voltage_limit_v:g} V"
             )
-        self.overvoltage_protection = f"PROT{ovp}"
-        self.off_mode = "NORM"
-        self.readback = True
-        self.sense_function = "VOLT"
-        self._voltage_range_v = smallest_range(VOLTAGE_RANGES_V, voltage_limit_v)
-        self.voltage_range_v = self._voltage_range_v
-        self.voltage_nplc = nplc
-        self.voltage_four_wire = four_wire
+        voltage_range = smallest_range(VOLTAGE_RANGES_V, voltage_limit_v)
+        commands = [
+            self.setting("output_enabled", False),
+            self.setting("source_function", "CURR"),
+            self.setting("current_range_a", self.min_range_a),
+            self.setting("current_level_a", 0.0),
+            self.setting("voltage_limit_v", voltage_limit_v),
+            self.setting("overvoltage_protection", f"PROT{ovp}"),
+            self.setting("off_mode", "NORM"),
+            self.setting("readback", True),
+            self.setting("sense_function", "VOLT"),
+            self.setting("voltage_range_v", voltage_range),
+            self.setting("voltage_nplc", nplc),
+            self.setting("voltage_four_wire", four_wire),
+        ]
         if source_delay_s is not None:
-            self.source_delay_s = source_delay_s
+            commands.append(self.setting("source_delay_s", source_delay_s))
+        for command in commands:
+            self.write(command)
+        self._range_a, self._level_a = self.min_range_a, 0.0
+        self._voltage_range_v = voltage_range
         self.check_errors("configuration")
 
     def set_source_delay(self, seconds: float) -> None:

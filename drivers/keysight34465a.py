@@ -91,6 +91,9 @@ class Keysight34465A(ScpiInstrument, Dmm):
         identity = self.verify_identity()
         self.write("*RST")
         self.write("*CLS")
+        # what *RST set (Truevolt defaults): DC volts, 10 V autorange, NPLC 10, one sample
+        self._function, self._range, self._nplc, self._autozero = "VOLT", 10.0, 10.0, True
+        self._samples = 1
         self._line_hz = float(self.line_frequency_hz)
         self.check_errors("reset")
         return identity
@@ -169,14 +172,19 @@ class Keysight34465A(ScpiInstrument, Dmm):
     ) -> None:
         """Timed burst: ``samples`` readings every ``interval_s`` after one trigger."""
         source = {"external": "EXT", "bus": "BUS", "immediate": "IMM"}[trigger]
-        self.trigger_source = source
+        in_range(1e-6, 3600.0)(interval_s)
+        commands = [self.setting("trigger_source", source)]
         if source == "EXT":
-            self.write("TRIG:SLOP NEG")
-        self.trigger_delay_s = delay_s
-        self.write("TRIG:COUN 1")
-        self.write("SAMP:SOUR TIM")
-        self.write(f"SAMP:TIM {_text(interval_s)}")
-        self.sample_count = samples
+            commands.append("TRIG:SLOP NEG")
+        commands += [
+            self.setting("trigger_delay_s", delay_s),
+            "TRIG:COUN 1",
+            "SAMP:SOUR TIM",
+            f"SAMP:TIM {_text(interval_s)}",
+            self.setting("sample_count", samples),
+        ]  # all validated before the first is sent
+        for command in commands:
+            self.write(command)
         self._samples = samples
         self.check_errors("capture configuration")
 

@@ -60,13 +60,17 @@ class KeysightE36104B(ScpiInstrument, Supply):
             raise ValidationError(
                 f"{self.label}: {voltage_v:g} V is not below the OVP level {ovp_v:g} V"
             )
-        self.output_enabled = False
-        self.ovp_v = ovp_v
-        self.ovp_enabled = True
+        commands = [
+            self.setting("output_enabled", False),
+            self.setting("ovp_v", ovp_v),
+            self.setting("ovp_enabled", True),
+            self.setting("current_limit_a", current_limit_a),
+            self.setting("ocp_enabled", True),
+            self.setting("voltage_v", voltage_v),
+        ]  # all validated before the first is sent
+        for command in commands:
+            self.write(command)
         self._ovp_v = ovp_v
-        self.current_limit_a = current_limit_a
-        self.ocp_enabled = True
-        self.voltage_v = voltage_v
         self.check_errors("configuration")
 
     def set_voltage(self, voltage_v: float) -> None:

@@ -44,9 +44,13 @@ class KeysightEL34143A(ScpiInstrument, Load):
         return identity
 
     def configure_resistance(self, resistance_ohm: float) -> None:
-        self.input_enabled = False
-        self.function = "RES"
-        self.resistance_ohm = resistance_ohm
+        commands = [
+            self.setting("input_enabled", False),
+            self.setting("function", "RES"),
+            self.setting("resistance_ohm", resistance_ohm),
+        ]  # all validated before the first is sent
+        for command in commands:
+            self.write(command)
         self.check_errors("configuration")
 
     def set_resistance(self, resistance_ohm: float) -> None:

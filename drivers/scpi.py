@@ -58,8 +58,9 @@ def smallest_range(ranges: Sequence[float], value: float, overrange: float = 1.0
 
 # ------------------------------------------------------------------ reply parsers
 def parse_float(reply: str) -> float:
+    """NR1/NR2/NR3 number; the 9.9E37 overflow marker becomes +-inf (sign kept)."""
     value = float(reply.strip().strip('"'))
-    return math.inf if abs(value) >= OVERFLOW else value
+    return math.copysign(math.inf, value) if abs(value) >= OVERFLOW else value
 
 
 def parse_bool(reply: str) -> bool:
@@ -76,6 +77,8 @@ def parse_floats(reply: str) -> list[float]:
     if text.startswith("#"):  # IEEE 488.2 definite-length block: #<n><len><data>
         digits = int(text[1])
         length = int(text[2 : 2 + digits])
+        if len(text) < 2 + digits + length:
+            raise ValueError(f"block announces {length} bytes, {len(text) - 2 - digits} arrived")
         text = text[2 + digits : 2 + digits + length]
     if not text:
         return []
