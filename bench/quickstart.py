@@ -43,8 +43,9 @@ def ensure_environment(extras: str) -> Path:
         venv.EnvBuilder(with_pip=True, clear=False).create(VENV)
     print("installing isobench and its dependencies (first run takes a minute)", flush=True)
     target = f".[{extras}]" if extras else "."
-    code = _run(python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                "-e", target)
+    code = _run(
+        python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-e", target
+    )
     if code != 0:
         sys.exit(f"pip install failed (exit {code}); check the network access to the package index")
     STAMP.write_text(wanted)
@@ -58,8 +59,9 @@ def main(argv: list[str]) -> int:
         python = ensure_environment("test")
         serial = rest[0] if rest and not rest[0].startswith("-") else "DEMO-0001"
         extra = rest[1:] if rest and not rest[0].startswith("-") else rest
-        return _run(python, "-m", "bench", "inspect", "--station", "sim", "--serial", serial,
-                    *extra)
+        return _run(
+            python, "-m", "bench", "inspect", "--station", "sim", "--serial", serial, *extra
+        )
     if command == "test":
         python = ensure_environment("test")
         code = _run(python, "-m", "ruff", "check", ".")

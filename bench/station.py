@@ -139,11 +139,15 @@ def _format_error(path: str, exc: ValidationError) -> str:
         message = f"{loc}: missing; add it"
     elif kind == "extra_forbidden":
         parent = err["loc"][:-1]
-        missing = [str(e["loc"][-1]) for e in errors
-                   if e["type"] == "missing" and e["loc"][:-1] == parent]
+        missing = [
+            str(e["loc"][-1]) for e in errors if e["type"] == "missing" and e["loc"][:-1] == parent
+        ]
         close = difflib.get_close_matches(str(err["loc"][-1]), missing, n=1)
-        hint = f"did you mean {close[0]!r}?" if close else (
-            "check its spelling against bench/stations/example.toml")
+        hint = (
+            f"did you mean {close[0]!r}?"
+            if close
+            else ("check its spelling against bench/stations/example.toml")
+        )
         message = f"{loc}: unknown key; {hint}"
     else:
         text = str(err["msg"]).removeprefix("Value error, ")

@@ -249,6 +249,12 @@ class Keithley2450(ScpiInstrument, CurrentSource):
         self.write_synced(self.setting("current_level_a", level_a), "*TRG")
         self._level_a = level_a
 
+    def set_digital_output(self, line: int, state: bool) -> None:
+        """Drive a rear digital I/O line as a plain output (fixture relays)."""
+        if not 1 <= line <= 6:
+            raise ValidationError(f"{self.label}: digital line {line} is not 1 ... 6")
+        self.write_synced(f":DIG:LINE{line}:MODE DIG, OUT", f":DIG:LINE{line}:STAT {int(state)}")
+
     # ------------------------------------------------------------------ safety
     def safe_state(self) -> None:
         failures: list[InstrumentError] = []

@@ -89,6 +89,9 @@ class CurrentSource(Role):
     def configure_trigger_output(self, line: int = 1) -> None:
         raise NotImplementedError(f"{self.label}: no trigger output")
 
+    def set_digital_output(self, line: int, state: bool) -> None:
+        raise NotImplementedError(f"{self.label}: no digital outputs")
+
     def step_with_trigger(self, level_a: float) -> None:
         raise NotImplementedError(f"{self.label}: no trigger output")
 

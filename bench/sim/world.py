@@ -5,6 +5,11 @@ Output loop:  module output -> [output shunt] -> DMM current input (direct topol
               -> electronic load (constant resistance) -> module output return
 Supply:       supply + -> [supply shunt] -> module Us ; supply - -> module GND
 
+Shunt-scan topology (metrology.md 4.3): 4-wire shunts in the three loops are read by one DMM
+through a 2-pole scanner card (``SCANNER_CHANNELS``), and a fixture relay driven by the
+source's digital output line ``BYPASS_LINE`` bypasses the module so the same current flows
+through the input and output shunts in series (in-situ shunt-ratio calibration).
+
 Instruments never talk to each other; they change the world (a level, an output state) at
 the simulated time of the command and read it back (a current, a voltage) averaged over their
 own integration window. All access happens under ``lock`` (the server thread processes one
@@ -45,6 +50,20 @@ class Wiring:
         )
 
 
+#: scanner card channel -> what it is wired across (shunt-scan topology)
+SCANNER_CHANNELS = {
+    1: "input shunt",
+    2: "output shunt",
+    3: "supply shunt",
+    4: "load terminals",
+    5: "module input terminals",
+}
+#: the source's digital output line that drives the fixture's module-bypass relay
+BYPASS_LINE = 2
+#: shunt tolerance of the bench's precision resistors (+-0.01 %, metrology.md 4.1 [E])
+SHUNT_TOLERANCE = 1e-4
+
+
 @dataclass
 class SupplyState:
     on: bool = False
@@ -79,26 +98,41 @@ class World:
         self.load_ohm = math.inf
         self.output_meter_burden_ohm = 0.0
         self.dut_connected = True  # False: in-situ shunt calibration relay bypasses the module
+        # the bench's shunts are within their tolerance of nominal, fixed for this bench
+        rng = np.random.default_rng(self.seed + 7919)
+        self.shunt_ohm = {
+            name: nominal * (1.0 + rng.uniform(-1.0, 1.0) * SHUNT_TOLERANCE)
+            for name, nominal in (
+                ("input", self.wiring.input_shunt_ohm),
+                ("output", self.wiring.output_shunt_ohm),
+                ("supply", self.wiring.supply_shunt_ohm),
+            )
+        }
         # trigger wiring: the source's digital output drives every listener's external input
         self.trigger_listeners: list[Callable[[float], None]] = []
 
     # ------------------------------------------------------------------ topology helpers
     def input_loop_ohm(self) -> float:
-        return (
-            self.unit.params.input_resistance_ohm
-            + self.wiring.input_shunt_ohm
-            + self.wiring.lead_ohm
-        )
+        if not self.dut_connected:  # bypass: input shunt -> relay -> output shunt -> source LO
+            return self.shunt_ohm["input"] + self.shunt_ohm["output"] + self.wiring.lead_ohm
+        r_in = self.unit.params.input_resistance_ohm
+        return r_in + self.shunt_ohm["input"] + self.wiring.lead_ohm
 
     def output_loop_ohm(self) -> float:
         if not self.load_on:
             return math.inf
         return (
             self.load_ohm
-            + self.wiring.output_shunt_ohm
+            + self.shunt_ohm["output"]
             + self.output_meter_burden_ohm
             + self.wiring.lead_ohm
         )
+
+    def set_digital_line(self, line: int, state: bool) -> None:
+        """The source's digital output lines drive the fixture (line 2: module bypass relay)."""
+        if line == BYPASS_LINE and self.wiring.topology == "shunt-scan":
+            self.dut_connected = not state
+            self.refresh()
 
     # ------------------------------------------------------------------ instrument actions
     def set_source(self, on: bool, demand_a: float, vlim_v: float) -> None:
@@ -144,7 +178,7 @@ class World:
                 # constant-power input stage collapses into under-voltage lock-out
                 supply.mode, supply.terminal_v, module_supply = "CC", 0.0, 0.0
             else:
-                series = self.wiring.supply_shunt_ohm + self.wiring.lead_ohm
+                series = self.shunt_ohm["supply"] + self.wiring.lead_ohm
                 supply.mode, supply.terminal_v = "CV", supply.set_v
                 module_supply = supply.set_v - demand * series
         self.unit.update(
@@ -153,8 +187,9 @@ class World:
 
     # ------------------------------------------------------------------ what meters see
     def output_current_a(self, times: np.ndarray) -> np.ndarray:
+        """Current in the output shunt: the module's output, or the input current in bypass."""
         if not self.dut_connected:
-            return np.full(np.shape(times), self.input_a if self.load_on else 0.0)
+            return np.full(np.shape(times), self.input_a)
         return self.unit.output_a(times)
 
     def mean_output_current_a(self, t0: float, t1: float) -> float:
@@ -172,12 +207,42 @@ class World:
         return self.unit.supply_current_a(self.clock.now)
 
     def input_voltage_v(self, four_wire: bool) -> float:
-        """Voltage the source senses: module input only with 4-wire sense, plus leads without."""
+        """Voltage the source senses at the module input (4-wire), plus leads without."""
         r = self.unit.params.input_resistance_ohm if self.dut_connected else 0.0
-        r += self.wiring.input_shunt_ohm
         if not four_wire:
-            r += self.wiring.lead_ohm
+            r += self.input_loop_ohm() - r
         return self.input_a * r
+
+    # ------------------------------------------------------------------ scanner channels
+    def channel_voltage_v(self, channel: int, times: np.ndarray) -> np.ndarray:
+        """Noise-free voltage across a scanner channel's terminals at ``times``."""
+        times = np.atleast_1d(np.asarray(times, dtype=float))
+        if channel == 1:
+            return np.full(times.shape, self.input_a * self.shunt_ohm["input"])
+        if channel == 2:
+            return self.output_current_a(times) * self.shunt_ohm["output"]
+        if channel == 3:
+            if self.supply.mode != "CV":
+                return np.full(times.shape, self.supply_current_a() * self.shunt_ohm["supply"])
+            out = self.output_current_a(times)
+            current = self.unit.model.supply_current_a(out, self.unit.conditions.supply_v)
+            return np.asarray(current, dtype=float) * self.shunt_ohm["supply"]
+        if channel == 4:
+            if not self.load_on:
+                return np.zeros(times.shape)
+            return self.output_current_a(times) * self.load_ohm
+        if channel == 5:
+            return np.full(times.shape, self.input_voltage_v(four_wire=True))
+        return np.zeros(times.shape)  # an unwired channel reads 0 V (plus the meter's noise)
+
+    def channel_mean_v(self, channel: int, t0: float, t1: float) -> float:
+        """Mean over an integration window, with the module's output noise where it appears."""
+        times = np.linspace(t0, t1, 65) if t1 > t0 else np.array([t0])
+        mean = float(np.mean(self.channel_voltage_v(channel, times)))
+        if channel in (2, 4) and self.dut_connected and mean != 0.0:
+            scale = self.shunt_ohm["output"] if channel == 2 else self.load_ohm
+            mean += float(self.rng.normal(0.0, self.unit.noise_of_mean_a(t1 - t0))) * scale
+        return mean
 
     def load_voltage_v(self) -> float:
         if not self.load_on:

@@ -19,8 +19,9 @@ def _run_folder(out: Path) -> Path:
 
 
 def test_builtin_sim_station_inspection_passes_and_writes_report(tmp_path: Path) -> None:
-    result = run_cli("inspect", "--station", "sim", "--serial", "E2E-0001", "--out",
-                     str(tmp_path), "--quiet")
+    result = run_cli(
+        "inspect", "--station", "sim", "--serial", "E2E-0001", "--out", str(tmp_path), "--quiet"
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "E2E-0001: PASS" in result.stdout or "CONDITIONAL PASS" in result.stdout
     folder = _run_folder(tmp_path)
@@ -34,8 +35,8 @@ def test_builtin_sim_station_inspection_passes_and_writes_report(tmp_path: Path)
     # the input current is the measured one, not the setpoint
     assert not (readings["input_a"] == readings["set_a"]).all()
     html = (folder / "report.html").read_text(encoding="utf-8")
-    assert "E2E-0001" in html and "<img src=\"data:image/png;base64," in html
-    assert html.index("class=\"verdict") < html.index("<h2>Readings</h2>")  # verdict first
+    assert "E2E-0001" in html and '<img src="data:image/png;base64,' in html
+    assert html.index('class="verdict') < html.index("<h2>Readings</h2>")  # verdict first
     record = json.loads((folder / "record.json").read_text(encoding="utf-8"))
     assert record["outcome"] == "completed" and record["safe_state_verified"]
     assert set(record["instruments"]) == {"source", "dmm", "supply", "load"}
@@ -46,8 +47,16 @@ def test_station_file_reaches_a_separate_simulator_process_path(tmp_path: Path) 
     """The controller runs in its own process and reaches the simulator only over TCP."""
     with SimBench(SimBenchConfig(serial="E2E-0002", seed=3)) as sim:
         station = station_file(tmp_path / "station.toml", sim.resources, sim.models)
-        result = run_cli("inspect", "--station", str(station), "--serial", "E2E-0002",
-                         "--out", str(tmp_path / "out"), "--quiet")
+        result = run_cli(
+            "inspect",
+            "--station",
+            str(station),
+            "--serial",
+            "E2E-0002",
+            "--out",
+            str(tmp_path / "out"),
+            "--quiet",
+        )
         assert result.returncode in (0, 1), result.stdout + result.stderr
         counts = {role: inst.messages_processed for role, inst in sim.instruments.items()}
         assert counts["source"] > 20 and counts["dmm"] > 20, counts
@@ -59,8 +68,18 @@ def test_station_file_reaches_a_separate_simulator_process_path(tmp_path: Path) 
 
 
 def test_module_with_gain_off_by_0_3_percent_fails(tmp_path: Path) -> None:
-    result = run_cli("inspect", "--station", "sim", "--serial", "E2E-GAIN", "--out",
-                     str(tmp_path), "--quiet", "--sim-set", "gain_error=0.003")
+    result = run_cli(
+        "inspect",
+        "--station",
+        "sim",
+        "--serial",
+        "E2E-GAIN",
+        "--out",
+        str(tmp_path),
+        "--quiet",
+        "--sim-set",
+        "gain_error=0.003",
+    )
     assert result.returncode == 1, result.stdout + result.stderr
     assert "E2E-GAIN: FAIL" in result.stdout
     readings = pd.read_csv(_run_folder(tmp_path) / "readings.csv")

@@ -29,17 +29,30 @@ resource = "TCPIP0::127.0.0.1::4::SOCKET"
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        (lambda t: t.replace('model = "keithley2450"', 'model = "keithley2451"'),
-         "instruments.source.model: unknown model"),
-        (lambda t: t.replace("TCPIP0::127.0.0.1::2::SOCKET", "192.168.0.1"),
-         "instruments.dmm.resource"),
-        (lambda t: t.replace('[station]\nname = "bench"', '[station]\nnaem = "bench"'),
-         "station.naem: unknown key"),
+        (
+            lambda t: t.replace('model = "keithley2450"', 'model = "keithley2451"'),
+            "instruments.source.model: unknown model",
+        ),
+        (
+            lambda t: t.replace("TCPIP0::127.0.0.1::2::SOCKET", "192.168.0.1"),
+            "instruments.dmm.resource",
+        ),
+        (
+            lambda t: t.replace('[station]\nname = "bench"', '[station]\nnaem = "bench"'),
+            "station.naem: unknown key",
+        ),
         (lambda t: t + "[limits]\nsupply_ovp_v = 30.0\n", "supply_ovp_v"),
-        (lambda t: t.replace('model = "keysight34465a"', 'model = "keithley2450"'),
-         "cannot be the dmm"),
-        (lambda t: t + "[instruments.extra]\nmodel = \"keithley2450\"\nresource = \"TCPIP0::a::1::SOCKET\"\n",
-         "unknown role"),
+        (
+            lambda t: t.replace('model = "keysight34465a"', 'model = "keithley2450"'),
+            "cannot be the dmm",
+        ),
+        (
+            lambda t: (
+                t
+                + '[instruments.extra]\nmodel = "keithley2450"\nresource = "TCPIP0::a::1::SOCKET"\n'
+            ),
+            "unknown role",
+        ),
         (lambda t: t.replace("[station]", "[station"), "not valid TOML"),
     ],
 )
@@ -56,8 +69,16 @@ def test_bad_station_file_is_one_line(tmp_path: Path, change, expected: str) -> 
 def test_unreachable_instrument_is_one_line_and_nothing_is_lost(tmp_path: Path) -> None:
     path = tmp_path / "station.toml"
     path.write_text(GOOD, encoding="utf-8")  # ports 1-4 on localhost: connection refused
-    result = run_cli("inspect", "--station", str(path), "--serial", "X", "--out",
-                     str(tmp_path / "out"), "--quiet")
+    result = run_cli(
+        "inspect",
+        "--station",
+        str(path),
+        "--serial",
+        "X",
+        "--out",
+        str(tmp_path / "out"),
+        "--quiet",
+    )
     assert result.returncode == 2
     assert "Traceback" not in result.stdout + result.stderr
     assert "ABORTED" in result.stdout and "source (Keithley 2450)" in result.stdout

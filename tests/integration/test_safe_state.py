@@ -18,8 +18,13 @@ from procedures.plans import skeleton_plan
 from procedures.profile import builtin_profile
 
 
-def _inject(monkeypatch: pytest.MonkeyPatch, sim: SimBench, exc: BaseException, at_call: int,
-            seen: dict[str, object]) -> None:
+def _inject(
+    monkeypatch: pytest.MonkeyPatch,
+    sim: SimBench,
+    exc: BaseException,
+    at_call: int,
+    seen: dict[str, object],
+) -> None:
     original = Keysight34465A.read_many
     calls = {"n": 0}
 
@@ -41,14 +46,18 @@ def _inject(monkeypatch: pytest.MonkeyPatch, sim: SimBench, exc: BaseException, 
     ],
 )
 def test_exception_mid_sweep_leaves_every_output_off(
-    tmp_path: Path, sim_bench: SimBench, monkeypatch: pytest.MonkeyPatch,
-    exc: BaseException, reason: str,
+    tmp_path: Path,
+    sim_bench: SimBench,
+    monkeypatch: pytest.MonkeyPatch,
+    exc: BaseException,
+    reason: str,
 ) -> None:
     seen: dict[str, object] = {}
     _inject(monkeypatch, sim_bench, exc, at_call=6, seen=seen)
     station = sim_station(sim_bench.resources, sim_bench.models)
-    result = run_inspection(station, builtin_profile(), skeleton_plan(),
-                            RunOptions(serial="EXC-1", output_dir=tmp_path))
+    result = run_inspection(
+        station, builtin_profile(), skeleton_plan(), RunOptions(serial="EXC-1", output_dir=tmp_path)
+    )
     assert seen["outputs"] == {"source": True, "dmm": False, "supply": True, "load": True}
     assert is_safe(sim_bench), (sim_bench.outputs_on(), sim_bench.levels())
     assert result.exit_code == 2
@@ -62,16 +71,15 @@ def test_exception_mid_sweep_leaves_every_output_off(
     assert "ABORTED" in html
 
 
-def test_safety_envelope_refuses_before_the_instrument(
-    tmp_path: Path, sim_bench: SimBench
-) -> None:
+def test_safety_envelope_refuses_before_the_instrument(tmp_path: Path, sim_bench: SimBench) -> None:
     """A plan asking for more than the station allows is refused; nothing exceeds the limit."""
     from procedures.transfer import TransferSweep
 
     station = sim_station(sim_bench.resources, sim_bench.models)
     plan = [TransferSweep(points_a=(0.0, 0.010, 0.035))]  # 35 mA > station's 30 mA
-    result = run_inspection(station, builtin_profile(), plan,
-                            RunOptions(serial="ENV-1", output_dir=tmp_path))
+    result = run_inspection(
+        station, builtin_profile(), plan, RunOptions(serial="ENV-1", output_dir=tmp_path)
+    )
     assert result.exit_code == 2
     assert "refused source current 0.035 A" in result.record.abort_reason
     peak = sim_bench.instruments["source"].peak_current_a  # type: ignore[attr-defined]

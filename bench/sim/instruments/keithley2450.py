@@ -116,6 +116,7 @@ class State2450:
     ovp_v: float = math.inf
     ovp_tripped: bool = False
     dig_line_mode: dict[int, tuple[str, str]] = field(default_factory=dict)
+    dig_line_state: dict[int, bool] = field(default_factory=dict)
     dig_out_stimulus: dict[int, str] = field(default_factory=dict)
     dig_out_logic: dict[int, str] = field(default_factory=dict)
     dig_out_pulse_s: dict[int, float] = field(default_factory=dict)
@@ -139,6 +140,8 @@ class Keithley2450(KeithleyTti):
     def reset(self) -> None:
         self.state = State2450()
         self.world.set_source(False, 0.0, self.state.vlim_v)
+        for line in range(1, 7):  # *RST makes every digital line an input: relays drop out
+            self.world.set_digital_line(line, False)
 
     def output_enabled(self) -> bool:
         return self.state.output
@@ -511,6 +514,21 @@ class Keithley2450(KeithleyTti):
         mode = parse_choice(call.param(0), ["DIGital", "TRIGger", "SYNChronous"])[:4]
         direction = parse_choice(call.param(1), ["IN", "OUT", "OPENdrain", "MASTer", "ACCeptor"])
         self.state.dig_line_mode[line] = (mode, direction[:4])
+        return None
+
+    @scpi(":DIGital:LINE#:STATe")
+    def _dig_state(self, call: Call) -> str | None:
+        line = call.suffixes[1]
+        if not 1 <= line <= 6:
+            raise ScpiError(-114, call.text)
+        if call.query:
+            return "1" if self.state.dig_line_state.get(line, False) else "0"
+        call.expect(1)
+        if self.state.dig_line_mode.get(line, ("DIG", "IN")) != ("DIG", "OUT"):
+            raise ScpiError(-221, "line is not a digital output")
+        state = parse_bool(call.param())
+        self.state.dig_line_state[line] = state
+        self.world.set_digital_line(line, state)
         return None
 
     @scpi(":TRIGger:DIGital#:OUT:STIMulus")
