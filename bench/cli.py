@@ -88,6 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="ambient temperature in C (enables the temperature allowance)",
     )
+    inspect.add_argument(
+        "--plan",
+        choices=["full", "sweep"],
+        default="full",
+        help="full inspection (default) or the transfer sweep only",
+    )
     inspect.add_argument("--quiet", action="store_true", help="no progress output")
     inspect.add_argument(
         "--sim-set",
@@ -155,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
 def _cmd_inspect(args: argparse.Namespace) -> int:
     from bench.runner import RunOptions, run_inspection
     from bench.station import load_station, sim_station
-    from procedures.plans import skeleton_plan
+    from procedures.plans import PLANS
     from procedures.profile import resolve_profile
     from reports.console import Progress
 
@@ -172,7 +178,6 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
             )
         ).start()
         station = sim_station(sim.resources, sim.models)
-        ambient = args.ambient_c if args.ambient_c is not None else sim.world.ambient_c
     else:
         if args.sim_set or args.sim_nominal:
             print(
@@ -181,7 +186,6 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
             )
             return EXIT_ERROR
         station = load_station(args.station)
-        ambient = args.ambient_c
     try:
         with Progress(enabled=not args.quiet) as progress:
             options = RunOptions(
@@ -189,11 +193,13 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
                 output_dir=args.out,
                 operator=args.operator,
                 lot=args.lot,
-                ambient_c=ambient,
+                ambient_c=args.ambient_c,
                 progress=progress.update,
                 bench_clock=(lambda: sim.bench_time_s) if sim else None,
             )
-            result = run_inspection(station, profile, skeleton_plan(), options)
+            result = run_inspection(
+                station, profile, PLANS[args.plan](station.station.topology), options
+            )
     finally:
         if sim is not None:
             sim.stop()

@@ -32,7 +32,7 @@ def _run(*args: str | Path) -> int:
 
 
 def ensure_environment(extras: str) -> Path:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - checked before anything is installed
         sys.exit(f"isobench needs Python 3.11 or newer; this is {sys.version.split()[0]}")
     wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
     python = _python()

@@ -20,7 +20,15 @@ from bench.session import BenchSession, Opener, _default_opener
 from bench.station import Station
 from drivers.errors import InstrumentError, ValidationError
 from procedures.decision import Statement
-from procedures.plan import PlanSettings, PlanStopped, ProgressFn, RunContext, Step, run_plan
+from procedures.plan import (
+    PlanSettings,
+    PlanStopped,
+    ProgressFn,
+    RunContext,
+    Step,
+    WiringSettings,
+    run_plan,
+)
 from procedures.profile import Profile
 from procedures.record import Recorder, RunRecord, utc_now
 
@@ -99,6 +107,8 @@ def run_inspection(
     wall_start = datetime.now(UTC)
     settings = options.settings
     settings.line_frequency_hz = float(station.station.line_frequency_hz)
+    settings.topology = station.station.topology
+    settings.wiring = WiringSettings(**station.wiring.model_dump())
 
     def envelope(supply_capability_v: float) -> SafetyEnvelope:
         return SafetyEnvelope.build(station.limits, profile.ratings, supply_capability_v)

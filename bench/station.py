@@ -94,11 +94,43 @@ class StationInfo(BaseModel):
     location: str = ""
 
 
+class Wiring(BaseModel):
+    """How the module is wired to the instruments (defaults: the recommended fixture)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    input_shunt_ohm: float = Field(100.0, gt=0.0)
+    output_shunt_ohm: float = Field(100.0, gt=0.0)
+    supply_shunt_ohm: float = Field(10.0, gt=0.0)
+    shunt_tolerance: float = Field(1e-4, gt=0.0, lt=0.01)
+    input_shunt_channel: int = Field(1, ge=1, le=10)
+    output_shunt_channel: int = Field(2, ge=1, le=10)
+    supply_shunt_channel: int = Field(3, ge=1, le=10)
+    load_channel: int = Field(4, ge=1, le=10)
+    trigger_line: int = Field(1, ge=1, le=6)
+    bypass_line: int = Field(2, ge=1, le=6)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Wiring:
+        channels = [
+            self.input_shunt_channel,
+            self.output_shunt_channel,
+            self.supply_shunt_channel,
+            self.load_channel,
+        ]
+        if len(set(channels)) != len(channels):
+            raise ValueError("scanner channels must all be different")
+        if self.trigger_line == self.bypass_line:
+            raise ValueError("trigger_line and bypass_line must be different digital lines")
+        return self
+
+
 class Station(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     station: StationInfo
     limits: Limits = Field(default_factory=Limits)
+    wiring: Wiring = Field(default_factory=Wiring)
     instruments: dict[str, InstrumentConfig]
     source_file: str | None = None
 

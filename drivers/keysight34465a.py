@@ -17,7 +17,7 @@ from typing import Literal
 
 import numpy as np
 
-from drivers.errors import InstrumentReplyError, ValidationError
+from drivers.errors import InstrumentErrorQueue, InstrumentReplyError, ValidationError
 from drivers.roles import Dmm
 from drivers.scpi import (
     Accuracy,
@@ -26,6 +26,7 @@ from drivers.scpi import (
     Setting,
     in_range,
     in_set,
+    parse_error,
     parse_floats,
     smallest_range,
 )
@@ -189,14 +190,26 @@ class Keysight34465A(ScpiInstrument, Dmm):
         self.check_errors("capture configuration")
 
     def arm(self) -> None:
-        """Start the acquisition; the query confirms it is armed before anyone triggers it."""
-        self.ask("INIT;TRIG:SOUR?", str)
+        """Start the acquisition; the error query in the same message confirms it is armed
+        (and that INIT was accepted) before anyone triggers it."""
+        code, message = self.ask("INIT;SYST:ERR?", parse_error)
+        if code != 0:
+            raise InstrumentErrorQueue(self.label, [(code, message), *self.read_errors()], "INIT")
 
     def trigger(self) -> None:
         self.write("*TRG")
 
-    def fetch(self) -> np.ndarray:
-        return np.asarray(self.ask("FETC?", parse_floats), dtype=float)
+    def fetch(self, expected: int | None = None) -> np.ndarray:
+        """Readings of the last acquisition (waits for it); checks the count when given."""
+        values = np.asarray(self.ask("FETC?", parse_floats), dtype=float)
+        count = expected if expected is not None else self._samples
+        if len(values) != count:
+            raise InstrumentReplyError(
+                self.label,
+                f"FETC? returned {len(values)} readings, expected {count}",
+                "check the trigger wiring",
+            )
+        return values
 
     # ------------------------------------------------------------------ safety
     def safe_state(self) -> None:

@@ -33,6 +33,22 @@ class PlanStopped(Exception):
 
 
 @dataclass
+class WiringSettings:
+    """The fixture as the station file describes it (see bench/stations/example.toml)."""
+
+    input_shunt_ohm: float = 100.0
+    output_shunt_ohm: float = 100.0
+    supply_shunt_ohm: float = 10.0
+    shunt_tolerance: float = 1e-4
+    input_shunt_channel: int = 1
+    output_shunt_channel: int = 2
+    supply_shunt_channel: int = 3
+    load_channel: int = 4
+    trigger_line: int = 1
+    bypass_line: int = 2
+
+
+@dataclass
 class PlanSettings:
     nplc: float = 1.0  # integration of every static reading (power-line cycles)
     repeats: int = 3  # DMM readings per point (type-A uncertainty)
@@ -40,6 +56,8 @@ class PlanSettings:
     source_voltage_limit_v: float = 5.0  # input burden at 50 mA is <= 2.5 V (50 ohm)
     nominal_load_ohm: float = 250.0
     line_frequency_hz: float = 50.0
+    topology: str = "direct"
+    wiring: WiringSettings = field(default_factory=WiringSettings)
     transfer_points_a: tuple[float, ...] = tuple(i * 2e-3 for i in range(11))
 
 
@@ -55,6 +73,27 @@ class RunContext:
     progress: ProgressFn = lambda step, done, total, text: None
     ambient_c: float | None = None
     lower_bound_s: float = 0.0  # physical minimum time of what was measured so far
+    #: the unit's own dynamics once the step response has measured them (settling waits)
+    fitted_dynamics: ModuleModel | None = None
+    _measurer: Any = None
+
+    @property
+    def dynamics(self) -> ModuleModel:
+        """Model for settling waits: the fitted unit if slower than nominal, else the nominal."""
+        if self.fitted_dynamics is not None:
+            fitted = self.fitted_dynamics.settling_time_s(1e-4)
+            if fitted > self.reference.settling_time_s(1e-4):
+                return self.fitted_dynamics
+        return self.reference
+
+    @property
+    def measurer(self) -> Any:
+        """The station's measurement topology (one per run: it keeps the shunt calibration)."""
+        if self._measurer is None:
+            from procedures.measurement import measurer_for
+
+            self._measurer = measurer_for(self)
+        return self._measurer
 
     @property
     def reference(self) -> ModuleModel:

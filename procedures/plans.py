@@ -3,9 +3,43 @@
 from __future__ import annotations
 
 from procedures.plan import Step
-from procedures.transfer import TransferSweep
+from procedures.steps.accuracy import AccuracyTraverse
+from procedures.steps.influence import LoadEffect, SupplyEffect
+from procedures.steps.input_resistance import InputResistance
+from procedures.steps.over_range import OpenInput, OverRange
+from procedures.steps.shunt_calibration import ShuntCalibration
+from procedures.steps.step_response import StepResponse
+from procedures.steps.supply_current import SupplyCurrent
+from procedures.steps.terminal_check import TerminalCheck
+
+SWEEP_POINTS_A = tuple(i * 2e-3 for i in range(11))
 
 
-def skeleton_plan() -> list[Step]:
-    """The first plan: the transfer-accuracy sweep at 24 V and 250 ohm."""
-    return [TransferSweep()]
+def sweep_plan(topology: str = "direct") -> list[Step]:
+    """The first plan: a transfer-accuracy sweep 0, 2 ... 20 mA up and down at 24 V, 250 ohm."""
+    prefix: list[Step] = [ShuntCalibration()] if topology == "shunt-scan" else []
+    return [*prefix, AccuracyTraverse(SWEEP_POINTS_A, derive=False)]
+
+
+def full_plan(topology: str = "direct") -> list[Step]:
+    """Every testable datasheet line (see the module profile for limits and rules).
+
+    The step response runs right after the terminal check: its fitted dynamics set the settling
+    wait of every static reading that follows.
+    """
+    prefix: list[Step] = [ShuntCalibration()] if topology == "shunt-scan" else []
+    return [
+        *prefix,
+        TerminalCheck(),
+        StepResponse(),
+        SupplyCurrent(),
+        InputResistance(),
+        AccuracyTraverse(),
+        SupplyEffect(),
+        LoadEffect(),
+        OverRange(),
+        OpenInput(),
+    ]
+
+
+PLANS = {"full": full_plan, "sweep": sweep_plan}

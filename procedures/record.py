@@ -218,6 +218,14 @@ class Recorder:
     def readings(self) -> pd.DataFrame:
         return pd.DataFrame(self.rows)
 
+    def waveform(self, name: str, columns: dict[str, Any]) -> Path:
+        """A digitised record (e.g. a step response) as its own CSV under waveforms/."""
+        folder = self.folder / "waveforms"
+        folder.mkdir(exist_ok=True)
+        path = folder / f"{name}.csv"
+        pd.DataFrame(columns).to_csv(path, index=False)
+        return path
+
     # ------------------------------------------------------------------ record
     def measurement(self, measurement: MeasurementRecord) -> None:
         self.record.measurements.append(measurement)

@@ -154,6 +154,7 @@ def analyse_step(
     y_a: ArrayLike,
     t_step_s: float = 0.0,
     settling_band_a: float = 20e-6,
+    initial_a: float | None = None,
 ) -> StepMetrics:
     """Characteristic values of one step record (rising or falling).
 
@@ -187,17 +188,21 @@ def analyse_step(
     monotonic response, and settling only if the band exceeds the residual noise; use
     :func:`fit_step` for precise dynamics.
 
+    A record that starts at the trigger (no pre-step samples, e.g. a digitizer armed on the
+    source's trigger pulse) is accepted when ``initial_a``, the settled level measured just
+    before the step, is given; the noise is then taken from the record's settled tail.
+
     Raises:
-        ValueError: record too short, no pre-step samples, tail not after the step, or a step
-            smaller than 10x the pre-step noise.
+        ValueError: record too short, no pre-step samples (and no ``initial_a``), tail not after
+            the step, or a step smaller than 10x the pre-step noise.
     """
     t, y = _as_record(t_s, y_a)
     n = len(t)
     pre = t < t_step_s
     n_pre = int(np.count_nonzero(pre))
-    if n_pre == 0:
+    if initial_a is None and n_pre == 0:
         raise ValueError(f"step record has no samples before the step at t = {t_step_s:g} s")
-    if n_pre < MIN_PRE_STEP_SAMPLES:
+    if initial_a is None and n_pre < MIN_PRE_STEP_SAMPLES:
         raise ValueError(
             f"step record has {n_pre} pre-step sample(s), need at least {MIN_PRE_STEP_SAMPLES}"
         )
@@ -206,8 +211,12 @@ def analyse_step(
     if t[tail_start] < t_step_s or tail_start <= i_trig:
         raise ValueError("step record too short: its last 20 % must lie after the step")
 
-    initial = float(np.median(y[:i_trig]))
-    noise = float(np.std(y[:i_trig], ddof=1))
+    if n_pre >= MIN_PRE_STEP_SAMPLES:
+        initial = float(np.median(y[:i_trig]))
+        noise = float(np.std(y[:i_trig], ddof=1))
+    else:
+        initial = float(initial_a)  # type: ignore[arg-type]
+        noise = float(np.std(y[tail_start:], ddof=1))
     final = float(np.median(y[tail_start:]))
     step = final - initial
     if step == 0.0 or abs(step) < MIN_STEP_TO_NOISE * noise:
@@ -411,6 +420,7 @@ def fit_step(
     y_a: ArrayLike,
     t_step_s: float = 0.0,
     model: Literal["first-order", "two-pole", "auto"] = "auto",
+    initial_a: float | None = None,
 ) -> StepFit:
     """Fit the reference step response to a record with ``scipy.optimize.least_squares``.
 
@@ -442,7 +452,7 @@ def fit_step(
     if model not in ("first-order", "two-pole", "auto"):
         raise ValueError(f"unknown step model {model!r}: use 'first-order', 'two-pole' or 'auto'")
     t, y = _as_record(t_s, y_a)
-    m = analyse_step(t, y, t_step_s)
+    m = analyse_step(t, y, t_step_s, initial_a=initial_a)
     n = len(t)
     t_rel = t - t_step_s
 

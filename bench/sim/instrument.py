@@ -154,13 +154,13 @@ class SimInstrument:
             self.push_error(exc.code, exc.detail)
             return None
         replies: list[str] = []
-        path: list[str] = []
+        self._path: list[str] = []
         for unit_text in units:
             if not unit_text.strip():
                 self.push_error(-102, text[:40])
                 break
             try:
-                path = self._execute(unit_text, path, replies)
+                self._execute(unit_text, replies)
             except ScpiError as exc:
                 self.push_error(exc.code, exc.detail)
                 if exc.code in range(-199, -99):
@@ -173,7 +173,12 @@ class SimInstrument:
                 self.push_error(-200, "internal simulator error")
         return ";".join(replies) if replies else None
 
-    def _execute(self, unit_text: str, path: list[str], replies: list[str]) -> list[str]:
+    def _execute(self, unit_text: str, replies: list[str]) -> None:
+        """Resolve one unit (IEEE 488.2 7.6 path rules), then run its handler.
+
+        The path follows the parsed header even when execution then fails (-222 etc.).
+        """
+        path = self._path
         unit = parse_unit(unit_text)
         if unit.common:
             resolved = self.table.resolve(unit, [])
@@ -187,15 +192,31 @@ class SimInstrument:
         if resolved is None:
             raise ScpiError(-113, unit_text.strip()[:40])
         command, suffixes = resolved
+        if not unit.common:
+            self._path = tokens[:-1]
         if (unit.query and not command.query_allowed) or (
             not unit.query and not command.set_allowed
         ):
             raise ScpiError(-113, unit_text.strip()[:40])
-        call = Call(query=unit.query, params=unit.params, suffixes=suffixes, text=unit_text)
+        self.check_suffixes(command.pattern, suffixes)
+        call = Call(
+            query=unit.query,
+            params=unit.params,
+            suffixes=suffixes,
+            text=unit_text,
+            header=tuple(tokens),
+        )
         reply = command.handler(self, call)
         if unit.query:
             replies.append("" if reply is None else str(reply))
-        return path if unit.common else tokens[:-1]
+
+    #: node short names that exist once on this model (a suffix other than 1 is -114)
+    single_nodes: ClassVar[frozenset[str]] = frozenset()
+
+    def check_suffixes(self, pattern, suffixes: list[int]) -> None:
+        for node, suffix in zip(pattern.nodes, suffixes, strict=False):
+            if node.short in self.single_nodes and suffix != 1:
+                raise ScpiError(-114, f"{node.short}{suffix}")
 
     # ---------------------------------------------------------------- common commands
     @scpi("*IDN?")

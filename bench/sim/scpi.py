@@ -85,7 +85,7 @@ class Node:
         if name not in (self.short, self.long):
             return None
         if digits:
-            if not self.suffix:
+            if not self.suffix or len(digits) > 6:
                 return None
             return int(digits)
         return 1
@@ -303,13 +303,16 @@ def parse_bool(text: str) -> bool:
     raise ScpiError(-224 if t.isalpha() else -104, text)
 
 
-def parse_choice(text: str, choices: Iterable[str]) -> str:
-    """Character data: match the short or long form of one of ``choices`` (manual spelling)."""
+def parse_choice(text: str, choices: Iterable[str], short: bool = False) -> str:
+    """Character data: match the short or long form of one of ``choices`` (manual spelling).
+
+    Returns the long form, or the short form (what queries answer) with ``short=True``.
+    """
     t = text.strip().strip("\"'").upper()
     for choice in choices:
         node = _parse_node(choice, optional=False)
         if t in (node.short, node.long):
-            return node.long
+            return node.short if short else node.long
     raise ScpiError(-224 if t else -109, text)
 
 
@@ -358,6 +361,12 @@ class Call:
     params: list[str]
     suffixes: list[int]
     text: str
+    header: tuple[str, ...] = ()  # the resolved header's tokens (path applied), upper case
+
+    def has_node(self, mnemonic: str) -> bool:
+        """Whether the resolved header contains ``mnemonic`` (manual spelling, e.g. VOLTage)."""
+        node = _parse_node(mnemonic, optional=False)
+        return any(node.match(token) is not None for token in self.header)
 
     def expect(self, count: int | tuple[int, int]) -> None:
         lo, hi = (count, count) if isinstance(count, int) else count

@@ -20,7 +20,16 @@ def _run_folder(out: Path) -> Path:
 
 def test_builtin_sim_station_inspection_passes_and_writes_report(tmp_path: Path) -> None:
     result = run_cli(
-        "inspect", "--station", "sim", "--serial", "E2E-0001", "--out", str(tmp_path), "--quiet"
+        "inspect",
+        "--station",
+        "sim",
+        "--serial",
+        "E2E-0001",
+        "--out",
+        str(tmp_path),
+        "--quiet",
+        "--plan",
+        "sweep",
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "E2E-0001: PASS" in result.stdout or "CONDITIONAL PASS" in result.stdout
@@ -56,6 +65,8 @@ def test_station_file_reaches_a_separate_simulator_process_path(tmp_path: Path) 
             "--out",
             str(tmp_path / "out"),
             "--quiet",
+            "--plan",
+            "sweep",
         )
         assert result.returncode in (0, 1), result.stdout + result.stderr
         counts = {role: inst.messages_processed for role, inst in sim.instruments.items()}
@@ -79,6 +90,8 @@ def test_module_with_gain_off_by_0_3_percent_fails(tmp_path: Path) -> None:
         "--quiet",
         "--sim-set",
         "gain_error=0.003",
+        "--plan",
+        "sweep",
     )
     assert result.returncode == 1, result.stdout + result.stderr
     assert "E2E-GAIN: FAIL" in result.stdout

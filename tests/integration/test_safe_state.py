@@ -14,7 +14,7 @@ from bench.runner import RunOptions, run_inspection
 from bench.sim.bench import SimBench, is_safe
 from bench.station import sim_station
 from drivers.keysight34465a import Keysight34465A
-from procedures.plans import skeleton_plan
+from procedures.plans import sweep_plan
 from procedures.profile import builtin_profile
 
 
@@ -28,7 +28,7 @@ def _inject(
     original = Keysight34465A.read_many
     calls = {"n": 0}
 
-    def read_many(self: Keysight34465A, count: int):  # noqa: ANN202
+    def read_many(self: Keysight34465A, count: int):
         calls["n"] += 1
         if calls["n"] == at_call:
             seen["outputs"] = sim.outputs_on()  # mid-sweep: everything is driving the module
@@ -56,7 +56,7 @@ def test_exception_mid_sweep_leaves_every_output_off(
     _inject(monkeypatch, sim_bench, exc, at_call=6, seen=seen)
     station = sim_station(sim_bench.resources, sim_bench.models)
     result = run_inspection(
-        station, builtin_profile(), skeleton_plan(), RunOptions(serial="EXC-1", output_dir=tmp_path)
+        station, builtin_profile(), sweep_plan(), RunOptions(serial="EXC-1", output_dir=tmp_path)
     )
     assert seen["outputs"] == {"source": True, "dmm": False, "supply": True, "load": True}
     assert is_safe(sim_bench), (sim_bench.outputs_on(), sim_bench.levels())
@@ -64,7 +64,7 @@ def test_exception_mid_sweep_leaves_every_output_off(
     record = result.record
     assert record.outcome == "aborted" and reason in record.abort_reason
     assert record.safe_state_verified and set(record.safe_state.values()) == {"verified"}
-    assert record.step("transfer_sweep").status == "aborted"
+    assert record.step("accuracy").status == "aborted"
     readings = pd.read_csv(result.folder / "readings.csv")
     assert len(readings) == 5  # the five points measured before the failure are on disk
     html = (result.folder / "report.html").read_text(encoding="utf-8")
@@ -73,10 +73,10 @@ def test_exception_mid_sweep_leaves_every_output_off(
 
 def test_safety_envelope_refuses_before_the_instrument(tmp_path: Path, sim_bench: SimBench) -> None:
     """A plan asking for more than the station allows is refused; nothing exceeds the limit."""
-    from procedures.transfer import TransferSweep
+    from procedures.steps.accuracy import AccuracyTraverse
 
     station = sim_station(sim_bench.resources, sim_bench.models)
-    plan = [TransferSweep(points_a=(0.0, 0.010, 0.035))]  # 35 mA > station's 30 mA
+    plan = [AccuracyTraverse(points_a=(0.0, 0.010, 0.035))]  # 35 mA > station's 30 mA
     result = run_inspection(
         station, builtin_profile(), plan, RunOptions(serial="ENV-1", output_dir=tmp_path)
     )

@@ -442,9 +442,9 @@ def test_probe_path_ends_at_the_last_colon_of_the_previous_header(probe: Probe) 
 
 
 def test_probe_root_header_after_a_deeper_path_is_accepted(probe: Probe) -> None:
-    """Current lenient behaviour (instrument.py ``_execute``): a unit that does not resolve
-    relative to the path is tried from the root. IEEE 488.2 would queue -113 here; see the
-    report of the test author before relying on it in drivers."""
+    """Current, deliberately lenient behaviour (instrument.py ``_execute``): a unit that does
+    not resolve relative to the path is tried from the root. A strict IEEE 488.2 parser queues
+    -113 here, so drivers must not rely on it: always start a new subsystem with ``:``."""
     assert probe.process(":SOUR:CURR:RANG 0.1;OUTP ON") is None
     assert names(probe) == ["range", "output"]
 
@@ -549,12 +549,6 @@ def test_2450_execution_error_does_not_abort_the_message() -> None:
     assert drain_errors(smu) == [-222]
 
 
-@pytest.mark.xfail(
-    reason="BUG: instrument._execute only returns the new path when the handler succeeds, so "
-    "a unit that fails with an execution error (-222) leaves the path of the unit before it; "
-    "the path is a matter of syntax (IEEE 488.2 7.6.1) and must follow the parsed header",
-    strict=True,
-)
 def test_path_follows_a_unit_that_failed_with_an_execution_error() -> None:
     smu = make_bench().smu
     assert smu.process(":SOUR:CURR:VLIM 500;VLIM?") == "2.100000E+01"
@@ -575,11 +569,6 @@ def test_34465a_quoted_function_and_relative_trigger_path() -> None:
     assert drain_errors(dmm) == []
 
 
-@pytest.mark.xfail(
-    reason="BUG: a numeric suffix longer than 4300 digits raises ValueError from int() in "
-    "scpi.Node.match (internal simulator error) instead of queuing -114",
-    strict=True,
-)
 def test_huge_numeric_suffix_is_a_header_suffix_error_not_an_internal_error() -> None:
     smu = make_bench().smu
     assert smu.process(":SOUR" + "1" * 5000 + ":CURR?") is None

@@ -358,13 +358,13 @@ def test_configure_capture_on_the_external_trigger() -> None:
             ("TRIG:COUN 1", None),
             ("SAMP:SOUR TIM", None),
             ("SAMP:TIM 0.001", None),
-            ("SAMP:COUN 200", None),
+            ("SAMP:COUN 3", None),
             (":SYST:ERR?", NO_ERROR),
-            ("INIT;TRIG:SOUR?", "EXT"),
+            ("INIT;SYST:ERR?", '+0,"No error"'),
             ("FETC?", nr3([0.004, 0.012, 0.020])),
         ],
     ) as drv:
-        drv.configure_capture(samples=200, interval_s=0.001)
+        drv.configure_capture(samples=3, interval_s=0.001)
         drv.arm()
         values = drv.fetch()
     np.testing.assert_allclose(values, [0.004, 0.012, 0.020])
@@ -381,7 +381,7 @@ def test_configure_capture_on_a_bus_trigger_with_delay() -> None:
             ("SAMP:TIM 0.002", None),
             ("SAMP:COUN 50", None),
             (":SYST:ERR?", NO_ERROR),
-            ("INIT;TRIG:SOUR?", "BUS"),
+            ("INIT;SYST:ERR?", '+0,"No error"'),
             ("*TRG", None),
         ],
     ) as drv:
@@ -421,7 +421,26 @@ def test_fetch_reads_a_definite_length_block() -> None:
     with expected_protocol(
         Keysight34465A, [("FETC?", f"#{len(str(len(payload)))}{len(payload)}{payload}")]
     ) as drv:
-        np.testing.assert_allclose(drv.fetch(), [1e-3, 2e-3, 3e-3])
+        np.testing.assert_allclose(drv.fetch(expected=3), [1e-3, 2e-3, 3e-3])
+
+
+def test_fetch_refuses_a_short_capture() -> None:
+    """A capture with fewer readings than configured (a missed trigger) is an error."""
+    script = [("FETC?", nr3([1e-3, 2e-3]))]
+    with expected_protocol(Keysight34465A, script) as drv, pytest.raises(
+        InstrumentReplyError
+    ) as info:
+        drv.fetch(expected=3)
+    assert "returned 2 readings, expected 3" in assert_one_line(info.value)
+
+
+def test_arm_raises_when_init_is_refused() -> None:
+    with expected_protocol(
+        Keysight34465A,
+        [("INIT;SYST:ERR?", '-221,"Settings conflict"'), (":SYST:ERR?", '+0,"No error"')],
+    ) as drv, pytest.raises(InstrumentErrorQueue) as info:
+        drv.arm()
+    assert "-221 Settings conflict" in assert_one_line(info.value)
 
 
 def test_garbage_fetch_reply_is_a_reply_error() -> None:

@@ -126,6 +126,7 @@ class State2450:
 
 class Keithley2450(KeithleyTti):
     role = "source"
+    single_nodes = frozenset({"SOUR", "OUTP", "SENS"})
     command_overhead_s = 0.0005
 
     def __init__(self, world, identity: Identity | None = None) -> None:
@@ -167,7 +168,7 @@ class Keithley2450(KeithleyTti):
         self.world.set_source(s.output, demand if s.output else 0.0, vlim)
 
     # ------------------------------------------------------------------ source
-    @scpi("[:SOURce#]:FUNCtion[:MODE]")
+    @scpi(":SOURce#:FUNCtion[:MODE]")
     def _source_function(self, call: Call) -> str | None:
         if call.query:
             return self.state.source_function
@@ -179,7 +180,7 @@ class Keithley2450(KeithleyTti):
         self._apply()
         return None
 
-    @scpi("[:SOURce#]:CURRent[:LEVel][:IMMediate][:AMPLitude]")
+    @scpi(":SOURce#:CURRent[:LEVel][:IMMediate][:AMPLitude]")
     def _current_level(self, call: Call) -> str | None:
         s = self.state
         if call.query:
@@ -197,7 +198,7 @@ class Keithley2450(KeithleyTti):
         self._apply()
         return None
 
-    @scpi("[:SOURce#]:CURRent:RANGe")
+    @scpi(":SOURce#:CURRent:RANGe")
     def _current_range(self, call: Call) -> str | None:
         s = self.state
         if call.query:
@@ -211,7 +212,7 @@ class Keithley2450(KeithleyTti):
         self._apply()
         return None
 
-    @scpi("[:SOURce#]:CURRent:RANGe:AUTO")
+    @scpi(":SOURce#:CURRent:RANGe:AUTO")
     def _current_range_auto(self, call: Call) -> str | None:
         if call.query:
             return "1" if self.state.current_range_auto else "0"
@@ -222,20 +223,21 @@ class Keithley2450(KeithleyTti):
         self._apply()
         return None
 
-    @scpi("[:SOURce#]:CURRent:VLIMit[:LEVel]")
+    @scpi(":SOURce#:CURRent:VLIMit[:LEVel]")
     def _vlim(self, call: Call) -> str | None:
         if call.query:
             return self.format_number(self.state.vlim_v)
         call.expect(1)
-        self.state.vlim_v = abs(
+        value = abs(
             parse_number(call.param(), unit="V", minimum=-210.0, maximum=210.0, default=21.0)
         )
-        if self.state.vlim_v < 0.02:
-            raise ScpiError(-222, call.text)
+        if value < 0.02:
+            raise ScpiError(-222, call.text)  # refused: the limit stays as it was
+        self.state.vlim_v = value
         self._apply()
         return None
 
-    @scpi("[:SOURce#]:CURRent:VLIMit[:LEVel]:TRIPped?")
+    @scpi(":SOURce#:CURRent:VLIMit[:LEVel]:TRIPped?")
     def _vlim_tripped(self, call: Call) -> str:
         call.expect(0)
         tripped = (
@@ -245,7 +247,7 @@ class Keithley2450(KeithleyTti):
         )
         return "1" if tripped else "0"
 
-    @scpi("[:SOURce#]:VOLTage[:LEVel][:IMMediate][:AMPLitude]")
+    @scpi(":SOURce#:VOLTage[:LEVel][:IMMediate][:AMPLitude]")
     def _voltage_level(self, call: Call) -> str | None:
         s = self.state
         if call.query:
@@ -262,7 +264,7 @@ class Keithley2450(KeithleyTti):
         self._apply()
         return None
 
-    @scpi("[:SOURce#]:VOLTage:ILIMit[:LEVel]")
+    @scpi(":SOURce#:VOLTage:ILIMit[:LEVel]")
     def _ilim(self, call: Call) -> str | None:
         if call.query:
             return self.format_number(self.state.ilim_a)
@@ -274,7 +276,7 @@ class Keithley2450(KeithleyTti):
         self._apply()
         return None
 
-    @scpi("[:SOURce#]:VOLTage:PROTection[:LEVel]")
+    @scpi(":SOURce#:VOLTage:PROTection[:LEVel]")
     def _ovp(self, call: Call) -> str | None:
         if call.query:
             for name, level in OVP_LEVELS.items():
@@ -288,12 +290,12 @@ class Keithley2450(KeithleyTti):
         self._apply()
         return None
 
-    @scpi("[:SOURce#]:VOLTage:PROTection[:LEVel]:TRIPped?")
+    @scpi(":SOURce#:VOLTage:PROTection[:LEVel]:TRIPped?")
     def _ovp_tripped(self, call: Call) -> str:
         call.expect(0)
         return "1" if self.state.ovp_tripped else "0"
 
-    @scpi("[:SOURce#]:CURRent:DELay", "[:SOURce#]:VOLTage:DELay")
+    @scpi(":SOURce#:CURRent:DELay", ":SOURce#:VOLTage:DELay")
     def _delay(self, call: Call) -> str | None:
         if call.query:
             return self.format_number(self.state.source_delay_s)
@@ -304,7 +306,7 @@ class Keithley2450(KeithleyTti):
         self.state.source_delay_auto = False  # a manual delay turns auto delay off
         return None
 
-    @scpi("[:SOURce#]:CURRent:DELay:AUTO", "[:SOURce#]:VOLTage:DELay:AUTO")
+    @scpi(":SOURce#:CURRent:DELay:AUTO", ":SOURce#:VOLTage:DELay:AUTO")
     def _delay_auto(self, call: Call) -> str | None:
         if call.query:
             return "1" if self.state.source_delay_auto else "0"
@@ -314,7 +316,7 @@ class Keithley2450(KeithleyTti):
             self.state.source_delay_s = AUTO_SOURCE_DELAY_S
         return None
 
-    @scpi("[:SOURce#]:CURRent:READ:BACK", "[:SOURce#]:VOLTage:READ:BACK")
+    @scpi(":SOURce#:CURRent:READ:BACK", ":SOURce#:VOLTage:READ:BACK")
     def _readback(self, call: Call) -> str | None:
         if call.query:
             return "1" if self.state.readback else "0"
@@ -339,9 +341,12 @@ class Keithley2450(KeithleyTti):
 
     @scpi(":OUTPut#:CURRent:SMODe", ":OUTPut#:VOLTage:SMODe", ":OUTPut#:SMODe")
     def _off_mode(self, call: Call) -> str | None:
-        header = call.text.upper()
         functions = (
-            ["CURR"] if ":CURR" in header else ["VOLT"] if ":VOLT" in header else ["CURR", "VOLT"]
+            ["CURR"]
+            if call.has_node("CURRent")
+            else ["VOLT"]
+            if call.has_node("VOLTage")
+            else ["CURR", "VOLT"]
         )
         if call.query:
             return self.state.off_mode[functions[0]][:4]
@@ -374,12 +379,12 @@ class Keithley2450(KeithleyTti):
         return None
 
     def _sense(self, call: Call) -> SenseSettings:
-        return self.state.sense["VOLT" if ":VOLT" in call.text.upper() else "CURR"]
+        return self.state.sense["VOLT" if call.has_node("VOLTage") else "CURR"]
 
     @scpi("[:SENSe#]:VOLTage[:DC]:RANGe[:UPPer]", "[:SENSe#]:CURRent[:DC]:RANGe[:UPPer]")
     def _sense_range(self, call: Call) -> str | None:
         sense = self._sense(call)
-        voltage = ":VOLT" in call.text.upper()
+        voltage = call.has_node("VOLTage")
         ranges = VOLTAGE_RANGES if voltage else CURRENT_RANGES
         if call.query:
             return self.format_number(sense.range)
@@ -511,9 +516,11 @@ class Keithley2450(KeithleyTti):
             mode, direction = self.state.dig_line_mode.get(line, ("DIG", "IN"))
             return f"{mode},{direction}"
         call.expect(2)
-        mode = parse_choice(call.param(0), ["DIGital", "TRIGger", "SYNChronous"])[:4]
-        direction = parse_choice(call.param(1), ["IN", "OUT", "OPENdrain", "MASTer", "ACCeptor"])
-        self.state.dig_line_mode[line] = (mode, direction[:4])
+        mode = parse_choice(call.param(0), ["DIGital", "TRIGger", "SYNChronous"], short=True)
+        direction = parse_choice(
+            call.param(1), ["IN", "OUT", "OPENdrain", "MASTer", "ACCeptor"], short=True
+        )
+        self.state.dig_line_mode[line] = (mode, direction)
         return None
 
     @scpi(":DIGital:LINE#:STATe")

@@ -50,7 +50,7 @@ SHUNT_OHM = {1e-4: 100.0, 1e-3: 100.0, 1e-2: 1.0, 1e-1: 1.0, 1.0: 0.1, 3.0: 0.1}
 NPLC_VALUES = (0.001, 0.002, 0.006, 0.02, 0.06, 0.2, 1.0, 10.0, 100.0)  # with the DIG option
 OVERRANGE = 1.2
 OVERLOAD = 9.9e37
-MEMORY = 2_000_000
+MEMORY = 50_000  # [E] reading memory without the MEM option
 AUTO_TRIGGER_DELAY_S = 0.0015  # [E]
 
 
@@ -86,6 +86,11 @@ class Acquisition:
     triggers_left: int
     pending: list[float] = field(default_factory=list)  # trigger instants not yet measured
     busy_until: float = 0.0
+    # TRIG:SOUR IMM: every burst follows the previous one; kept as arithmetic, not a list,
+    # so TRIG:COUN MAX costs nothing until readings are asked for
+    imm_start: float | None = None
+    imm_count: int = 0
+    imm_taken: int = 0
 
 
 class Keysight34465A(KeysightInstrument):
@@ -152,7 +157,7 @@ class Keysight34465A(KeysightInstrument):
     @scpi("CONFigure:VOLTage[:DC]!", "CONFigure:CURRent[:DC]!")
     def _conf(self, call: Call) -> None:
         call.expect((0, 2))
-        self._configure("VOLT" if ":VOLT" in call.text.upper() else "CURR", call.params)
+        self._configure("VOLT" if call.has_node("VOLTage") else "CURR", call.params)
 
     @scpi("CONFigure?")
     def _conf_q(self, call: Call) -> str:
@@ -165,7 +170,7 @@ class Keysight34465A(KeysightInstrument):
     @scpi("MEASure:VOLTage[:DC]?", "MEASure:CURRent[:DC]?")
     def _meas(self, call: Call) -> str:
         call.expect((0, 2))
-        self._configure("VOLT" if ":VOLT" in call.text.upper() else "CURR", call.params)
+        self._configure("VOLT" if call.has_node("VOLTage") else "CURR", call.params)
         return self._read_now()
 
     @scpi("[SENSe:]FUNCtion[:ON]")
@@ -191,7 +196,7 @@ class Keysight34465A(KeysightInstrument):
 
     @scpi("[SENSe:]VOLTage[:DC]:RANGe", "[SENSe:]CURRent[:DC]:RANGe")
     def _range(self, call: Call) -> str | None:
-        voltage = "VOLT" in call.text.upper().split(":RANG")[0]
+        voltage = call.has_node("VOLTage")
         st = self.state.settings["VOLT" if voltage else "CURR"]
         ranges = VOLTAGE_RANGES if voltage else CURRENT_RANGES
         if call.query:
@@ -211,7 +216,7 @@ class Keysight34465A(KeysightInstrument):
 
     @scpi("[SENSe:]VOLTage[:DC]:RANGe:AUTO", "[SENSe:]CURRent[:DC]:RANGe:AUTO")
     def _range_auto(self, call: Call) -> str | None:
-        voltage = "VOLT" in call.text.upper().split(":RANG")[0]
+        voltage = call.has_node("VOLTage")
         st = self.state.settings["VOLT" if voltage else "CURR"]
         if call.query:
             return "1" if st.range_auto else "0"
@@ -224,7 +229,7 @@ class Keysight34465A(KeysightInstrument):
 
     @scpi("[SENSe:]VOLTage[:DC]:NPLCycles", "[SENSe:]CURRent[:DC]:NPLCycles")
     def _nplc(self, call: Call) -> str | None:
-        voltage = "VOLT" in call.text.upper().split(":NPLC")[0]
+        voltage = call.has_node("VOLTage")
         st = self.state.settings["VOLT" if voltage else "CURR"]
         if call.query:
             return self.format_number(st.nplc)
@@ -236,7 +241,7 @@ class Keysight34465A(KeysightInstrument):
 
     @scpi("[SENSe:]VOLTage[:DC]:ZERO:AUTO", "[SENSe:]CURRent[:DC]:ZERO:AUTO")
     def _autozero(self, call: Call) -> str | None:
-        voltage = "VOLT" in call.text.upper().split(":ZERO")[0]
+        voltage = call.has_node("VOLTage")
         st = self.state.settings["VOLT" if voltage else "CURR"]
         if call.query:
             return "1" if st.autozero else "0"
@@ -352,7 +357,9 @@ class Keysight34465A(KeysightInstrument):
     def _reading_time_s(self) -> float:
         st = self.state.settings[self.state.function]
         aperture = st.nplc / self.world.line_frequency_hz
-        return aperture * (2.0 if st.autozero else 1.0) + 20e-6
+        # digitizing apertures (DIG option, NPLC < 0.02) sample back to back [E]
+        overhead = 0.0 if st.nplc < 0.02 else 20e-6
+        return aperture * (2.0 if st.autozero else 1.0) + overhead
 
     def _acquiring(self) -> bool:
         acq = self.acquisition
@@ -394,14 +401,14 @@ class Keysight34465A(KeysightInstrument):
         if acq is None or acq.triggers_left <= 0:
             return
         start = max(t, acq.busy_until)
+        if self.state.trigger_source == "IMM":
+            acq.imm_start, acq.imm_count, acq.imm_taken = start, acq.triggers_left, 0
+            acq.busy_until = start + acq.triggers_left * self._burst_duration_s()
+            acq.triggers_left = 0
+            return
         acq.pending.append(start)
         acq.triggers_left -= 1
         acq.busy_until = start + self._burst_duration_s()
-        if self.state.trigger_source == "IMM":
-            while acq.triggers_left > 0:
-                acq.pending.append(acq.busy_until)
-                acq.triggers_left -= 1
-                acq.busy_until += self._burst_duration_s()
 
     def _burst_duration_s(self) -> float:
         s = self.state
@@ -417,9 +424,19 @@ class Keysight34465A(KeysightInstrument):
         acq = self.acquisition
         if acq is None:
             return
+        burst = self._burst_duration_s()
+        if acq.imm_start is not None and acq.imm_taken < acq.imm_count:
+            done = min(acq.imm_count, int((now - acq.imm_start + 1e-12) // burst))
+            if done > acq.imm_taken:
+                # only the bursts that still fit the reading memory are computed
+                keep_bursts = max(1, -(-MEMORY // self.state.sample_count))
+                first = max(acq.imm_taken, done - keep_bursts)
+                for k in range(first, done):
+                    self._take_burst(acq.imm_start + k * burst)
+                acq.imm_taken = done
         keep = []
         for start in acq.pending:
-            if start + self._burst_duration_s() <= now + 1e-12:
+            if start + burst <= now + 1e-12:
                 self._take_burst(start)
             else:
                 keep.append(start)
@@ -430,7 +447,8 @@ class Keysight34465A(KeysightInstrument):
         st = s.settings[s.function]
         reading_time = self._reading_time_s()
         step = s.sample_timer_s if s.sample_source == "TIM" else reading_time
-        starts = trigger_time + s.trigger_delay_s + step * np.arange(s.sample_count)
+        first = max(0, s.sample_count - MEMORY)  # older readings would be overwritten anyway
+        starts = trigger_time + s.trigger_delay_s + step * np.arange(first, s.sample_count)
         aperture = st.nplc / self.world.line_frequency_hz
         values = self._sample(starts, aperture)
         self.memory.extend(values.tolist())
@@ -443,18 +461,13 @@ class Keysight34465A(KeysightInstrument):
         if s.function == "CURR":
             spec_range = st.range if not st.range_auto else 0.1
             spec = CURRENT_SPEC[spec_range]
-            if len(starts) == 1 or aperture > 0.004:
-                true = np.array(
-                    [
-                        self.world.mean_output_current_a(t, t + aperture)
-                        if self.world.wiring.topology == "direct"
-                        else 0.0
-                        for t in starts
-                    ]
-                )
+            if self.world.wiring.topology != "direct":
+                true = np.zeros(len(starts))  # the current input is not wired in
+            elif len(starts) == 1 or aperture > 0.004:
+                true = self.world.mean_output_currents_a(starts, aperture)
             else:
                 true = self.world.output_current_a(starts + aperture / 2)
-                if self.world.wiring.topology == "direct" and np.any(true):
+                if np.any(true):
                     true = true + self.world.unit.noise_samples_a(
                         len(starts), float(starts[1] - starts[0]), rng
                     )

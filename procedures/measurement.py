@@ -1,0 +1,425 @@
+"""How a station measures the module's currents: one class per measurement topology.
+
+``direct`` (metrology.md 4.2, method M2): the source's own read-back is the input current and
+the DMM in series measures the output current; two instruments on 100 mA ranges at 20 mA, so
+the expanded uncertainty exceeds the +-20 uA tolerance (TUR < 1). The budget says so.
+
+``shunt-scan`` (metrology.md 4.2, method M5): 4-wire shunts in the input, output and supply
+loops, read by one DMM through a scanner. After an in-situ shunt-ratio calibration (module
+bypassed, the same current through both shunts) the error
+``e = (V_out / rho - V_in) / R_in,nominal`` no longer depends on the DMM's gain and offset or on
+the shunts' absolute values: what remains is the calibrated ratio, the meter's transfer between
+two nearly equal readings, shunt temperature tracking and noise.
+
+Every reading's uncertainty budget is built here, per point and per range (GUM 4.2, 4.3.7, 5.1.2).
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from procedures.plan import RunContext
+from procedures.uncertainty import Budget, Component, budget, type_a, type_b
+
+#: [E] DMM transfer between two nearly equal readings on one range (metrology.md 4.2, M5)
+TRANSFER_REL = 2e-6
+#: [E] shunt temperature tracking between the two loops' shunts (metrology.md 4.2, M5)
+TRACKING_REL = 2e-6
+#: the DMM range is chosen so the expected reading stays below this share of it
+RANGE_HEADROOM = 0.95
+
+
+@dataclass
+class TransferReading:
+    input_a: float
+    input_v: float
+    output_a: float
+    output_readings: np.ndarray
+    budget: Budget
+    input_a_source: float  # the source's own read-back, kept as a cross-check
+    settle_s: float = 0.0
+
+    @property
+    def error_a(self) -> float:
+        return self.output_a - self.input_a
+
+
+@dataclass
+class ScalarReading:
+    value: float
+    budget: Budget
+    readings: np.ndarray
+
+
+@dataclass
+class ShuntRatio:
+    """rho = R_out / R_in from the in-situ calibration, with its standard uncertainty."""
+
+    ratio: float
+    u: float
+    calibrated: bool
+
+
+def _range_for(ranges: tuple[float, ...], value: float) -> float:
+    return next((r for r in ranges if abs(value) <= r * RANGE_HEADROOM), ranges[-1])
+
+
+class Measurer(ABC):
+    topology: str
+    #: known resistance in the output loop besides the electronic load (fixture, shunts)
+    series_output_ohm: float = 0.0
+
+    def __init__(self, ctx: RunContext) -> None:
+        self.ctx = ctx
+        self.bench = ctx.bench
+        self._trigger_delay: float | None = None
+
+    def _account(self, seconds: float) -> None:
+        self.ctx.lower_bound_s += seconds
+
+    def _source_reading_time_s(self) -> float:
+        return self.ctx.settings.nplc / self.ctx.settings.line_frequency_hz
+
+    def _set_trigger_delay(self, seconds: float) -> None:
+        if self._trigger_delay is None or not math.isclose(seconds, self._trigger_delay):
+            self.bench.dmm.set_trigger_delay(seconds)
+            self._trigger_delay = seconds
+
+    @abstractmethod
+    def prepare(self) -> None:
+        """Configure the meter for static readings (after power-up or a capture)."""
+
+    @abstractmethod
+    def transfer(self, expected_a: float, settle_s: float) -> TransferReading:
+        """Input and output current now that the source is set; settle first (meter-side)."""
+
+    @abstractmethod
+    def output_current(self, expected_a: float, settle_s: float) -> ScalarReading:
+        """The output current alone (e.g. with the source switched off)."""
+
+    @abstractmethod
+    def supply_current(self, settle_s: float) -> ScalarReading: ...
+
+    @abstractmethod
+    def load_voltage(self, expected_v: float) -> ScalarReading:
+        """Voltage across the load (for the actual loop resistance, not the setpoint)."""
+
+    @abstractmethod
+    def capture_output(
+        self, samples: int, interval_s: float, step: Callable[[], None]
+    ) -> np.ndarray:
+        """Output current record, triggered by ``step`` (which steps the input and fires the
+        source's trigger output); sample k is at k * interval_s after the trigger."""
+
+
+class DirectMeasurer(Measurer):
+    topology = "direct"
+
+    def __init__(self, ctx: RunContext) -> None:
+        super().__init__(ctx)
+        self._range: float | None = None
+
+    def prepare(self) -> None:
+        self._range = None
+        self._trigger_delay = None
+
+    def _dmm_range(self, expected_a: float) -> None:
+        wanted = _range_for(self.bench.dmm.current_ranges_a, expected_a)
+        if wanted != self._range:
+            self.bench.dmm.configure_dc_current(range_a=wanted, nplc=self.ctx.settings.nplc)
+            self._range, self._trigger_delay = wanted, None
+
+    def transfer(self, expected_a: float, settle_s: float) -> TransferReading:
+        b, n = self.bench, self.ctx.settings.repeats
+        self._dmm_range(expected_a)
+        self._set_trigger_delay(settle_s)
+        readings = b.dmm.read_many(n)
+        source = b.source.measure()
+        self._account(settle_s + n * b.dmm.reading_time_s() + self._source_reading_time_s())
+        output = float(np.mean(readings))
+        if math.isfinite(output) and math.isfinite(source.current_a):
+            error_budget = budget(
+                type_b("DMM output current", b.dmm.accuracy(output), output),
+                type_b("source input-current read-back", source.current_accuracy, source.current_a),
+                type_a("output repeatability", readings),
+            )
+        else:
+            error_budget = budget()
+        return TransferReading(
+            source.current_a, source.voltage_v, output, readings, error_budget, source.current_a
+        )
+
+    def output_current(self, expected_a: float, settle_s: float) -> ScalarReading:
+        b = self.bench
+        self._dmm_range(expected_a)
+        self._set_trigger_delay(settle_s)
+        readings = b.dmm.read_many(self.ctx.settings.repeats)
+        self._account(settle_s + len(readings) * b.dmm.reading_time_s())
+        value = float(np.mean(readings))
+        return ScalarReading(
+            value,
+            budget(
+                type_b("DMM output current", b.dmm.accuracy(value), value),
+                type_a("repeatability", readings),
+            ),
+            readings,
+        )
+
+    def supply_current(self, settle_s: float) -> ScalarReading:
+        b = self.bench
+        # the supply has no instrument-side delay: the wait is a DMM reading interval [E]
+        value = b.supply.measure_current()
+        self._account(settle_s + 0.02)
+        u = type_b("supply current read-back", b.supply.current_accuracy(value), value)
+        return ScalarReading(value, budget(u), np.array([value]))
+
+    def load_voltage(self, expected_v: float) -> ScalarReading:
+        value = self.bench.load.measure_voltage()
+        self._account(0.02)
+        # [E] EL34143A voltage read-back +-(0.05 % + 10 mV) (instruments.md: not retrieved)
+        half = 0.0005 * abs(value) + 0.010
+        return ScalarReading(
+            value,
+            budget(
+                Component(
+                    "load voltage read-back",
+                    half / math.sqrt(3),
+                    "B rectangular",
+                    "[E] EL34143A read-back",
+                )
+            ),
+            np.array([value]),
+        )
+
+    def capture_output(
+        self, samples: int, interval_s: float, step: Callable[[], None]
+    ) -> np.ndarray:
+        b = self.bench
+        b.dmm.configure_dc_current(
+            range_a=_range_for(b.dmm.current_ranges_a, 0.02), nplc=0.001, autozero=False
+        )
+        b.dmm.configure_capture(samples=samples, interval_s=interval_s, trigger="external")
+        b.dmm.arm()
+        step()
+        data = b.dmm.fetch()
+        self._account(samples * interval_s)
+        self.prepare()
+        return data
+
+
+class ShuntScanMeasurer(Measurer):
+    topology = "shunt-scan"
+
+    def __init__(self, ctx: RunContext) -> None:
+        super().__init__(ctx)
+        wiring = ctx.settings.wiring
+        self.wiring = wiring
+        self.series_output_ohm = wiring.output_shunt_ohm
+        self.ratio = ShuntRatio(
+            1.0, math.sqrt(2.0) * wiring.shunt_tolerance / math.sqrt(3.0), calibrated=False
+        )
+        self._range: float | None = None
+        self._channel: int | None = None
+
+    # ------------------------------------------------------------------ meter set-up
+    def prepare(self) -> None:
+        self._range, self._channel, self._trigger_delay = None, None, None
+
+    def _configure(self, range_v: float) -> None:
+        if range_v != self._range:
+            w = self.wiring
+            self.bench.dmm.configure_channels(
+                [
+                    w.input_shunt_channel,
+                    w.output_shunt_channel,
+                    w.supply_shunt_channel,
+                    w.load_channel,
+                ],
+                range_v=range_v,
+                nplc=self.ctx.settings.nplc,
+            )
+            self._range, self._channel, self._trigger_delay = range_v, None, None
+
+    def _read(self, channel: int, settle_s: float) -> np.ndarray:
+        b = self.bench
+        if channel != self._channel:
+            b.dmm.select_channel(channel)
+            self._channel = channel
+        self._set_trigger_delay(settle_s)
+        readings = b.dmm.read_many(self.ctx.settings.repeats)
+        self._account(settle_s + len(readings) * b.dmm.reading_time_s())
+        return readings
+
+    def _range_for_current(self, current_a: float, shunt_ohm: float) -> float:
+        return _range_for(self.bench.dmm.voltage_ranges_v, current_a * shunt_ohm)
+
+    # ------------------------------------------------------------------ measurements
+    def transfer(self, expected_a: float, settle_s: float) -> TransferReading:
+        w = self.wiring
+        r_in = w.input_shunt_ohm
+        self._configure(
+            self._range_for_current(expected_a, max(w.input_shunt_ohm, w.output_shunt_ohm))
+        )
+        v_out = self._read(w.output_shunt_channel, settle_s)
+        v_in = self._read(w.input_shunt_channel, 0.0)
+        source = self.bench.source.measure()
+        self._account(self._source_reading_time_s())
+        i_in = float(np.mean(v_in)) / r_in
+        out_readings = v_out / (self.ratio.ratio * r_in)
+        i_out = float(np.mean(out_readings))
+        rel = math.hypot(TRANSFER_REL, TRACKING_REL)
+        components = [
+            Component(
+                "shunt ratio calibration",
+                abs(i_out) * self.ratio.u,
+                "B normal" if self.ratio.calibrated else "B rectangular",
+                "in-situ ratio calibration"
+                if self.ratio.calibrated
+                else f"uncalibrated: shunt tolerance {w.shunt_tolerance:g}",
+            ),
+            Component(
+                "DMM transfer and shunt tracking",
+                abs(i_out) * rel / math.sqrt(3.0),
+                "B rectangular",
+                "[E] metrology.md 4.2 M5",
+            ),
+            type_a("output repeatability", out_readings),
+            type_a("input repeatability", v_in, scale=1.0 / r_in),
+            # the absolute shunt value scales only the error itself
+            Component(
+                "input shunt value (scales e)",
+                0.0,
+                "B rectangular",
+                f"{w.shunt_tolerance:g} x |e|, negligible",
+            ),
+        ]
+        return TransferReading(
+            i_in, source.voltage_v, i_out, out_readings, budget(*components), source.current_a
+        )
+
+    def output_current(self, expected_a: float, settle_s: float) -> ScalarReading:
+        w = self.wiring
+        self._configure(self._range_for_current(expected_a, w.output_shunt_ohm))
+        volts = self._read(w.output_shunt_channel, settle_s)
+        readings = volts / (self.ratio.ratio * w.input_shunt_ohm)
+        value = float(np.mean(readings))
+        accuracy = self.bench.dmm.accuracy(float(np.mean(volts)))
+        return ScalarReading(
+            value,
+            budget(
+                type_b(
+                    "DMM voltage across the output shunt",
+                    accuracy,
+                    float(np.mean(volts)),
+                    sensitivity=1.0 / w.output_shunt_ohm,
+                ),
+                Component(
+                    "output shunt tolerance",
+                    abs(value) * w.shunt_tolerance / math.sqrt(3.0),
+                    "B rectangular",
+                    f"shunt tolerance {w.shunt_tolerance:g}",
+                ),
+                type_a("repeatability", readings),
+            ),
+            readings,
+        )
+
+    def supply_current(self, settle_s: float) -> ScalarReading:
+        w = self.wiring
+        expected = 0.03
+        self._configure(self._range_for_current(expected, w.supply_shunt_ohm))
+        readings = self._read(w.supply_shunt_channel, settle_s) / w.supply_shunt_ohm
+        value = float(np.mean(readings))
+        accuracy = self.bench.dmm.accuracy(value * w.supply_shunt_ohm)
+        return ScalarReading(
+            value,
+            budget(
+                type_b(
+                    "DMM voltage across the supply shunt",
+                    accuracy,
+                    value * w.supply_shunt_ohm,
+                    sensitivity=1.0 / w.supply_shunt_ohm,
+                ),
+                Component(
+                    "supply shunt tolerance",
+                    abs(value) * w.shunt_tolerance / math.sqrt(3.0),
+                    "B rectangular",
+                    f"shunt tolerance {w.shunt_tolerance:g}",
+                ),
+                type_a("supply current repeatability", readings),
+            ),
+            readings,
+        )
+
+    def load_voltage(self, expected_v: float) -> ScalarReading:
+        self._configure(_range_for(self.bench.dmm.voltage_ranges_v, expected_v))
+        readings = self._read(self.wiring.load_channel, 0.0)
+        value = float(np.mean(readings))
+        return ScalarReading(
+            value,
+            budget(
+                type_b("DMM load voltage", self.bench.dmm.accuracy(value), value),
+                type_a("load voltage repeatability", readings),
+            ),
+            readings,
+        )
+
+    def capture_output(
+        self, samples: int, interval_s: float, step: Callable[[], None]
+    ) -> np.ndarray:
+        b, w = self.bench, self.wiring
+        range_v = self._range_for_current(0.02, w.output_shunt_ohm)
+        b.dmm.select_channel(w.output_shunt_channel)
+        b.dmm.configure_capture(
+            samples=samples, interval_s=interval_s, trigger="external", range_v=range_v
+        )
+        b.dmm.arm()
+        step()
+        data = b.dmm.fetch() / (self.ratio.ratio * w.input_shunt_ohm)
+        self._account(samples * interval_s)
+        self.prepare()
+        return data
+
+    # ------------------------------------------------------------------ ratio calibration
+    def calibrate_ratio(
+        self, levels_a: tuple[float, ...] = (0.020, 0.004), pairs: int = 5
+    ) -> list[tuple[float, float, float]]:
+        """In-situ shunt ratio (metrology.md 4.2): module bypassed, A-B-B-A readings.
+
+        Returns (level, ratio, u) per level; the first level's ratio is used. The caller
+        switches the bypass relay and the source.
+        """
+        w, b = self.wiring, self.bench
+        results = []
+        for level in levels_a:
+            b.source.set_current(level)
+            self._configure(
+                self._range_for_current(level, max(w.input_shunt_ohm, w.output_shunt_ohm))
+            )
+            ratios = []
+            for k in range(pairs):
+                settle = 0.005 if k == 0 else 0.0
+                a1 = float(np.mean(self._read(w.input_shunt_channel, settle)))
+                b1 = float(np.mean(self._read(w.output_shunt_channel, 0.0)))
+                b2 = float(np.mean(self._read(w.output_shunt_channel, 0.0)))
+                a2 = float(np.mean(self._read(w.input_shunt_channel, 0.0)))
+                ratios.append((b1 + b2) / (a1 + a2) * (w.input_shunt_ohm / w.output_shunt_ohm))
+            ratio = float(np.mean(ratios))
+            u = float(np.std(ratios, ddof=1) / math.sqrt(len(ratios))) if len(ratios) > 1 else 0.0
+            results.append((level, ratio, u))
+        level, ratio, u = results[0]
+        # the spread between levels (voltage coefficient, self-heating) enters as a type B term
+        spread = max(abs(r - ratio) for _, r, _ in results) if len(results) > 1 else 0.0
+        self.ratio = ShuntRatio(ratio, math.hypot(u, spread / math.sqrt(3.0), 1e-6), True)
+        return results
+
+
+def measurer_for(ctx: RunContext) -> Measurer:
+    if ctx.settings.topology == "shunt-scan":
+        return ShuntScanMeasurer(ctx)
+    return DirectMeasurer(ctx)

@@ -1,0 +1,1 @@
+"""The inspection plan's steps, one module each."""

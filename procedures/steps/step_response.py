@@ -1,0 +1,155 @@
+"""Step response: 2 -> 18 mA and 18 -> 2 mA, digitised on the source's trigger output.
+
+Model-free characteristics (IEC 61298-2 terms, metrology.md 2.1): t10, t90, rise time,
+settling time to +-0.1 % of the upper-range value, overshoot, dead time. A least-squares fit of
+the reference model (first order, optional second pole, dead time) gives tau and the limit
+frequency, judged against the datasheet's 100 Hz; the captured waveform is compared with the
+nominal model's prediction (RMS residual). The fitted dynamics then set every later settling
+wait, so a slow unit fails here and only here instead of spoiling static readings.
+
+Runs early in the plan for that reason. The source's step and its trigger pulse go out in one
+message; any latency between them is part of the reported dead time.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from procedures.model import ModuleModel
+from procedures.operations import BenchOps
+from procedures.plan import RunContext, Step
+from procedures.step_analysis import analyse_step, fit_step, predicted_step, rms_residual
+from procedures.steps.common import record_value
+from procedures.uncertainty import Component, budget
+
+SAMPLE_INTERVAL_S = 20e-6  # 50 kS/s (>= 20 kS/s required)
+#: record length in time constants of the slowest unit worth characterising [E]
+RECORD_S = 0.060
+STEPS = ((2e-3, 18e-3, "up"), (18e-3, 2e-3, "down"))
+
+
+class StepResponse(Step):
+    name = "step_response"
+    title = "Step response 2 <-> 18 mA (digitised, 50 kS/s)"
+
+    def run(self, ctx: RunContext) -> None:
+        supply_v = ctx.profile.module.nominal_supply_v
+        load_ohm = ctx.settings.nominal_load_ohm
+        band = ctx.profile["transmission_error"].upper or 20e-6
+        ops = BenchOps(ctx)
+        ops.power_up(supply_v, load_ohm)
+        ctx.bench.source.configure_trigger_output(ctx.settings.wiring.trigger_line)
+        samples = round(RECORD_S / SAMPLE_INTERVAL_S)
+        t = np.arange(samples) * SAMPLE_INTERVAL_S
+        slowest: ModuleModel | None = None
+        conditions = {"supply_v": supply_v, "load_ohm": load_ohm}
+        for index, (start_a, end_a, direction) in enumerate(STEPS, start=1):
+            # settle at the start level on a fixed 100 mA range (no range switch in the step)
+            wait = ops.set_input(start_a, range_a=0.1)
+            initial = ctx.measurer.transfer(start_a, wait)
+            record = ctx.measurer.capture_output(
+                samples,
+                SAMPLE_INTERVAL_S,
+                lambda level=end_a: ctx.bench.source.step_with_trigger(level),
+            )
+            ops.level_a = end_a
+            cond = {**conditions, "direction": direction, "from_a": start_a, "to_a": end_a}
+            metrics = analyse_step(t, record, 0.0, settling_band_a=band, initial_a=initial.output_a)
+            fit = fit_step(t, record, 0.0, initial_a=initial.output_a)
+            nominal = predicted_step(t, ctx.reference, metrics.initial_a, metrics.final_a)
+            residual = rms_residual(record, nominal)
+            ctx.recorder.waveform(
+                f"step_{direction}",
+                {
+                    "t_s": t,
+                    "output_a": record,
+                    "reference_a": nominal,
+                    "fitted_a": predicted_step(t, fit),
+                },
+            )
+            self._record(ctx, cond, metrics, fit, residual)
+            model = fit.module_model()
+            if slowest is None or model.settling_time_s(1e-4) > slowest.settling_time_s(1e-4):
+                slowest = model
+            ctx.progress(
+                self.name,
+                index,
+                len(STEPS),
+                f"{direction}: rise {metrics.rise_time_s * 1e3:.2f} ms, "
+                f"f_c {fit.limit_frequency_hz:.1f} Hz",
+            )
+        ctx.fitted_dynamics = slowest
+        ops.power_down()
+
+    def _record(self, ctx: RunContext, cond: dict, metrics, fit, residual: float) -> None:
+        step = self.name
+        u_tau = fit.stderr.get("tau_s", 0.0)
+        u_tau2 = fit.stderr.get("tau2_s", 0.0) if fit.tau2_s > 0 else 0.0
+        # f_c = 1 / (2 pi tau) for one pole: u(f_c) / f_c = u(tau) / tau (GUM 5.1.6)
+        rel = math.hypot(u_tau, u_tau2) / max(fit.tau_s + fit.tau2_s, 1e-12)
+        fc_budget = budget(
+            Component(
+                "fit of tau (type A, least squares)",
+                fit.limit_frequency_hz * rel,
+                "A",
+                "covariance of the least-squares fit",
+            ),
+            Component(
+                "digitiser timebase",
+                fit.limit_frequency_hz * 1e-4,
+                "B rectangular",
+                "[E] 100 ppm sample clock",
+            ),
+        )
+        record_value(
+            ctx,
+            step,
+            "limit_frequency",
+            fit.limit_frequency_hz,
+            fc_budget,
+            cond,
+            predicted=ctx.reference.limit_frequency_hz(),
+            extra={"fit_model": fit.model, "tau_s": fit.tau_s, "tau2_s": fit.tau2_s},
+        )
+        record_value(
+            ctx,
+            step,
+            "rise_time",
+            metrics.rise_time_s,
+            None,
+            cond,
+            predicted=ctx.reference.rise_time_s(),
+            extra={"t10_s": metrics.t10_s, "t90_s": metrics.t90_s},
+        )
+        record_value(
+            ctx,
+            step,
+            "settling_time",
+            metrics.settling_time_s,
+            None,
+            cond,
+            predicted=ctx.reference.settling_time_s(metrics.settling_band_a / abs(metrics.step_a)),
+        )
+        record_value(ctx, step, "overshoot", metrics.overshoot_pct, None, cond, predicted=0.0)
+        record_value(
+            ctx,
+            step,
+            "time_constant",
+            fit.tau_s,
+            budget(Component("fit of tau", u_tau, "A", "least squares")),
+            cond,
+            predicted=ctx.reference.params.tau_s,
+        )
+        record_value(ctx, step, "dead_time", fit.dead_time_s, None, cond, predicted=0.0)
+        record_value(
+            ctx,
+            step,
+            "model_residual",
+            residual,
+            None,
+            cond,
+            predicted=0.0,
+            extra={"fit_rms_residual_a": fit.rms_residual_a},
+        )
