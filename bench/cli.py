@@ -104,6 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="simulated unit parameter, e.g. gain_error=0.003 (sim station only)",
     )
     inspect.add_argument(
+        "--sim-topology",
+        choices=["shunt-scan", "direct"],
+        default="shunt-scan",
+        help="measurement topology of the simulated station (default: shunt-scan)",
+    )
+    inspect.add_argument(
         "--sim-nominal",
         action="store_true",
         help="simulate the exact nominal module (no per-unit spread)",
@@ -125,6 +131,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="KEY=VALUE",
         help="simulated unit parameter, e.g. gain_error=0.003",
+    )
+    sim.add_argument(
+        "--topology",
+        choices=["shunt-scan", "direct"],
+        default="shunt-scan",
+        help="measurement topology to simulate (default: shunt-scan)",
     )
     sim.add_argument(
         "--write-station",
@@ -175,9 +187,10 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
                 serial=args.serial,
                 overrides=dict(args.sim_set),
                 healthy_spread=not args.sim_nominal,
+                topology=args.sim_topology,
             )
         ).start()
-        station = sim_station(sim.resources, sim.models)
+        station = sim_station(sim.resources, sim.models, topology=args.sim_topology)
     else:
         if args.sim_set or args.sim_nominal:
             print(
@@ -221,7 +234,11 @@ def _cmd_sim(args: argparse.Namespace) -> int:
         ports = {role: args.base_port + i for i, role in enumerate(ROLES)}
     bench = SimBench(
         SimBenchConfig(
-            serial=args.serial, overrides=dict(args.sim_set), host=args.host, ports=ports
+            serial=args.serial,
+            overrides=dict(args.sim_set),
+            host=args.host,
+            ports=ports,
+            topology=args.topology,
         )
     )
     bench.start()
@@ -232,7 +249,7 @@ def _cmd_sim(args: argparse.Namespace) -> int:
         for role, resource in bench.resources.items():
             print(f"  {role:<7} {bench.models[role]:<18} {resource}")
         if args.write_station:
-            station = sim_station(bench.resources, bench.models)
+            station = sim_station(bench.resources, bench.models, topology=args.topology)
             args.write_station.write_text(station_toml(station), encoding="utf-8")
             print(f"station file: {args.write_station}")
         print("Ctrl-C stops.", flush=True)

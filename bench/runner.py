@@ -43,7 +43,11 @@ class RunOptions:
     output_dir: Path
     operator: str = ""
     lot: str = ""
+    supplier: str = ""
+    date_code: str = ""
     ambient_c: float | None = None
+    humidity_pct: float | None = None
+    engineering: bool = False
     settings: PlanSettings = field(default_factory=PlanSettings)
     progress: ProgressFn = lambda step, done, total, text: None
     #: modelled bench time source (the simulator's clock); None = wall-clock duration
@@ -100,7 +104,11 @@ def run_inspection(
         topology=station.station.topology,
         operator=options.operator,
         lot=options.lot,
+        supplier=options.supplier,
+        date_code=options.date_code,
         ambient_c=options.ambient_c,
+        humidity_pct=options.humidity_pct,
+        engineering=options.engineering,
     )
     recorder = Recorder(folder, record)
     clock_start = options.bench_clock() if options.bench_clock else None
@@ -119,11 +127,13 @@ def run_inspection(
         session.open()
         record.instruments = {
             role: {
-                "model": station.instruments[role].model,
-                "resource": station.instruments[role].resource,
+                "model": cfg.model,
+                "resource": cfg.resource,
                 "idn": session.identities.get(role, ""),
+                "serial": cfg.serial or "",
+                "calibration_due": cfg.calibration_due.isoformat() if cfg.calibration_due else "",
             }
-            for role in station.instruments
+            for role, cfg in station.instruments.items()
         }
         recorder.save()
         ctx = RunContext(session, profile, recorder, settings, options.progress, options.ambient_c)

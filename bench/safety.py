@@ -169,6 +169,10 @@ class GuardedSource(_Guard):
     def configure_trigger_output(self, line: int = 1) -> None:
         self._driver.configure_trigger_output(line)
 
+    def set_digital_output(self, line: int, state: bool) -> None:
+        """Fixture relays (e.g. the module bypass); not an output that drives the module."""
+        self._driver.set_digital_output(line, state)
+
     def set_source_delay(self, seconds: float) -> None:
         self._driver.set_source_delay(seconds)
 

@@ -207,10 +207,15 @@ def load_station(path: str | Path) -> Station:
 def sim_station(
     resources: dict[str, str],
     models: dict[str, str],
-    topology: str = "direct",
+    topology: str | None = None,
     line_frequency_hz: int = 50,
 ) -> Station:
-    """The built-in station for a simulated bench whose resources are known at run time."""
+    """The built-in station for a simulated bench whose resources are known at run time.
+
+    The topology follows the DMM model unless given: a scanning DMM means shunt-scan.
+    """
+    if topology is None:
+        topology = "shunt-scan" if models["dmm"] == "keithley-dmm6500" else "direct"
     return Station.model_validate(
         {
             "station": {

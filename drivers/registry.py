@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from drivers.keithley2450 import Keithley2450
+from drivers.keithley_dmm6500 import KeithleyDMM6500
 from drivers.keysight34465a import Keysight34465A
 from drivers.keysight_e36104b import KeysightE36104B
 from drivers.keysight_el34143a import KeysightEL34143A
@@ -11,6 +12,7 @@ from drivers.transport import Transport, VisaTransport
 
 DRIVERS: dict[str, type[Role]] = {
     "keithley2450": Keithley2450,
+    "keithley-dmm6500": KeithleyDMM6500,
     "keysight34465a": Keysight34465A,
     "keysight-e36104b": KeysightE36104B,
     "keysight-el34143a": KeysightEL34143A,

@@ -115,7 +115,11 @@ class RunRecord:
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     operator: str = ""
     lot: str = ""
+    supplier: str = ""
+    date_code: str = ""
     ambient_c: float | None = None
+    humidity_pct: float | None = None
+    engineering: bool = False  # production checks overridden: "ENGINEERING RUN - NOT FOR RELEASE"
     instruments: dict[str, dict[str, str]] = field(default_factory=dict)
     software: dict[str, str] = field(
         default_factory=lambda: {

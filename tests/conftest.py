@@ -9,8 +9,18 @@ from bench.sim.bench import SimBench, SimBenchConfig
 
 @pytest.fixture
 def sim_bench() -> Iterator[SimBench]:
-    """A simulated bench on ephemeral localhost ports, stopped after the test."""
-    bench = SimBench(SimBenchConfig(serial="TEST-0001", seed=1)).start()
+    """A direct-topology simulated bench (Keysight 34465A DMM) on ephemeral localhost ports."""
+    bench = SimBench(SimBenchConfig(serial="TEST-0001", seed=1, topology="direct")).start()
+    try:
+        yield bench
+    finally:
+        bench.stop()
+
+
+@pytest.fixture
+def shunt_bench() -> Iterator[SimBench]:
+    """A shunt-scan simulated bench (DMM6500 with scanner card), the sim station's default."""
+    bench = SimBench(SimBenchConfig(serial="TEST-0002", seed=2, topology="shunt-scan")).start()
     try:
         yield bench
     finally:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from bench.sim.instrument import SimInstrument
 from bench.sim.instruments.keithley2450 import Keithley2450
+from bench.sim.instruments.keithley_dmm6500 import KeithleyDMM6500
 from bench.sim.instruments.keysight34465a import Keysight34465A
 from bench.sim.instruments.keysight_e36104b import KeysightE36104B
 from bench.sim.instruments.keysight_el34143a import KeysightEL34143A
@@ -20,6 +21,7 @@ ROLES = ("source", "dmm", "supply", "load")
 #: simulated instrument class per driver model name (the station file's ``model``)
 MODELS: dict[str, type[SimInstrument]] = {
     "keithley2450": Keithley2450,
+    "keithley-dmm6500": KeithleyDMM6500,
     "keysight34465a": Keysight34465A,
     "keysight-e36104b": KeysightE36104B,
     "keysight-el34143a": KeysightEL34143A,
@@ -32,6 +34,12 @@ DEFAULT_MODELS = {
         "supply": "keysight-e36104b",
         "load": "keysight-el34143a",
     },
+    "shunt-scan": {
+        "source": "keithley2450",
+        "dmm": "keithley-dmm6500",
+        "supply": "keysight-e36104b",
+        "load": "keysight-el34143a",
+    },
 }
 
 
@@ -40,7 +48,7 @@ class SimBenchConfig:
     serial: str = "SIM-0001"
     overrides: dict[str, float] = field(default_factory=dict)
     healthy_spread: bool = True
-    topology: Topology = "direct"
+    topology: Topology = "shunt-scan"
     seed: int | None = None
     ambient_c: float = 23.0
     line_frequency_hz: float = 50.0

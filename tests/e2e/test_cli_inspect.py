@@ -37,6 +37,7 @@ def test_builtin_sim_station_inspection_passes_and_writes_report(tmp_path: Path)
     assert folder.name.startswith("E2E-0001_")
     assert f"report: {folder / 'report.html'}" in result.stdout
     readings = pd.read_csv(folder / "readings.csv")
+    readings = readings[readings["step"] == "accuracy"]  # after the shunt-ratio calibration
     assert len(readings) == 21  # 0..20 mA up (11), 18..0 mA down (10)
     for column in ("set_a", "input_a", "output_a", "error_a", "error_pct_urv", "timestamp"):
         assert column in readings
@@ -96,6 +97,7 @@ def test_module_with_gain_off_by_0_3_percent_fails(tmp_path: Path) -> None:
     assert result.returncode == 1, result.stdout + result.stderr
     assert "E2E-GAIN: FAIL" in result.stdout
     readings = pd.read_csv(_run_folder(tmp_path) / "readings.csv")
+    readings = readings[readings["step"] == "accuracy"]
     top = readings[readings["set_a"] > 0.0195]
     assert (top["error_a"] > 50e-6).all()  # 0.3 % of 20 mA = 60 uA
     assert (top["statement"] == "fail").all()

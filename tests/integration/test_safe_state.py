@@ -13,6 +13,7 @@ import pytest
 from bench.runner import RunOptions, run_inspection
 from bench.sim.bench import SimBench, is_safe
 from bench.station import sim_station
+from drivers.keithley_dmm6500 import KeithleyDMM6500
 from drivers.keysight34465a import Keysight34465A
 from procedures.plans import sweep_plan
 from procedures.profile import builtin_profile
@@ -25,19 +26,26 @@ def _inject(
     at_call: int,
     seen: dict[str, object],
 ) -> None:
-    original = Keysight34465A.read_many
+    driver = KeithleyDMM6500 if sim.config.topology == "shunt-scan" else Keysight34465A
+    original = driver.read_many
     calls = {"n": 0}
 
-    def read_many(self: Keysight34465A, count: int):
+    def read_many(self, count: int):  # noqa: ANN001, ANN202
         calls["n"] += 1
         if calls["n"] == at_call:
             seen["outputs"] = sim.outputs_on()  # mid-sweep: everything is driving the module
             raise exc
         return original(self, count)
 
-    monkeypatch.setattr(Keysight34465A, "read_many", read_many)
+    monkeypatch.setattr(driver, "read_many", read_many)
 
 
+#: DMM read_many call that fails on the sixth sweep point: direct reads once per point; shunt-scan
+#: first calibrates (2 levels x 5 A-B-B-A = 40 reads) and then reads two channels per point
+FAIL_AT = {"sim_bench": 6, "shunt_bench": 40 + 2 * 5 + 1}
+
+
+@pytest.mark.parametrize("bench_fixture", ["sim_bench", "shunt_bench"])
 @pytest.mark.parametrize(
     ("exc", "reason"),
     [
@@ -47,16 +55,21 @@ def _inject(
 )
 def test_exception_mid_sweep_leaves_every_output_off(
     tmp_path: Path,
-    sim_bench: SimBench,
+    request: pytest.FixtureRequest,
     monkeypatch: pytest.MonkeyPatch,
     exc: BaseException,
     reason: str,
+    bench_fixture: str,
 ) -> None:
+    sim_bench: SimBench = request.getfixturevalue(bench_fixture)
     seen: dict[str, object] = {}
-    _inject(monkeypatch, sim_bench, exc, at_call=6, seen=seen)
+    _inject(monkeypatch, sim_bench, exc, at_call=FAIL_AT[bench_fixture], seen=seen)
     station = sim_station(sim_bench.resources, sim_bench.models)
     result = run_inspection(
-        station, builtin_profile(), sweep_plan(), RunOptions(serial="EXC-1", output_dir=tmp_path)
+        station,
+        builtin_profile(),
+        sweep_plan(sim_bench.config.topology),
+        RunOptions(serial="EXC-1", output_dir=tmp_path),
     )
     assert seen["outputs"] == {"source": True, "dmm": False, "supply": True, "load": True}
     assert is_safe(sim_bench), (sim_bench.outputs_on(), sim_bench.levels())
@@ -66,7 +79,8 @@ def test_exception_mid_sweep_leaves_every_output_off(
     assert record.safe_state_verified and set(record.safe_state.values()) == {"verified"}
     assert record.step("accuracy").status == "aborted"
     readings = pd.read_csv(result.folder / "readings.csv")
-    assert len(readings) == 5  # the five points measured before the failure are on disk
+    sweep = readings[readings["step"] == "accuracy"]
+    assert len(sweep) == 5  # the five points measured before the failure are on disk
     html = (result.folder / "report.html").read_text(encoding="utf-8")
     assert "ABORTED" in html
 

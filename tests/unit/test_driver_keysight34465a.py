@@ -427,18 +427,22 @@ def test_fetch_reads_a_definite_length_block() -> None:
 def test_fetch_refuses_a_short_capture() -> None:
     """A capture with fewer readings than configured (a missed trigger) is an error."""
     script = [("FETC?", nr3([1e-3, 2e-3]))]
-    with expected_protocol(Keysight34465A, script) as drv, pytest.raises(
-        InstrumentReplyError
-    ) as info:
+    with (
+        expected_protocol(Keysight34465A, script) as drv,
+        pytest.raises(InstrumentReplyError) as info,
+    ):
         drv.fetch(expected=3)
     assert "returned 2 readings, expected 3" in assert_one_line(info.value)
 
 
 def test_arm_raises_when_init_is_refused() -> None:
-    with expected_protocol(
-        Keysight34465A,
-        [("INIT;SYST:ERR?", '-221,"Settings conflict"'), (":SYST:ERR?", '+0,"No error"')],
-    ) as drv, pytest.raises(InstrumentErrorQueue) as info:
+    with (
+        expected_protocol(
+            Keysight34465A,
+            [("INIT;SYST:ERR?", '-221,"Settings conflict"'), (":SYST:ERR?", '+0,"No error"')],
+        ) as drv,
+        pytest.raises(InstrumentErrorQueue) as info,
+    ):
         drv.arm()
     assert "-221 Settings conflict" in assert_one_line(info.value)
 

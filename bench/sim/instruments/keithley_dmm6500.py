@@ -1,0 +1,991 @@
+"""Simulated Keithley DMM6500 with a 2000-SCAN 10-channel scanner card, native SCPI.
+
+Sources (``[V]`` seen in the manual text, ``[V sister]`` seen in the DMM7510 / 2461 / 2450
+reference manual of the same TTI family, ``[OS]`` open-source drivers talking to a real unit,
+``[E]`` an assumption of this simulator, to verify on hardware):
+
+* channels are plain numbers 1..10 (``(@1)``, ``(@1:4)``, ``(@1,3)``), not ``(@101)`` [OS:
+  PyMeasure ``keithleyDMM6500.py``, MSL DMM6500 driver]; ``:ROUTe:CLOSe`` on a multiplexer opens
+  the previously closed channel first [V sister: Model 2000 / 2750 manuals]; an invalid channel
+  gives -222 [V sister: 2750 "Trying to close an invalid channel ... error -222"];
+  ``:ROUTe:CLOSe?`` answers ``(@n)`` [unverified]; relay switch time 3 ms [E];
+* per-channel settings ``[:SENSe]:FUNCtion "VOLT:DC", (@list)``,
+  ``[:SENSe]:VOLTage[:DC]:RANGe|NPLCycles|AZERo|INPutimpedance <v>, (@list)`` [OS: MSL driver
+  ``:VOLTAGE:DC:AZERO ON, (@n)``, user scripts ``SENS:VOLT:INP MOHM10, (@101:103)``]; without a
+  channel list a setting applies to the terminals; a channel whose function is not DC volts in
+  a list gives -221 [V sister: 2700]. Closing a channel makes its settings the active ones
+  [E]. NPLC 0.0005 .. 15 (60 Hz) / 12 (50 Hz) [V sister: DMM7510 aperture 8.333 us .. 0.25 s];
+* readings: ``:READ? ["buf"[, elements]]`` makes ``[:SENSe]:COUNt`` readings into the buffer
+  and returns the last [V sister: DMM7510 p. 6-11]; buffer elements READing, RELative (time
+  since the buffer's first entry, 0 for entry 1 [V sister: ``bufferVar.relativetimestamps``]),
+  SEConds, FRACtional, UNIT; ``:TRACe:MAKE|CLEar|ACTual?|DATA?|TRIGger|POINts``;
+* digitize ``[:SENSe]:DIGitize:FUNCtion "VOLT"``, ``:DIGitize:VOLTage:RANGe|SRATe|APERture``,
+  ``[:SENSe]:DIGitize:COUNt``, ``:READ:DIGitize?``, ``:MEASure:DIGitize?`` [V sister: DMM7510,
+  2461; QCoDeS DMM7510 driver]; SRATe 1 000 .. 1 000 000 /s, APERture AUTO = 1 / SRATe, 1 us ..
+  1 ms in 1 us steps, longer than 1 / SRATe is an error [V sister: DMM7510 8-83]. That
+  digitize measures the closed scanner channel is [E] (verify on hardware; the alternative is to
+  wire the rear input across the output shunt);
+* trigger model: ``:TRIGger:LOAD "Empty"``, ``:TRIGger:BLOCk:BUFFer:CLEar``, ``:WAIT <n>,
+  EXTernal|COMMand[, ENTer|NEVer]``, ``:DELay:CONStant``, ``:MDIGitize <n>, "buf", <count|AUTO>``,
+  ``:NOP``, ``:TRIGger:EXTernal:IN:EDGE|CLEar``, ``:INITiate``, ``:ABORt``, ``*TRG``,
+  ``:TRIGger:STATe?`` -> ``RUNNING;RUNNING;2`` / ``WAITING;WAITING;2`` (same wait block > 100 ms)
+  / ``IDLE;IDLE;4`` [V sister: 2450 p. 6-166, 2461 p. 6-235; OS: MSL driver]. The source's
+  digital line (``world.trigger_listeners``) is the EXT TRIG IN line; it carries pulses, so
+  every edge setting detects them;
+* ``*WAI`` / ``*OPC?`` wait for the running trigger model on the simulated clock (IEEE 488.2
+  overlapped INITiate). A real instrument also waits while the model sits in a WAIT block for a
+  trigger that has not come (the controller then times out). The simulator serves one message at
+  a time and cannot block: it queues -214 "Trigger deadlock", answers, and leaves the model
+  waiting, so a later trigger still starts the acquisition [E, documented divergence];
+* accuracy (1 year, 23 +-5 C): 10 V DCV +-(25 ppm rdg + 5 ppm rng) [V: DMM6500 calibration
+  manual DMM6500-905-01 Rev. A p. 2-4]; 100 mV, 1 V, 100 V, 1000 V and all digitize figures [E].
+
+Readings are computed from the world when their integration window has passed on the
+simulated clock, so an acquisition fetched late still sees every change at its true time.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bench.sim.errors_model import CalibrationErrors, RangeSpec
+from bench.sim.instrument import Identity
+from bench.sim.instruments.keithley import KeithleyTti
+from bench.sim.scpi import (
+    Call,
+    ScpiError,
+    parse_bool,
+    parse_channel_list,
+    parse_choice,
+    parse_number,
+    parse_string,
+    scpi,
+)
+
+CHANNELS = range(1, 11)
+VOLTAGE_RANGES = (0.1, 1.0, 10.0, 100.0, 1000.0)
+#: +-(gain of reading, offset V); 10 V [V] calibration manual, the others [E]
+VOLTAGE_SPEC = {
+    0.1: RangeSpec(0.1, 40e-6, 35e-6 * 0.1),
+    1.0: RangeSpec(1.0, 30e-6, 6e-6 * 1.0),
+    10.0: RangeSpec(10.0, 25e-6, 5e-6 * 10.0),
+    100.0: RangeSpec(100.0, 30e-6, 6e-6 * 100.0),
+    1000.0: RangeSpec(1000.0, 30e-6, 10e-6 * 1000.0),
+}
+#: [E] 16-bit digitizer: +-(100 ppm rdg + 50 ppm rng)
+DIGITIZE_SPEC = {r: RangeSpec(r, 100e-6, 50e-6 * r) for r in VOLTAGE_RANGES}
+OVERRANGE = {0.1: 1.2, 1.0: 1.2, 10.0: 1.2, 100.0: 1.2, 1000.0: 1.01}  # [E] 20 %, 1010 V
+RELAY_SWITCH_S = 0.003  # [E] 2000-SCAN relay close/open incl. settling
+READING_OVERHEAD_S = 50e-6  # [E] per reading besides the integration (ADC, buffer store)
+TRIGGER_LATENCY_S = 0.0  # [E] EXT TRIG IN to start of the next block
+WAITING_AFTER_S = 0.1  # [V sister] "Waiting": same wait block for more than 100 ms
+DEFAULT_BUFFER_SIZE = 100_000  # [E] defbuffer1/defbuffer2 capacity after *RST
+MIN_BUFFER_SIZE = 10  # [E] (MSL driver always asks for at least 10)
+MAX_BUFFER_TOTAL = 7_000_000  # [E] reading memory of the DMM6500
+MAX_BLOCK = 63  # [E]
+HIGH_Z_OHM = 10e9  # input impedance AUTO on the 100 mV .. 10 V ranges [V sister: > 10 Gohm]
+TEN_MEG_OHM = 10e6
+DEFAULT_BUFFERS = ("defbuffer1", "defbuffer2")
+#: measure functions modelled (DC volts); the others (RES, CURR:DC, ...) answer -224
+FUNCTION_NAMES = dict.fromkeys(("VOLT", "VOLT:DC", "VOLTAGE", "VOLTAGE:DC"), "VOLT:DC")
+
+
+def _range_for(value: float) -> float:
+    for r in VOLTAGE_RANGES:
+        if abs(value) <= r * (1.0 + 1e-9):
+            return r
+    return VOLTAGE_RANGES[-1]
+
+
+def _impedance(text: str) -> str:
+    value = text.strip().upper()
+    if value not in ("AUTO", "MOHM10"):
+        raise ScpiError(-224 if value else -109, text)
+    return value
+
+
+def _noise_rel(nplc: float) -> float:
+    """[E] rms noise in parts of range, shaped after a 6.5-digit 10 V range noise table."""
+    return 0.1e-6 + 0.35e-6 * nplc**-0.75
+
+
+def _digitize_noise_rel(aperture_s: float) -> float:
+    """[E] rms noise of one digitized sample in parts of range (16-bit converter)."""
+    return 3e-6 + 20e-6 * math.sqrt(1e-6 / max(aperture_s, 1e-6))
+
+
+# ---------------------------------------------------------------------------------------------
+# state
+
+
+@dataclass
+class MeasureSettings:
+    """DC voltage settings of the terminals or of one card channel (after ``*RST``)."""
+
+    function: str = "VOLT:DC"  # or "NONE" (card channels)
+    range_v: float = 10.0  # [E] range reported while autoranging before the first reading
+    range_auto: bool = True
+    nplc: float = 1.0
+    autozero: bool = True
+    impedance: str = "MOHM10"  # [OS] 10 Mohm divider is the default
+
+
+@dataclass
+class DigitizeSettings:
+    function: str = "NONE"
+    range_v: float = 10.0  # [E]
+    srate: float = 1_000_000.0  # [E] (2461 default is 100 000)
+    aperture_auto: bool = True
+    aperture_s: float = 1e-6
+    impedance: str = "MOHM10"
+    count: int = 1
+
+    @property
+    def aperture(self) -> float:
+        return 1.0 / self.srate if self.aperture_auto else self.aperture_s
+
+
+@dataclass
+class ReadingBuffer:
+    size: int
+    values: list[float] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)
+
+    def add(self, values: np.ndarray, times: np.ndarray) -> None:
+        self.values.extend(float(v) for v in values)
+        self.times.extend(float(t) for t in times)
+        if len(self.values) > self.size:  # fill mode continuous: the oldest readings go
+            del self.values[: -self.size], self.times[: -self.size]
+
+    def clear(self) -> None:
+        self.values.clear()
+        self.times.clear()
+
+
+@dataclass
+class Block:
+    kind: str  # BUFFER_CLEAR, WAIT, DELAY, MDIGITIZE, NOP
+    buffer: str = "defbuffer1"
+    event: str = ""
+    clear: str = "NEVER"
+    seconds: float = 0.0
+    count: int | None = None  # None: AUTO
+
+
+@dataclass
+class Acquisition:
+    """Readings scheduled on the clock; values are computed once their window has passed."""
+
+    kind: str  # "MEAS" or "DIG"
+    buffer: str
+    channel: int | None  # None: terminals (nothing connected)
+    starts: np.ndarray  # start of each reading's integration window (s)
+    aperture: float
+    step: float  # time from one reading's start to the next (integration, autozero, overhead)
+    settings: MeasureSettings | DigitizeSettings
+    meter_noise: np.ndarray  # pre-drawn, in volts before scaling (rel * range, or 0 if auto)
+    module_noise: np.ndarray | None = None  # correlated module noise (A), digitize only
+    done: int = 0
+
+    @property
+    def finish(self) -> float:
+        """When the last reading is complete (its autozero and overhead included)."""
+        return float(self.starts[-1]) + self.step
+
+
+@dataclass
+class BufferClear:
+    time: float
+    buffer: str
+
+
+@dataclass
+class TriggerRun:
+    blocks: list[tuple[int, Block]]
+    index: int = 0
+    cursor: float = 0.0
+    history: list[tuple[int, float]] = field(default_factory=list)  # (block, start time)
+    waiting: Block | None = None
+    waiting_block: int = 0
+    wait_entered: float = 0.0
+    end: float | None = None
+    aborted: bool = False
+    failed: bool = False
+
+
+class KeithleyDMM6500(KeithleyTti):
+    role = "dmm"
+    command_overhead_s = 0.0005
+
+    def __init__(self, world, identity: Identity | None = None) -> None:
+        ident = identity or self.default_identity()
+        self.cal = CalibrationErrors(ident.serial)
+        #: the front-panel FRONT/REAR switch (not settable over the bus): the card is on REAR
+        self.terminals = "REAR"
+        super().__init__(world, ident)
+        world.trigger_listeners.append(self._external_trigger)
+
+    @staticmethod
+    def default_identity() -> Identity:
+        return Identity("KEITHLEY INSTRUMENTS", "MODEL DMM6500", "04512346", "1.7.12b")
+
+    def reset(self) -> None:
+        self.terminal = MeasureSettings()
+        self.channels = {ch: MeasureSettings() for ch in CHANNELS}
+        self.digitize = DigitizeSettings()
+        self.active = "MEAS"  # which function family READ? and MDIGitize blocks use
+        self.count = 1
+        self.closed: int | None = None
+        self.buffers = {name: ReadingBuffer(DEFAULT_BUFFER_SIZE) for name in DEFAULT_BUFFERS}
+        self.blocks: dict[int, Block] = {}
+        self.model_state = "EMPTY"
+        self.last_block = 0
+        self.run: TriggerRun | None = None
+        self.pending: deque[Acquisition | BufferClear] = deque()
+        self.ext_edge = "FALLING"
+        self.detected: dict[str, float | None] = {"EXTERNAL": None, "COMMAND": None}
+
+    # ------------------------------------------------------------------ helpers
+    def _buffer(self, text: str | None) -> str:
+        name = "defbuffer1" if text is None else parse_string(text)
+        if name not in self.buffers:
+            raise ScpiError(-224, f"no buffer {name!r}")
+        return name
+
+    def _channels(self, text: str) -> list[int]:
+        channels = parse_channel_list(text)
+        if any(ch not in CHANNELS for ch in channels):
+            raise ScpiError(-222, f"channel not on the 2000-SCAN card: {text}")
+        return channels
+
+    def _targets(self, call: Call, *, function: bool = False) -> list[MeasureSettings]:
+        """Settings a command addresses: the channel list after the value, else the terminals.
+
+        A DC-voltage setting sent to a channel whose function is not DC voltage is a settings
+        conflict (-221), as on the 2700 family [V sister].
+        """
+        if len(call.params) == 2:
+            targets = [self.channels[ch] for ch in self._channels(call.params[1])]
+            if not function and any(t.function != "VOLT:DC" for t in targets):
+                raise ScpiError(-221, "channel function is not DC voltage")
+            return targets
+        return [self.terminal]
+
+    def _query_targets(self, call: Call) -> list[MeasureSettings]:
+        call.expect((0, 1))
+        if call.params:
+            return [self.channels[ch] for ch in self._channels(call.params[0])]
+        return [self.terminal]
+
+    def _max_nplc(self) -> float:
+        return 15.0 if self.world.line_frequency_hz >= 59.0 else 12.0
+
+    def _running(self) -> bool:
+        run = self.run
+        if run is None or run.aborted or run.failed:
+            return False
+        now = self.world.clock.now
+        return run.waiting is not None or (run.end is not None and now < run.end - 1e-12)
+
+    def _idle_required(self, call: Call) -> None:
+        if self._running():
+            raise ScpiError(-221, f"trigger model running: {call.text.strip()[:40]}")
+
+    def _active_settings(self) -> tuple[MeasureSettings, int | None]:
+        """Measure settings in force and the channel whose terminals the meter sees."""
+        channel = self.closed if self.terminals == "REAR" else None
+        settings = self.channels[channel] if channel is not None else self.terminal
+        return settings, channel
+
+    def _reading_time_s(self, st: MeasureSettings) -> float:
+        aperture = st.nplc / self.world.line_frequency_hz
+        return aperture * (2.0 if st.autozero else 1.0) + READING_OVERHEAD_S
+
+    def _source_ohm(self, channel: int | None) -> float:
+        """Thevenin resistance behind a channel (meter loading), for the shunt channels."""
+        shunts = {1: "input", 2: "output", 3: "supply"}
+        if channel in shunts:
+            return self.world.shunt_ohm[shunts[channel]]
+        return 0.0
+
+    def _loading(self, channel: int | None, range_v: float, impedance: str) -> float:
+        r_in = HIGH_Z_OHM if impedance == "AUTO" and range_v <= 10.0 else TEN_MEG_OHM
+        r_src = self._source_ohm(channel)
+        return r_in / (r_in + r_src)
+
+    # ------------------------------------------------------------------ routing
+    @scpi(":ROUTe:CLOSe")
+    def _route_close(self, call: Call) -> str | None:
+        if call.query:
+            call.expect(0)
+            return f"(@{self.closed})" if self.closed is not None else "(@)"
+        call.expect(1)
+        channels = self._channels(call.param())
+        if len(channels) != 1:
+            raise ScpiError(-222, "a multiplexer closes one channel at a time")
+        self._idle_required(call)
+        channel = channels[0]
+        self.active = "MEAS"  # closing a channel makes its settings the active ones [E]
+        if channel != self.closed:
+            # the previously closed channel opens first (break before make), then the new one
+            self.closed = channel
+            self.world.clock.advance(RELAY_SWITCH_S)
+        return None
+
+    @scpi(":ROUTe:OPEN:ALL!")
+    def _route_open_all(self, call: Call) -> None:
+        call.expect(0)
+        self._idle_required(call)
+        if self.closed is not None:
+            self.closed = None
+            self.world.clock.advance(RELAY_SWITCH_S)
+
+    @scpi(":ROUTe:OPEN!")
+    def _route_open(self, call: Call) -> None:
+        call.expect(1)
+        channels = self._channels(call.param())
+        self._idle_required(call)
+        if self.closed in channels:
+            self.closed = None
+            self.world.clock.advance(RELAY_SWITCH_S)
+
+    @scpi(":ROUTe:TERMinals?")
+    def _route_terminals(self, call: Call) -> str:
+        call.expect(0)
+        return "REAR" if self.terminals == "REAR" else "FRON"
+
+    # ------------------------------------------------------------------ measure settings
+    @scpi("[:SENSe#]:FUNCtion[:ON]")
+    def _function(self, call: Call) -> str | None:
+        if call.query:
+            targets = self._query_targets(call)
+            if not call.params and self.active == "DIG":
+                return '"NONE"'
+            return ",".join(f'"{t.function}"' for t in targets)
+        call.expect((1, 2))
+        name = parse_string(call.param(0)).upper()
+        with_list = len(call.params) == 2
+        if name == "NONE" and with_list:
+            function = "NONE"
+        elif name in FUNCTION_NAMES:
+            function = FUNCTION_NAMES[name]
+        else:
+            raise ScpiError(-224, f"function not modelled: {name}")
+        for target in self._targets(call, function=True):
+            target.function = function
+        if not with_list:
+            self.active = "MEAS"
+        return None
+
+    @scpi("[:SENSe#]:VOLTage[:DC]:RANGe[:UPPer]")
+    def _range(self, call: Call) -> str | None:
+        if call.query:
+            return ",".join(self.format_number(t.range_v) for t in self._query_targets(call))
+        call.expect((1, 2))
+        value = parse_number(
+            call.param(0), unit="V", minimum=-1000.0, maximum=1000.0, default=1000.0
+        )
+        for target in self._targets(call):
+            target.range_v, target.range_auto = _range_for(value), False
+        return None
+
+    @scpi("[:SENSe#]:VOLTage[:DC]:RANGe:AUTO")
+    def _range_auto(self, call: Call) -> str | None:
+        if call.query:
+            return ",".join("1" if t.range_auto else "0" for t in self._query_targets(call))
+        call.expect((1, 2))
+        state = parse_bool(call.param(0))
+        for target in self._targets(call):
+            target.range_auto = state
+        return None
+
+    @scpi("[:SENSe#]:VOLTage[:DC]:NPLCycles")
+    def _nplc(self, call: Call) -> str | None:
+        if call.query:
+            return ",".join(self.format_number(t.nplc) for t in self._query_targets(call))
+        call.expect((1, 2))
+        top = self._max_nplc()
+        value = parse_number(call.param(0), minimum=0.0005, maximum=top, default=1.0)
+        for target in self._targets(call):
+            target.nplc = value
+        return None
+
+    @scpi("[:SENSe#]:VOLTage[:DC]:AZERo[:STATe]")
+    def _autozero(self, call: Call) -> str | None:
+        if call.query:
+            return ",".join("1" if t.autozero else "0" for t in self._query_targets(call))
+        call.expect((1, 2))
+        state = parse_bool(call.param(0))
+        for target in self._targets(call):
+            target.autozero = state
+        return None
+
+    @scpi("[:SENSe#]:AZERo:ONCE!")
+    def _autozero_once(self, call: Call) -> None:
+        call.expect(0)
+        settings, _ = self._active_settings()
+        self.world.clock.advance(settings.nplc / self.world.line_frequency_hz)
+
+    @scpi("[:SENSe#]:VOLTage[:DC]:INPutimpedance")
+    def _impedance(self, call: Call) -> str | None:
+        if call.query:
+            return ",".join(t.impedance for t in self._query_targets(call))
+        call.expect((1, 2))
+        value = _impedance(call.param(0))
+        for target in self._targets(call):
+            target.impedance = value
+        return None
+
+    @scpi("[:SENSe#]:COUNt")
+    def _count(self, call: Call) -> str | None:
+        if call.query:
+            call.expect(0)
+            return str(self.count)
+        call.expect(1)
+        self.count = int(parse_number(call.param(), minimum=1, maximum=1_000_000, default=1))
+        return None
+
+    @scpi(":SYSTem:LFRequency?")
+    def _lfr(self, call: Call) -> str:
+        call.expect(0)
+        return str(round(self.world.line_frequency_hz))
+
+    # ------------------------------------------------------------------ digitize settings
+    @scpi("[:SENSe#]:DIGitize:FUNCtion[:ON]")
+    def _dig_function(self, call: Call) -> str | None:
+        if call.query:
+            call.expect(0)
+            return '"VOLT"' if self.active == "DIG" else '"NONE"'
+        call.expect(1)
+        name = parse_string(call.param()).upper()
+        if name in ("VOLT", "VOLTAGE"):
+            self.digitize.function, self.active = "VOLT", "DIG"
+        elif name == "NONE":
+            self.digitize.function, self.active = "NONE", "MEAS"
+        else:
+            raise ScpiError(-224, f"digitize function not modelled: {name}")
+        return None
+
+    @scpi("[:SENSe#]:DIGitize:VOLTage:RANGe[:UPPer]")
+    def _dig_range(self, call: Call) -> str | None:
+        if call.query:
+            call.expect(0)
+            return self.format_number(self.digitize.range_v)
+        call.expect(1)
+        value = parse_number(
+            call.param(), unit="V", minimum=-1000.0, maximum=1000.0, default=1000.0
+        )
+        self.digitize.range_v = _range_for(value)
+        return None
+
+    @scpi("[:SENSe#]:DIGitize:VOLTage:SRATe")
+    def _dig_srate(self, call: Call) -> str | None:
+        d = self.digitize
+        if call.query:
+            call.expect((0, 1))
+            return self.format_number(d.srate)
+        call.expect(1)
+        d.srate = float(
+            round(parse_number(call.param(), minimum=1000, maximum=1_000_000, default=1_000_000))
+        )
+        if not d.aperture_auto and d.aperture_s > 1.0 / d.srate:
+            d.aperture_s = math.floor(1e6 / d.srate) * 1e-6  # adjusted down to fit [V sister]
+        return None
+
+    @scpi("[:SENSe#]:DIGitize:VOLTage:APERture")
+    def _dig_aperture(self, call: Call) -> str | None:
+        d = self.digitize
+        if call.query:
+            call.expect((0, 1))
+            return self.format_number(d.aperture)
+        call.expect(1)
+        if call.param().strip().upper() == "AUTO":
+            d.aperture_auto = True
+            return None
+        value = parse_number(call.param(), unit="S", minimum=1e-6, maximum=1e-3, default=0.0)
+        value = math.floor(value * 1e6 + 1e-6) * 1e-6  # 1 us steps, rounded down
+        if value > 1.0 / d.srate + 1e-12:
+            raise ScpiError(-222, "aperture longer than the sample interval")
+        d.aperture_auto, d.aperture_s = False, value
+        return None
+
+    @scpi("[:SENSe#]:DIGitize:VOLTage:INPutimpedance")
+    def _dig_impedance(self, call: Call) -> str | None:
+        if call.query:
+            call.expect(0)
+            return self.digitize.impedance
+        call.expect(1)
+        self.digitize.impedance = _impedance(call.param())
+        return None
+
+    @scpi("[:SENSe#]:DIGitize:COUNt")
+    def _dig_count(self, call: Call) -> str | None:
+        if call.query:
+            call.expect(0)
+            return str(self.digitize.count)
+        call.expect(1)
+        self.digitize.count = int(
+            parse_number(call.param(), minimum=1, maximum=55_000_000, default=1)
+        )
+        return None
+
+    # ------------------------------------------------------------------ acquisitions
+    def _kept(self, count: int, buffer: str) -> np.ndarray:
+        """Indices of the readings the buffer keeps (the oldest of a longer run are overwritten)."""
+        return np.arange(max(0, count - self.buffers[buffer].size), count)
+
+    def _schedule_measure(self, start: float, count: int, buffer: str) -> Acquisition:
+        settings, channel = self._active_settings()
+        if settings.function != "VOLT:DC":
+            raise ScpiError(-221, "the closed channel has no measure function")
+        step = self._reading_time_s(settings)
+        aperture = settings.nplc / self.world.line_frequency_hz
+        starts = start + step * self._kept(count, buffer)
+        noise = self.world.rng.normal(0.0, _noise_rel(settings.nplc), len(starts))
+        snapshot = MeasureSettings(**vars(settings))
+        return Acquisition("MEAS", buffer, channel, starts, aperture, step, snapshot, noise)
+
+    def _schedule_digitize(self, start: float, count: int, buffer: str) -> Acquisition:
+        d = self.digitize
+        _, channel = self._active_settings()
+        dt = 1.0 / d.srate
+        starts = start + dt * self._kept(count, buffer)
+        rng = self.world.rng
+        noise = rng.normal(0.0, _digitize_noise_rel(d.aperture), len(starts))
+        module = None
+        if channel in (2, 4) and self.world.dut_connected:
+            module = self.world.unit.noise_samples_a(len(starts), dt, rng)
+        snapshot = DigitizeSettings(**vars(d))
+        return Acquisition("DIG", buffer, channel, starts, d.aperture, dt, snapshot, noise, module)
+
+    def _values(self, acq: Acquisition, lo: int, hi: int) -> np.ndarray:
+        """Readings lo..hi-1 of an acquisition, from the world as it was at their times."""
+        world = self.world
+        starts = acq.starts[lo:hi]
+        st = acq.settings
+        if acq.kind == "DIG":
+            assert isinstance(st, DigitizeSettings)
+            if acq.channel is None:
+                true = np.zeros(len(starts))
+            else:
+                true = world.channel_voltage_v(acq.channel, starts + acq.aperture / 2.0)
+                if acq.module_noise is not None:
+                    scale = world.shunt_ohm["output"] if acq.channel == 2 else world.load_ohm
+                    true = np.where(true != 0.0, true + acq.module_noise[lo:hi] * scale, true)
+            ranges = np.full(len(starts), st.range_v)
+            specs = [DIGITIZE_SPEC[st.range_v]] * len(starts)
+            function = "DIGV"
+        else:
+            assert isinstance(st, MeasureSettings)
+            if acq.channel is None:
+                true = np.zeros(len(starts))
+            else:
+                true = np.array(
+                    [world.channel_mean_v(acq.channel, t, t + acq.aperture) for t in starts]
+                )
+            if st.range_auto:
+                ranges = np.array([_range_for(v) for v in true])
+                st.range_v = float(ranges[-1])
+                self._remember_autorange(acq.channel, st.range_v)
+            else:
+                ranges = np.full(len(starts), st.range_v)
+            specs = [VOLTAGE_SPEC[r] for r in ranges]
+            function = "DCV"
+        loading = np.array([self._loading(acq.channel, r, st.impedance) for r in ranges])
+        gains, offsets = zip(*(self.cal.errors(function, s) for s in specs), strict=True)
+        values = (
+            true * loading * (1.0 + np.asarray(gains))
+            + np.asarray(offsets)
+            + acq.meter_noise[lo:hi] * ranges
+        )
+        limits = np.array([OVERRANGE[r] * r for r in ranges])
+        return np.where(np.abs(values) > limits, np.copysign(math.inf, values), values)
+
+    def _remember_autorange(self, channel: int | None, range_v: float) -> None:
+        target = self.channels[channel] if channel is not None else self.terminal
+        if target.range_auto:
+            target.range_v = range_v
+
+    def _materialize(self, now: float) -> None:
+        """Store every reading whose integration window has passed by ``now``."""
+        while self.pending:
+            op = self.pending[0]
+            if isinstance(op, BufferClear):
+                if op.time > now + 1e-12:
+                    return
+                if op.buffer in self.buffers:
+                    self.buffers[op.buffer].clear()
+                self.pending.popleft()
+                continue
+            due = int(np.searchsorted(op.starts + op.aperture, now + 1e-12, side="right"))
+            if due > op.done:
+                values = self._values(op, op.done, due)
+                if op.buffer in self.buffers:
+                    self.buffers[op.buffer].add(values, op.starts[op.done : due])
+                op.done = due
+            if op.done < len(op.starts):
+                return
+            self.pending.popleft()
+
+    def _acquire_now(self, acq: Acquisition) -> None:
+        """A READ?-style acquisition: the clock runs to its end, then the readings are stored."""
+        self.pending.append(acq)
+        self.world.clock.advance_to(acq.finish)
+        self._materialize(self.world.clock.now)
+
+    # ------------------------------------------------------------------ reading queries
+    def _elements(self, buffer: str, indices: range, elements: list[str]) -> str:
+        buf = self.buffers[buffer]
+        names = []
+        for element in elements or ["READ"]:
+            names.append(
+                parse_choice(
+                    element, ["READing", "RELative", "SEConds", "FRACtional", "UNIT", "STATus"]
+                )
+            )
+        first = buf.times[0] if buf.times else 0.0
+        out: list[str] = []
+        for i in indices:
+            value, t = buf.values[i], buf.times[i]
+            for name in names:
+                if name == "READING":
+                    out.append(self.format_number(value))
+                elif name == "RELATIVE":
+                    out.append(self.format_number(t - first))
+                elif name == "SECONDS":
+                    out.append(str(math.floor(t)))
+                elif name == "FRACTIONAL":
+                    out.append(self.format_number(t - math.floor(t)))
+                elif name == "UNIT":
+                    out.append("Volt DC")
+                else:  # STATus: terminal bit 8 = front [V sister]; digitizer origin not kept
+                    out.append(self.format_number(0.0 if self.terminals == "REAR" else 8.0))
+        return ",".join(out)
+
+    def _read(self, call: Call, digitize: bool) -> str:
+        call.expect((0, 12))
+        self._materialize(self.world.clock.now)
+        if self._running():
+            raise ScpiError(-221, "trigger model running")
+        if digitize != (self.active == "DIG"):
+            raise ScpiError(
+                -221,
+                "select the digitize function first"
+                if digitize
+                else "a digitize function is active",
+            )
+        buffer = self._buffer(call.params[0] if call.params else None)
+        start = self.world.clock.now
+        if digitize:
+            acq = self._schedule_digitize(start, self.digitize.count, buffer)
+        else:
+            acq = self._schedule_measure(start, self.count, buffer)
+        self._acquire_now(acq)
+        buf = self.buffers[buffer]
+        last = len(buf.values) - 1
+        return self._elements(buffer, range(last, last + 1), call.params[1:])
+
+    @scpi(":READ?")
+    def _read_q(self, call: Call) -> str:
+        return self._read(call, digitize=False)
+
+    @scpi(":READ:DIGitize?")
+    def _read_dig(self, call: Call) -> str:
+        return self._read(call, digitize=True)
+
+    @scpi(":MEASure[:VOLTage][:DC]?")
+    def _measure(self, call: Call) -> str:
+        if ":VOLT" in call.text.upper():
+            self.terminal.function = "VOLT:DC"
+        self.active = "MEAS"
+        return self._read(call, digitize=False)
+
+    @scpi(":MEASure:DIGitize?")
+    def _measure_dig(self, call: Call) -> str:
+        if self.digitize.function == "NONE":
+            raise ScpiError(-221, "no digitize function selected")
+        self.active = "DIG"
+        return self._read(call, digitize=True)
+
+    # ------------------------------------------------------------------ buffers
+    @scpi(":TRACe:MAKE!")
+    def _trace_make(self, call: Call) -> None:
+        call.expect((2, 3))
+        name = parse_string(call.param(0))
+        if not name or name in self.buffers or not name[0].isalpha():
+            raise ScpiError(-224, f"buffer name {name!r} exists or is invalid")
+        size = int(parse_number(call.param(1), minimum=MIN_BUFFER_SIZE, maximum=MAX_BUFFER_TOTAL))
+        if len(call.params) == 3:
+            parse_choice(call.param(2), ["STANdard", "COMPact", "FULL"])
+        total = sum(b.size for b in self.buffers.values()) + size
+        if total > MAX_BUFFER_TOTAL:
+            raise ScpiError(-222, "not enough reading memory")
+        self.buffers[name] = ReadingBuffer(size)
+
+    @scpi(":TRACe:DELete!")
+    def _trace_delete(self, call: Call) -> None:
+        call.expect(1)
+        name = self._buffer(call.param())
+        if name in DEFAULT_BUFFERS:
+            raise ScpiError(-221, "default buffers cannot be deleted")
+        self._materialize(self.world.clock.now)
+        del self.buffers[name]
+
+    @scpi(":TRACe:CLEar!")
+    def _trace_clear(self, call: Call) -> None:
+        call.expect((0, 1))
+        name = self._buffer(call.params[0] if call.params else None)
+        self._materialize(self.world.clock.now)
+        self.buffers[name].clear()
+
+    @scpi(":TRACe:ACTual?")
+    def _trace_actual(self, call: Call) -> str:
+        call.expect((0, 1))
+        name = self._buffer(call.params[0] if call.params else None)
+        self._materialize(self.world.clock.now)
+        return str(len(self.buffers[name].values))
+
+    @scpi(":TRACe:POINts")
+    def _trace_points(self, call: Call) -> str | None:
+        if call.query:
+            call.expect((0, 1))
+            return str(self.buffers[self._buffer(call.params[0] if call.params else None)].size)
+        call.expect((1, 2))
+        name = self._buffer(call.params[1] if len(call.params) > 1 else None)
+        size = int(parse_number(call.param(0), minimum=MIN_BUFFER_SIZE, maximum=MAX_BUFFER_TOTAL))
+        self._materialize(self.world.clock.now)
+        buf = self.buffers[name]
+        buf.size = size
+        buf.clear()  # changing the capacity clears the buffer [E]
+        return None
+
+    @scpi(":TRACe:DATA?")
+    def _trace_data(self, call: Call) -> str:
+        call.expect((2, 12))
+        start = int(parse_number(call.param(0), minimum=1, maximum=MAX_BUFFER_TOTAL))
+        end = int(parse_number(call.param(1), minimum=1, maximum=MAX_BUFFER_TOTAL))
+        name = self._buffer(call.params[2] if len(call.params) > 2 else None)
+        self._materialize(self.world.clock.now)
+        actual = len(self.buffers[name].values)
+        if end < start or end > actual:
+            raise ScpiError(-222, f"buffer {name} holds {actual} readings")
+        return self._elements(name, range(start - 1, end), call.params[3:])
+
+    @scpi(":TRACe:TRIGger!")
+    def _trace_trigger(self, call: Call) -> None:
+        call.expect((0, 1))
+        self._materialize(self.world.clock.now)
+        if self._running():
+            raise ScpiError(-221, "trigger model running")
+        buffer = self._buffer(call.params[0] if call.params else None)
+        if self.active == "DIG":
+            acq = self._schedule_digitize(self.world.clock.now, self.digitize.count, buffer)
+        else:
+            acq = self._schedule_measure(self.world.clock.now, self.count, buffer)
+        self._acquire_now(acq)
+
+    # ------------------------------------------------------------------ trigger model
+    def _block_number(self, call: Call) -> int:
+        self._idle_required(call)
+        number = int(parse_number(call.param(0), minimum=1, maximum=MAX_BLOCK))
+        return number
+
+    def _define(self, number: int, block: Block) -> None:
+        self.blocks[number] = block
+        self.model_state, self.run = "BUILDING", None
+
+    @scpi(":TRIGger:LOAD!")
+    def _trig_load(self, call: Call) -> None:
+        call.expect((1, 8))
+        self._idle_required(call)
+        name = parse_string(call.param(0))
+        if name.upper() != "EMPTY":
+            raise ScpiError(-224, f"trigger model template not modelled: {name}")
+        call.expect(1)
+        self.blocks = {}
+        self.model_state, self.last_block, self.run = "EMPTY", 0, None
+
+    @scpi(":TRIGger:BLOCk:BUFFer:CLEar!")
+    def _block_buffer_clear(self, call: Call) -> None:
+        call.expect((1, 2))
+        number = self._block_number(call)
+        buffer = self._buffer(call.params[1] if len(call.params) > 1 else None)
+        self._define(number, Block("BUFFER_CLEAR", buffer=buffer))
+
+    @scpi(":TRIGger:BLOCk:WAIT!")
+    def _block_wait(self, call: Call) -> None:
+        call.expect((2, 3))
+        number = self._block_number(call)
+        event = parse_choice(call.param(1), ["EXTernal", "COMMand"])
+        clear = "NEVER"
+        if len(call.params) == 3:
+            clear = parse_choice(call.param(2), ["ENTer", "NEVer"])
+        self._define(number, Block("WAIT", event=event, clear=clear))
+
+    @scpi(":TRIGger:BLOCk:DELay:CONStant!")
+    def _block_delay(self, call: Call) -> None:
+        call.expect(2)
+        number = self._block_number(call)
+        seconds = parse_number(call.param(1), unit="S", minimum=0.0, maximum=10_000.0)
+        self._define(number, Block("DELAY", seconds=seconds))
+
+    @scpi(":TRIGger:BLOCk:MDIGitize!")
+    def _block_mdigitize(self, call: Call) -> None:
+        call.expect((1, 3))
+        number = self._block_number(call)
+        buffer = self._buffer(call.params[1] if len(call.params) > 1 else None)
+        count = None
+        if len(call.params) == 3 and call.param(2).strip().upper() != "AUTO":
+            if call.param(2).strip().upper().startswith("INF"):
+                raise ScpiError(-224, "infinite count not modelled")
+            count = int(parse_number(call.param(2), minimum=1, maximum=55_000_000))
+        self._define(number, Block("MDIGITIZE", buffer=buffer, count=count))
+
+    @scpi(":TRIGger:BLOCk:NOP!")
+    def _block_nop(self, call: Call) -> None:
+        call.expect(1)
+        self._define(self._block_number(call), Block("NOP"))
+
+    @scpi(":TRIGger:EXTernal:IN:EDGE")
+    def _ext_edge(self, call: Call) -> str | None:
+        if call.query:
+            call.expect(0)
+            return {"FALLING": "FALL", "RISING": "RIS", "EITHER": "EITH"}[self.ext_edge]
+        call.expect(1)
+        self.ext_edge = parse_choice(call.param(), ["FALLing", "RISing", "EITHer"])
+        return None
+
+    @scpi(":TRIGger:EXTernal:IN:CLEar!")
+    def _ext_clear(self, call: Call) -> None:
+        call.expect(0)
+        self.detected["EXTERNAL"] = None
+
+    @scpi(":TRIGger:STATe?")
+    def _trig_state(self, call: Call) -> str:
+        call.expect(0)
+        now = self.world.clock.now
+        self._materialize(now)
+        run = self.run
+        if run is None or run.aborted or run.failed:
+            state, block = self.model_state, self.last_block
+        elif run.waiting is not None:
+            waited = now - run.wait_entered
+            state = "WAITING" if waited > WAITING_AFTER_S else "RUNNING"
+            block = run.waiting_block
+        elif run.end is not None and now < run.end - 1e-12:
+            state = "RUNNING"
+            block = max((b for b, t in run.history if t <= now + 1e-12), default=0)
+        else:
+            state, block = "IDLE", run.history[-1][0] if run.history else 0
+        return f"{state};{state};{block}"
+
+    @scpi(":INITiate[:IMMediate]!")
+    def _initiate(self, call: Call) -> None:
+        call.expect(0)
+        self._materialize(self.world.clock.now)
+        if self._running():
+            raise ScpiError(-213, call.text)
+        if not self.blocks:
+            raise ScpiError(-221, "the trigger model has no blocks")
+        self.run = TriggerRun(sorted(self.blocks.items()), cursor=self.world.clock.now)
+        self._run_blocks()
+
+    def _run_blocks(self) -> None:
+        """Execute blocks from the cursor until the model ends or waits for an event."""
+        run = self.run
+        assert run is not None
+        while run.index < len(run.blocks):
+            number, block = run.blocks[run.index]
+            run.history.append((number, run.cursor))
+            if block.kind == "WAIT":
+                if block.clear == "ENTER":
+                    self.detected[block.event] = None
+                seen = self.detected[block.event]
+                if seen is None:
+                    run.waiting, run.waiting_block = block, number
+                    run.wait_entered = run.cursor
+                    return
+                self.detected[block.event] = None
+                run.cursor = max(run.cursor, seen + TRIGGER_LATENCY_S)
+            elif block.kind == "BUFFER_CLEAR":
+                self.pending.append(BufferClear(run.cursor, block.buffer))
+            elif block.kind == "DELAY":
+                run.cursor += block.seconds
+            elif block.kind == "MDIGITIZE":
+                try:
+                    if self.active == "DIG":
+                        count = block.count or self.digitize.count
+                        acq = self._schedule_digitize(run.cursor, count, block.buffer)
+                    else:
+                        count = block.count or self.count
+                        acq = self._schedule_measure(run.cursor, count, block.buffer)
+                except ScpiError as exc:
+                    run.failed, self.model_state, self.last_block = True, "FAILED", number
+                    self.push_error(exc.code, exc.detail)
+                    return
+                self.pending.append(acq)
+                run.cursor = acq.finish
+            run.index += 1
+        run.end = run.cursor
+        self.model_state = "IDLE"
+        self.last_block = run.blocks[-1][0] if run.blocks else 0
+
+    def _event(self, event: str, t: float) -> None:
+        """A trigger event (EXT TRIG IN edge or ``*TRG``) detected at ``t``."""
+        run = self.run
+        if (
+            run is not None
+            and not run.aborted
+            and not run.failed
+            and run.waiting is not None
+            and run.waiting.event == event
+        ):
+            if t < run.wait_entered - 1e-12:
+                if run.waiting.clear == "ENTER":
+                    return  # detected before the block was entered, cleared on entry
+                t = run.wait_entered
+            run.waiting = None
+            run.cursor = max(run.cursor, t + TRIGGER_LATENCY_S)
+            run.index += 1
+            self._run_blocks()
+            return
+        if self.detected[event] is None:
+            self.detected[event] = t  # latched until a wait block consumes or clears it
+
+    def _external_trigger(self, t: float) -> None:
+        self._event("EXTERNAL", t)
+
+    @scpi("*TRG!")
+    def _trg(self, call: Call) -> None:
+        call.expect(0)
+        self._event("COMMAND", self.world.clock.now)
+
+    @scpi(":ABORt!")
+    def _abort(self, call: Call) -> None:
+        call.expect(0)
+        now = self.world.clock.now
+        self._materialize(now)
+        run = self.run
+        if run is not None and self._running():
+            self.pending.clear()  # what was measured by now is stored; the rest is dropped
+            run.aborted = True
+            self.model_state = "ABORTED"
+            self.last_block = run.waiting_block or (run.history[-1][0] if run.history else 0)
+
+    def wait_for_pending(self) -> None:
+        run = self.run
+        if run is None or run.aborted or run.failed:
+            self._materialize(self.world.clock.now)
+            return
+        if run.waiting is not None:
+            # a real DMM6500 would hold the reply until the trigger comes; see module docstring
+            self.push_error(-214, "trigger model waits for a trigger event")
+            self._materialize(self.world.clock.now)
+            return
+        if run.end is not None:
+            self.world.clock.advance_to(run.end)
+        self._materialize(self.world.clock.now)
