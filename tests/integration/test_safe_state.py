@@ -30,7 +30,7 @@ def _inject(
     original = driver.read_many
     calls = {"n": 0}
 
-    def read_many(self, count: int):  # noqa: ANN001, ANN202
+    def read_many(self, count: int):
         calls["n"] += 1
         if calls["n"] == at_call:
             seen["outputs"] = sim.outputs_on()  # mid-sweep: everything is driving the module
