@@ -1,0 +1,129 @@
+"""The complete inspection on the simulated shunt-scan station: a healthy unit passes; a unit
+with one characteristic out of specification fails on that characteristic and nowhere else.
+
+Transmission-error limits apply at every test point, so a gain defect necessarily shows at the
+20 mA points of the supply- and load-effect steps too: those steps judge the same datasheet
+line (transmission error) under other conditions.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench.runner import RunOptions, RunResult, run_inspection
+from bench.sim.bench import SimBench, SimBenchConfig, is_safe
+from bench.station import sim_station
+from procedures.plans import full_plan
+from procedures.profile import builtin_profile
+
+FAILING = ("fail", "conditional fail")
+
+
+def inspect(
+    tmp_path: Path,
+    serial: str,
+    overrides: dict[str, float] | None = None,
+    topology: str = "shunt-scan",
+) -> tuple[RunResult, SimBench]:
+    sim = SimBench(SimBenchConfig(serial=serial, overrides=overrides or {}, topology=topology))
+    with sim:
+        station = sim_station(sim.resources, sim.models)
+        result = run_inspection(
+            station,
+            builtin_profile(),
+            full_plan(topology),
+            RunOptions(serial=serial, output_dir=tmp_path, bench_clock=lambda: sim.bench_time_s),
+        )
+        assert is_safe(sim)
+        assert sim.internal_errors() == []
+    return result, sim
+
+
+def failing(result: RunResult) -> set[str]:
+    return {
+        name
+        for name, statement in result.record.characteristic_statements().items()
+        if statement in FAILING
+    }
+
+
+@pytest.mark.parametrize("serial", ["HEALTHY-1", "HEALTHY-2"])
+def test_a_healthy_unit_passes_every_characteristic(tmp_path: Path, serial: str) -> None:
+    result, _ = inspect(tmp_path, serial)
+    record = result.record
+    assert record.outcome == "completed", record.abort_reason
+    assert failing(result) == set()
+    assert record.verdict == "pass" and result.exit_code == 0
+    judged = {m.characteristic for m in record.measurements if m.statement != "informative"}
+    assert judged >= {
+        "terminal_check",
+        "limit_frequency",
+        "supply_current",
+        "input_resistance",
+        "transmission_error",
+        "supply_effect",
+        "load_effect",
+        "clamp_level",
+    }
+    # every step ran and every measurement carries its uncertainty and rule
+    assert all(step.status == "completed" for step in record.steps)
+    for m in record.measurements:
+        if m.statement != "informative":
+            assert m.decision["U"] is not None and m.decision["rule"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"gain_error": 0.0015}, {"transmission_error", "supply_effect", "load_effect"}),
+        ({"input_resistance_ohm": 60.0}, {"input_resistance"}),
+        ({"quiescent_power_w": 0.28}, {"supply_current"}),  # 28 mA at 24 V / 20 mA / 600 ohm
+        ({"tau_s": 3e-3}, {"limit_frequency"}),
+        ({"clamp_a": 20.1e-3}, {"clamp_level"}),
+        ({"output_compliance_v": 10.0}, {"load_effect"}),  # cannot drive 600 ohm at 20 mA
+    ],
+    ids=[
+        "gain+0.15%",
+        "R_in 60 ohm",
+        "consumption 28 mA",
+        "tau 3 ms",
+        "clamp 20.1 mA",
+        "compliance 10 V",
+    ],
+)
+def test_one_characteristic_out_of_spec_fails_there_only(
+    tmp_path: Path, overrides: dict[str, float], expected: set[str]
+) -> None:
+    result, _ = inspect(tmp_path, "DEFECT-1", overrides)
+    assert result.record.outcome == "completed", result.record.abort_reason
+    assert failing(result) == expected
+    assert result.record.verdict == "fail" and result.exit_code == 1
+
+
+def test_bench_time_stays_within_1_5_of_the_physical_lower_bound(tmp_path: Path) -> None:
+    result, _ = inspect(tmp_path, "TIMING-1")
+    record = result.record
+    assert record.lower_bound_s and record.bench_time_s
+    ratio = record.bench_time_s / record.lower_bound_s
+    assert 1.0 <= ratio <= 1.5, (record.bench_time_s, record.lower_bound_s)
+
+
+def test_direct_topology_shows_its_tur_below_one_at_20_ma(tmp_path: Path) -> None:
+    """metrology.md 4.2: two instruments on 100 mA ranges cannot reach the 20 uA tolerance."""
+    result, _ = inspect(tmp_path, "DIRECT-1", topology="direct")
+    at_20 = [
+        m
+        for m in result.record.measurements
+        if m.characteristic == "transmission_error" and m.conditions.get("set_a") == 20e-3
+    ]
+    assert at_20
+    assert all(m.decision["tur"] < 1.0 for m in at_20)
+    assert all(m.statement in ("conditional pass", "conditional fail") for m in at_20)
+    at_4 = [
+        m
+        for m in result.record.measurements
+        if m.characteristic == "transmission_error" and m.conditions.get("set_a") == 4e-3
+    ]
+    assert all(m.decision["tur"] > 3.0 for m in at_4)
