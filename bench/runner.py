@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.calibration import TraceabilityError, missing_calibration_data, traceability_problems
 from bench.safety import SafetyEnvelope, SafetyError
 from bench.session import BenchSession, Opener, _default_opener
 from bench.station import Station
@@ -48,6 +49,8 @@ class RunOptions:
     ambient_c: float | None = None
     humidity_pct: float | None = None
     engineering: bool = False
+    publish: bool = True  # store the record (local store, then the station's database)
+    local_store_url: str | None = None  # default: SQLite in the user's data folder
     settings: PlanSettings = field(default_factory=PlanSettings)
     progress: ProgressFn = lambda step, done, total, text: None
     #: modelled bench time source (the simulator's clock); None = wall-clock duration
@@ -61,6 +64,8 @@ class RunResult:
     folder: Path
     exit_code: int
     reports: dict[str, Path] = field(default_factory=dict)
+    publish: object | None = None  # bench.store.sync.PublishResult
+    publish_message: str = ""
 
     @property
     def headline(self) -> str:
@@ -135,6 +140,19 @@ def run_inspection(
             }
             for role, cfg in station.instruments.items()
         }
+        problems = traceability_problems(station, session.identities)
+        if problems and not options.engineering:
+            raise TraceabilityError(
+                f"production run refused: {problems[0]}"
+                + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
+                + " - recalibrate or correct the station file, or rerun with --engineering"
+            )
+        record.notes += [f"engineering run: {p}" for p in problems]
+        missing = missing_calibration_data(station)
+        if missing and station.name != "sim":
+            record.notes.append(
+                "no serial or calibration due date in the station file for: " + ", ".join(missing)
+            )
         recorder.save()
         ctx = RunContext(session, profile, recorder, settings, options.progress, options.ambient_c)
         run_plan(plan, ctx)
@@ -146,7 +164,7 @@ def run_inspection(
             "aborted",
             "interrupted by the operator (Ctrl-C or SIGTERM)",
         )
-    except (InstrumentError, SafetyError, ValidationError) as exc:
+    except (InstrumentError, SafetyError, ValidationError, TraceabilityError) as exc:
         record.outcome, record.abort_reason = "aborted", str(exc)
     except Exception as exc:  # a bug must still end safely and keep the data
         record.outcome = "aborted"
@@ -171,7 +189,25 @@ def run_inspection(
         recorder.close()
     result = RunResult(record, folder, exit_code_for(record))
     result.reports = render_reports(folder)
+    if options.publish:
+        result.publish, result.publish_message = publish_run(
+            folder, station.station.database_url, options.local_store_url
+        )
     return result
+
+
+def publish_run(
+    folder: Path, central_url: str | None, local_url: str | None
+) -> tuple[object | None, str]:
+    """Store the run locally first, then centrally (or queue it); never raises."""
+    from bench.store.store import StoreError
+    from bench.store.sync import publish
+
+    try:
+        result = publish(folder, central_url, local_url)
+    except StoreError as exc:
+        return None, f"run kept in {folder} but not stored: {exc}"
+    return result, result.message
 
 
 def render_reports(folder: Path) -> dict[str, Path]:

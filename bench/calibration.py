@@ -1,0 +1,51 @@
+"""Calibration and identity enforcement: production runs only on traceable instruments.
+
+The station file lists each instrument's serial number and calibration due date. A production
+run is refused when an instrument is past its due date or its ``*IDN?`` serial differs from the
+file; ``--engineering`` overrides that, and every output of such a run is stamped
+"ENGINEERING RUN - NOT FOR RELEASE" (frameworks.md 17, item 9).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from bench.station import Station
+
+ENGINEERING_STAMP = "ENGINEERING RUN - NOT FOR RELEASE"
+
+
+class TraceabilityError(RuntimeError):
+    """A production run refused for calibration or identity reasons (one line)."""
+
+
+def traceability_problems(
+    station: Station, identities: dict[str, str], today: dt.date | None = None
+) -> list[str]:
+    """What keeps this station from a production run (empty list: nothing)."""
+    today = today or dt.date.today()
+    problems = []
+    for role, cfg in station.instruments.items():
+        idn = identities.get(role, "")
+        parts = [p.strip() for p in idn.split(",")]
+        reported = parts[2] if len(parts) > 2 else ""
+        if cfg.serial and reported and cfg.serial != reported:
+            problems.append(
+                f"{role} ({cfg.model}): *IDN? serial {reported} is not the station "
+                f"file's {cfg.serial}"
+            )
+        if cfg.calibration_due and cfg.calibration_due < today:
+            problems.append(
+                f"{role} ({cfg.model}) serial {reported or cfg.serial or '?'}: "
+                f"calibration was due {cfg.calibration_due.isoformat()}"
+            )
+    return problems
+
+
+def missing_calibration_data(station: Station) -> list[str]:
+    """Instruments the station file gives no serial or due date for (recorded, not refused)."""
+    return [
+        role
+        for role, cfg in station.instruments.items()
+        if not cfg.serial or not cfg.calibration_due
+    ]
