@@ -9,6 +9,7 @@ readings were appended as they were taken and the record was rewritten after eve
 from __future__ import annotations
 
 import logging
+import shutil
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -116,6 +117,8 @@ def run_inspection(
         engineering=options.engineering,
     )
     recorder = Recorder(folder, record)
+    if profile.source_file:  # the limits this run was judged against travel with its data
+        shutil.copy(profile.source_file, folder / "profile.toml")
     clock_start = options.bench_clock() if options.bench_clock else None
     wall_start = datetime.now(UTC)
     settings = options.settings
@@ -211,16 +214,13 @@ def publish_run(
 
 
 def render_reports(folder: Path) -> dict[str, Path]:
-    """Render every report from the files on disk; a rendering problem never loses data."""
-    from reports.html import write_html_report
+    """Render every report from the files on disk; a failing renderer never loses data (it
+    leaves ``<name>-error.txt`` and the others still run)."""
+    from reports.render import render_unit_reports
 
     outputs: dict[str, Path] = {
         "record": folder / Recorder.RECORD,
         "readings": folder / Recorder.READINGS,
     }
-    try:
-        outputs["html"] = write_html_report(folder)
-    except Exception as exc:
-        log.error("report rendering failed: %s", exc)
-        (folder / "report-error.txt").write_text(traceback.format_exc(), encoding="utf-8")
+    outputs.update(render_unit_reports(folder))
     return outputs

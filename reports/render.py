@@ -1,0 +1,566 @@
+"""Render every per-module and per-lot output from recorded files only.
+
+``render_unit_reports(folder)`` writes into the run folder, next to ``record.json`` and
+``readings.csv`` (never modified):
+
+* ``report.html``  - the report for the browser (self-contained: plots inlined as PNG);
+* ``report.pdf``   - the same template rendered with ``mode="pdf"`` through fpdf2;
+* ``readings.parquet`` - readings.csv as a typed table, run identity in its metadata;
+* ``junit.xml``    - one test case per characteristic, for CI systems.
+
+Each output is independent: one that fails is logged in one line and leaves
+``<name>-error.txt`` (the traceback) instead; the others are still written.
+
+``render_lot_report(lot, runs, out_folder)`` writes ``lot_report.html`` / ``lot_report.pdf``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+import struct
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from reports import plots
+from reports.pdf import html_to_pdf
+from reports.summary import (
+    ENGINEERING_STAMP,
+    STATEMENT_COLOURS,
+    VERDICT_WORDS,
+    UnitData,
+    display_unit,
+    finite,
+    load_unit,
+)
+
+log = logging.getLogger(__name__)
+
+UNIT_TEMPLATE = "unit_report.html.j2"
+LOT_TEMPLATE = "lot_report.html.j2"
+
+
+def environment() -> Environment:
+    return Environment(
+        loader=PackageLoader("reports", "templates"),
+        autoescape=select_autoescape(["html", "j2"]),
+        undefined=StrictUndefined,
+        trim_blocks=False,
+    )
+
+
+def statement_cell(statement: str, text: str | None = None) -> dict[str, Any]:
+    bg, _ = STATEMENT_COLOURS.get(statement, ("#ffffff", "#000000"))
+    return {"text": (text or statement).upper(), "bg": bg, "b": statement != "informative"}
+
+
+def _status_cell(status: str) -> dict[str, Any]:
+    key = {"completed": "pass", "not run": "not run"}.get(status, "fail")
+    return {"text": status, "bg": STATEMENT_COLOURS[key][0], "b": key == "fail"}
+
+
+def column_widths(headers: list[str], rows: list[list[Any]]) -> list[int]:
+    """Percent widths by content length (fpdf2 otherwise splits a table evenly): the longest
+    cell of a column, or its longest header word (headers may wrap between words)."""
+    lengths = []
+    for i, h in enumerate(headers):
+        cells = [str(r[i]["text"] if isinstance(r[i], dict) else r[i]) for r in rows]
+        longest = max([len(c) for c in cells] + [len(w) for w in h.split()] + [2])
+        lengths.append(min(longest, 30) + 1.5)
+    total = sum(lengths)
+    return [max(2, round(100 * n / total)) for n in lengths]
+
+
+# ------------------------------------------------------------------------------ unit context
+PDF_IMAGE_WIDTH_MM = 520 * 25.4 / 72  # <img width="520"> in the PDF: points -> mm
+
+
+def plot_entry(title: str, caption: str, png: bytes) -> dict[str, Any]:
+    """A plot for the templates: PNG inlined as a data URI, with its printed height."""
+    width, height = struct.unpack(">II", png[16:24])  # PNG IHDR
+    return {
+        "title": title,
+        "caption": caption,
+        "uri": plots.data_uri(png),
+        "height_mm": round(PDF_IMAGE_WIDTH_MM * height / max(width, 1), 1),
+    }
+
+
+def _plots(u: UnitData) -> list[dict[str, Any]]:
+    """Every plot of the unit report, rendered once and shared by the HTML and the PDF."""
+    out: list[dict[str, Any]] = []
+    rd = u.readings
+    serial = u.record.get("serial", "")
+    if not rd.empty and {"characteristic", "error_a", "step"} <= set(rd.columns):
+        te = rd[rd["characteristic"] == "transmission_error"].copy()
+        if "after" in te:
+            te.loc[te["after"].notna(), "direction"] = "re-check"
+        if not te.empty:
+            cond = ""
+            s, ld = te.get("supply_v"), te.get("load_ohm")
+            if s is not None and ld is not None and s.notna().any() and ld.notna().any():
+                cond = f", {s.dropna().iloc[0]:g} V, {ld.dropna().iloc[0]:g} Ω"
+            limit = next(
+                (
+                    finite((m.get("decision") or {}).get("upper"))
+                    for m in u.record.get("measurements", [])
+                    if m["characteristic"] == "transmission_error"
+                ),
+                None,
+            )
+            png = plots.transfer_error_plot(
+                te, limit or 20e-6, f"{serial}: transmission error vs input{cond}"
+            )
+            out.append(
+                plot_entry(
+                    "Transmission error vs input",
+                    f"Accuracy traverse (IEC 61298-2) up and down{cond}; bars: expanded "
+                    "uncertainty U (k = 2); red: tolerance limits; orange dashed: acceptance "
+                    "limits (limits narrowed by the guard band w = U). Ringed points: not a "
+                    "plain PASS.",
+                    png,
+                )
+            )
+        png = plots.transfer_error_by_condition_plot(rd)
+        if png:
+            out.append(
+                plot_entry(
+                    "Transmission error vs input at each supply and load",
+                    "Every reading with an error (accuracy traverse, supply-effect and "
+                    "load-effect points): one panel per supply voltage, one colour per load; "
+                    "red: limits; orange dashes: acceptance limits of each point.",
+                    png,
+                )
+            )
+        png = plots.effects_plot(rd)
+        if png:
+            out.append(
+                plot_entry(
+                    "Supply and load effects",
+                    "Error at each supply voltage (250 Ω) and at each load, per input current; "
+                    "red: limits; orange dashes: acceptance limits of each point.",
+                    png,
+                )
+            )
+    png = plots.step_response_plot(u.waveforms)
+    if png:
+        out.append(
+            plot_entry(
+                "Step response",
+                "Digitised output after the input step (first 15 ms) with the reference model "
+                "(first order, f_c = 100 Hz) and the model fitted to this unit overlaid; below, "
+                "the residuals.",
+                png,
+            )
+        )
+    return out
+
+
+_READING_COLUMNS: list[tuple[str, str, str]] = [
+    # key, header, kind
+    ("timestamp", "time (UTC)", "time"),
+    ("characteristic", "characteristic", "str"),
+    ("supply_v", "supply V", "num"),
+    ("load_ohm", "load Ω", "num"),
+    ("set_a", "set mA", "mA"),
+    ("direction", "dir", "str"),
+    ("input_a", "I_in mA", "mA6"),
+    ("output_a", "I_out mA", "mA6"),
+    ("error_a", "error µA", "uA"),
+    ("expanded_u_a", "U µA", "uA"),
+    ("value", "value", "value"),
+    ("expanded_u", "U", "value_u"),
+    ("statement", "statement", "str"),
+]
+
+
+def _reading_cell(row: pd.Series, key: str, kind: str) -> str:
+    v = row.get(key)
+    if kind == "time":
+        return str(v)[11:23] if isinstance(v, str) else ""
+    if kind == "str":
+        return "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
+    x = finite(v)
+    if x is None:
+        return ""
+    if kind == "num":
+        return f"{x:g}"
+    if kind == "mA":
+        return f"{x * 1e3:g}"
+    if kind == "mA6":
+        return f"{x * 1e3:.6f}"
+    if kind == "uA":
+        return f"{x * 1e6:.2f}"
+    unit = str(row.get("unit", "")) if isinstance(row.get("unit"), str) else ""
+    du = display_unit(unit, abs(finite(row.get("value")) or 0.0))
+    return du.fmt(x, sig=5 if kind == "value" else 2)
+
+
+def reading_tables(u: UnitData) -> list[dict[str, Any]]:
+    rd = u.readings
+    if rd.empty or "step" not in rd:
+        return []
+    titles = {s.get("name"): s.get("title", s.get("name")) for s in u.record.get("steps", [])}
+    tables = []
+    for step, part in rd.groupby("step", sort=False):
+        cols = []
+        for key, header, kind in _READING_COLUMNS:
+            if key not in part or part[key].isna().all():
+                continue
+            if key == "characteristic" and part[key].nunique() < 2:
+                continue
+            cols.append((key, header, kind))
+        rows = [[_reading_cell(row, k, kind) for k, _, kind in cols] for _, row in part.iterrows()]
+        headers = [h for _, h, _ in cols]
+        tables.append(
+            {
+                "title": f"{titles.get(step, step)} ({len(part)} readings)",
+                "headers": headers,
+                "widths": column_widths(headers, rows),
+                "aligns": ["left" if kind in ("str", "time") else "right" for _, _, kind in cols],
+                "rows": rows,
+            }
+        )
+    return tables
+
+
+def _unit_context(u: UnitData, mode: str, plot_list: list[dict[str, str]]) -> dict[str, Any]:
+    r = u.record
+    ambient = "not recorded" if finite(r.get("ambient_c")) is None else f"{r['ambient_c']:.1f} °C"
+    humidity = (
+        "not recorded" if finite(r.get("humidity_pct")) is None else f"{r['humidity_pct']:.0f} %RH"
+    )
+    bench_time = "-"
+    if finite(r.get("bench_time_s")) is not None:
+        bench_time = f"{r['bench_time_s']:.2f} s"
+        if finite(r.get("lower_bound_s")):
+            bench_time += (
+                f" (physical lower bound {r['lower_bound_s']:.2f} s, ratio "
+                f"{r['bench_time_s'] / r['lower_bound_s']:.2f})"
+            )
+    module = u.profile.get("module", {}) if u.profile else {}
+    datasheet = module.get("datasheet") or "not recorded in the run folder"
+    profile_note = u.profile_source or (
+        "not recorded: the run folder holds no copy of the profile (datasheet lines missing)"
+    )
+    software = ", ".join(f"{k} {v}" for k, v in (r.get("software") or {}).items())
+    module_pairs = [
+        ("module type", r.get("module_type", "")),
+        ("serial", r.get("serial", "")),
+        ("lot", r.get("lot") or "-"),
+        ("supplier", r.get("supplier") or "-"),
+        ("date code", r.get("date_code") or "-"),
+        ("module profile", r.get("profile", "")),
+        ("datasheet source", datasheet),
+        ("profile as recorded", profile_note),
+        ("software", software or "-"),
+    ]
+    run_pairs = [
+        ("station", f"{r.get('station', '')} ({r.get('topology', '')} topology)"),
+        ("operator", r.get("operator") or "-"),
+        ("ambient temperature", ambient),
+        ("relative humidity", humidity),
+        ("started (UTC)", r.get("started_at", "")),
+        ("ended (UTC)", r.get("ended_at") or "-"),
+        ("outcome", r.get("outcome", "")),
+        ("bench time", bench_time),
+        ("engineering run", ENGINEERING_STAMP if u.engineering else "no (production run)"),
+    ]
+    identity_rows = [[a, b] for a, b in zip(module_pairs, run_pairs, strict=True)]
+    identity_rows.append([("run id", r.get("run_id", "")), ("record sha256", u.record_sha256)])
+    instrument_rows = [
+        [i.role, i.model, i.idn, i.serial, i.calibration_due, i.resource] for i in u.instruments
+    ]
+    summary_rows = [
+        [
+            c.title,
+            c.value,
+            c.conditions,
+            c.limits,
+            c.U,
+            c.tur,
+            c.probability,
+            statement_cell(c.statement),
+        ]
+        for c in u.characteristics
+    ]
+    informative_rows = [
+        [
+            c.title if n == 0 else "",
+            row.conditions,
+            row.value,
+            row.U,
+            (c.datasheet or "-") if n == 0 else "",
+        ]
+        for c in u.characteristics
+        if not c.judged
+        for n, row in enumerate(c.rows)
+    ]
+    detail_rows = {
+        c.name: [
+            [
+                row.conditions,
+                row.value,
+                row.U,
+                row.limits,
+                row.acceptance,
+                row.tur,
+                row.probability,
+                statement_cell(row.statement),
+            ]
+            for row in c.rows
+        ]
+        for c in u.characteristics
+        if c.judged
+    }
+    step_rows = [
+        [
+            s.get("title") or s.get("name", ""),
+            _status_cell(str(s.get("status", ""))),
+            str(s.get("started_at") or "-")[11:23],
+            str(s.get("ended_at") or "-")[11:23],
+            s.get("message") or "",
+        ]
+        for s in r.get("steps", [])
+    ]
+    not_run_rows = [
+        [s.get("title") or s.get("name", ""), s.get("status", ""), s.get("message") or ""]
+        for s in u.steps_not_run
+    ]
+    names = [c.title for c in u.characteristics]
+    measured_text = (
+        f"{len(r.get('measurements', []))} results of {len(names)} characteristics "
+        f"({'; '.join(names)})"
+        if names
+        else "nothing"
+    )
+    allowances = [
+        finite((m.get("decision") or {}).get("allowance")) or 0.0 for m in r.get("measurements", [])
+    ]
+    allowance_text = ""
+    if any(a > 0 for a in allowances):
+        allowance_text = (
+            f"Temperature allowance applied: limits marked typical/temperature-dependent were "
+            f"widened by up to {max(allowances) * 1e6:.2f} µA for the recorded ambient {ambient} "
+            "(datasheet temperature coefficient times the distance to the reference temperature)."
+        )
+    safe_state_text = (
+        "Safe state: all outputs were verified off after the run."
+        if r.get("safe_state_verified")
+        else "WARNING: the safe state of the bench could not be verified - inspect the bench. "
+        + "; ".join(f"{k}: {v}" for k, v in (r.get("safe_state") or {}).items())
+    )
+    key = u.headline_key
+    verdict_words = VERDICT_WORDS.get(u.verdict, "")
+    if u.outcome == "aborted":
+        verdict_words = "The run was aborted: the module was not completely inspected."
+        if u.characteristics:
+            verdict_words += f" Statement over what was measured: {u.verdict.upper()}."
+    elif u.outcome == "stopped":
+        verdict_words = f"The plan was stopped early. {verdict_words}"
+    return {
+        "mode": mode,
+        "u": u,
+        "stamp": ENGINEERING_STAMP,
+        "headline_class": key.replace(" ", "-"),
+        "headline_bg": STATEMENT_COLOURS.get(key, ("#ffffff", ""))[0],
+        "verdict_words": verdict_words,
+        "allowance_text": allowance_text,
+        "safe_state_text": safe_state_text,
+        "identity_rows": identity_rows,
+        "instrument_rows": instrument_rows,
+        "summary_rows": summary_rows,
+        "detail_rows": detail_rows,
+        "judged": [c for c in u.characteristics if c.judged],
+        "informative_rows": informative_rows,
+        "step_rows": step_rows,
+        "not_run_rows": not_run_rows,
+        "measured_text": measured_text,
+        "plots": plot_list,
+        "reading_tables": reading_tables(u),
+        "reading_count": len(u.readings),
+        "footer_text": footer_text(u),
+    }
+
+
+def footer_text(u: UnitData) -> str:
+    r = u.record
+    return (
+        f"isobench {(r.get('software') or {}).get('isobench', '?')} - {r.get('serial', '')} - "
+        f"run {r.get('run_id', '')[:12]} - record.json sha256 {u.record_sha256}"
+    )
+
+
+def render_unit_html(u: UnitData, mode: str, plot_list: list[dict[str, str]]) -> str:
+    return environment().get_template(UNIT_TEMPLATE).render(**_unit_context(u, mode, plot_list))
+
+
+# ------------------------------------------------------------------------------ writers
+def write_html(u: UnitData, plot_list: list[dict[str, str]]) -> Path:
+    path = u.folder / "report.html"
+    tmp = path.with_suffix(".html.tmp")
+    tmp.write_text(render_unit_html(u, "html", plot_list), encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def write_pdf(u: UnitData, plot_list: list[dict[str, str]]) -> Path:
+    r = u.record
+    return html_to_pdf(
+        render_unit_html(u, "pdf", plot_list),
+        u.folder / "report.pdf",
+        running_title=(
+            f"Incoming inspection {r.get('module_type', '')} serial {r.get('serial', '')} - "
+            f"{u.headline}"
+        ),
+        footer_text=footer_text(u),
+        banner=ENGINEERING_STAMP if u.engineering else "",
+        title=f"Incoming inspection {r.get('module_type', '')} {r.get('serial', '')}",
+        subject=f"verdict {u.headline}; record sha256 {u.record_sha256}",
+        keywords=ENGINEERING_STAMP if u.engineering else "",
+    )
+
+
+def typed_readings(readings: pd.DataFrame) -> pd.DataFrame:
+    """readings.csv as read by pandas, with the one ambiguity fixed: a column of booleans
+    with gaps (object dtype in pandas) becomes a nullable boolean column."""
+    out = readings.copy()
+    for name in out.columns:
+        col = out[name]
+        if col.dtype == object:
+            present = col.dropna()
+            if len(present) and all(isinstance(v, bool) for v in present):
+                out[name] = col.astype("boolean")
+    return out
+
+
+def write_parquet(u: UnitData) -> Path:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(typed_readings(u.readings), preserve_index=False)
+    r = u.record
+    meta = {
+        "serial": r.get("serial", ""),
+        "run_id": r.get("run_id", ""),
+        "module_type": r.get("module_type", ""),
+        "verdict": r.get("verdict", ""),
+        "outcome": r.get("outcome", ""),
+        "record_sha256": u.record_sha256,
+        "engineering": bool(u.engineering),
+        "stamp": ENGINEERING_STAMP if u.engineering else "",
+        "source": "readings.csv",
+    }
+    schema_meta = dict(table.schema.metadata or {})
+    schema_meta[b"isobench"] = json.dumps(meta).encode("utf-8")
+    if u.engineering:
+        schema_meta[b"isobench.stamp"] = ENGINEERING_STAMP.encode("utf-8")
+    table = table.replace_schema_metadata(schema_meta)
+    path = u.folder / "readings.parquet"
+    tmp = path.with_suffix(".parquet.tmp")
+    pq.write_table(table, tmp)
+    tmp.replace(path)
+    return path
+
+
+def write_junit(u: UnitData) -> Path:
+    from reports.junit import write_junit as _write
+
+    return _write(u, u.folder / "junit.xml")
+
+
+def _guard(name: str, folder: Path, fn: Callable[[], Path], outputs: dict[str, Path]) -> None:
+    start = time.perf_counter()
+    try:
+        outputs[name] = fn()
+        (folder / f"{name}-error.txt").unlink(missing_ok=True)
+    except Exception as exc:
+        log.error("%s report failed: %s: %s", name, type(exc).__name__, exc)
+        with contextlib.suppress(OSError):
+            (folder / f"{name}-error.txt").write_text(traceback.format_exc(), encoding="utf-8")
+    finally:
+        log.debug("%s rendered in %.2f s", name, time.perf_counter() - start)
+
+
+def render_unit_reports(folder: Path) -> dict[str, Path]:
+    """Write report.html, report.pdf, readings.parquet and junit.xml into the run folder.
+
+    Returns {"html", "pdf", "parquet", "junit": path} for the outputs written. Reading the
+    folder itself failing (no record.json) writes ``report-error.txt`` and returns {}.
+    """
+    folder = Path(folder)
+    outputs: dict[str, Path] = {}
+    holder: dict[str, Any] = {}
+
+    def load() -> Path:
+        holder["u"] = load_unit(folder)
+        return folder / "record.json"
+
+    _guard("report", folder, load, outputs)
+    outputs.pop("report", None)
+    u: UnitData | None = holder.get("u")
+    if u is None:
+        return outputs
+    plot_list: list[dict[str, str]] = []
+    try:
+        plot_list = _plots(u)
+    except Exception as exc:  # the reports still render, without plots
+        log.error("plots failed: %s: %s", type(exc).__name__, exc)
+        (folder / "plots-error.txt").write_text(traceback.format_exc(), encoding="utf-8")
+    _guard("html", folder, lambda: write_html(u, plot_list), outputs)
+    _guard("pdf", folder, lambda: write_pdf(u, plot_list), outputs)
+    _guard("parquet", folder, lambda: write_parquet(u), outputs)
+    _guard("junit", folder, lambda: write_junit(u), outputs)
+    return outputs
+
+
+# ------------------------------------------------------------------------------ lot
+def render_lot_report(
+    lot: dict[str, Any], runs: list[dict[str, Any]], out_folder: Path
+) -> dict[str, Path]:
+    """Write lot_report.html and lot_report.pdf (same template) into ``out_folder``."""
+    from reports.lot import lot_context
+
+    out_folder = Path(out_folder)
+    out_folder.mkdir(parents=True, exist_ok=True)
+    outputs: dict[str, Path] = {}
+    holder: dict[str, Any] = {}
+
+    def build() -> Path:
+        holder["ctx"] = lot_context(lot, runs)
+        return out_folder
+
+    _guard("lot_report", out_folder, build, outputs)
+    outputs.pop("lot_report", None)
+    ctx = holder.get("ctx")
+    if ctx is None:
+        return outputs
+    template = environment().get_template(LOT_TEMPLATE)
+
+    def html() -> Path:
+        path = out_folder / "lot_report.html"
+        path.write_text(template.render(mode="html", **ctx), encoding="utf-8")
+        return path
+
+    def pdf() -> Path:
+        return html_to_pdf(
+            template.render(mode="pdf", **ctx),
+            out_folder / "lot_report.pdf",
+            running_title=f"Lot report {ctx['lot_id']} - {ctx['disposition_text']}",
+            footer_text=ctx["footer_text"],
+            banner=ENGINEERING_STAMP if ctx["engineering"] else "",
+            title=f"Lot report {ctx['lot_id']}",
+            subject=f"disposition {ctx['disposition_text']}",
+        )
+
+    _guard("lot_html", out_folder, html, outputs)
+    _guard("lot_pdf", out_folder, pdf, outputs)
+    return {{"lot_html": "html", "lot_pdf": "pdf"}[k]: v for k, v in outputs.items()}
