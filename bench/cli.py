@@ -114,16 +114,84 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="simulate the exact nominal module (no per-unit spread)",
     )
+    inspect.add_argument(
+        "--defect",
+        action="append",
+        default=[],
+        metavar="NAME[=VALUE]",
+        help="give the simulated unit a catalogue defect, e.g. gain=0.003 or dead_output "
+        "(sim station only; 'isobench sim --list-defects' lists them)",
+    )
+    inspect.add_argument(
+        "--sim-supply-model",
+        choices=["dcdc", "linear"],
+        default=None,
+        help="supply-current model of the simulated unit (sim station only)",
+    )
 
     sim = sub.add_parser("sim", help="run the simulated bench in the foreground (Ctrl-C stops)")
-    sim.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    sim.add_argument("--host", default=None, help="address to listen on (default: 127.0.0.1)")
     sim.add_argument(
         "--base-port",
         type=_port,
-        default=5025,
-        help="first of four consecutive ports (0 = ephemeral)",
+        default=None,
+        help="first of four consecutive ports (default: 5025; 0 = ephemeral)",
     )
-    sim.add_argument("--serial", type=_serial, default="SIM-0001", help="simulated module serial")
+    sim.add_argument(
+        "--serial", type=_serial, default=None, help="simulated module serial (default: SIM-0001)"
+    )
+    sim.add_argument(
+        "--station",
+        type=Path,
+        default=None,
+        help="serve the simulated bench a station file describes: its resources' host and "
+        "ports, its topology and its [sim] table (module, defects, lot)",
+    )
+    sim.add_argument(
+        "--defect",
+        action="append",
+        default=[],
+        metavar="NAME[=VALUE]",
+        help="give the simulated unit a catalogue defect (repeatable), e.g. gain=0.003; "
+        "in lot mode: the defects the lot draws from",
+    )
+    sim.add_argument(
+        "--list-defects", action="store_true", help="print the defect catalogue and exit"
+    )
+    sim.add_argument(
+        "--supply-model",
+        choices=["dcdc", "linear"],
+        default=None,
+        help="supply-current model of the simulated unit (default: the population's)",
+    )
+    sim.add_argument(
+        "--lot-size",
+        type=int,
+        default=None,
+        metavar="N",
+        help="lot mode: serve N units one after another (the next one is inserted when the "
+        "next inspection connects)",
+    )
+    sim.add_argument(
+        "--defect-rate",
+        type=float,
+        default=None,
+        metavar="P",
+        help="lot mode: fraction of the lot with a random catalogue defect (default 0)",
+    )
+    sim.add_argument(
+        "--lot-seed",
+        type=int,
+        default=None,
+        metavar="S",
+        help="lot mode: seed of the lot (serials LOT-<S>-0001 ...; default 0)",
+    )
+    sim.add_argument(
+        "--manifest",
+        type=Path,
+        default=None,
+        help="lot mode: write the lot's truth (serial, defect, severity per unit) as JSON",
+    )
     sim.add_argument(
         "--sim-set",
         type=_key_value,
@@ -135,7 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument(
         "--topology",
         choices=["shunt-scan", "direct"],
-        default="shunt-scan",
+        default=None,
         help="measurement topology to simulate (default: shunt-scan)",
     )
     sim.add_argument(
@@ -181,20 +249,26 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     sim = None
     if args.station == "sim":
         from bench.sim.bench import SimBench, SimBenchConfig
+        from bench.sim.defects import parse_defect
 
+        overrides: dict[str, float | str] = dict(args.sim_set)
+        if args.sim_supply_model:
+            overrides["supply_model"] = args.sim_supply_model
         sim = SimBench(
             SimBenchConfig(
                 serial=args.serial,
-                overrides=dict(args.sim_set),
+                overrides=overrides,
+                defects=[parse_defect(text) for text in args.defect],
                 healthy_spread=not args.sim_nominal,
                 topology=args.sim_topology,
             )
         ).start()
         station = sim_station(sim.resources, sim.models, topology=args.sim_topology)
     else:
-        if args.sim_set or args.sim_nominal:
+        if args.sim_set or args.sim_nominal or args.defect or args.sim_supply_model:
             print(
-                "isobench: error: --sim-set/--sim-nominal only apply to --station sim",
+                "isobench: error: --sim-set/--sim-nominal/--defect/--sim-supply-model only "
+                "apply to --station sim (a station file's simulator takes them: isobench sim)",
                 file=sys.stderr,
             )
             return EXIT_ERROR
@@ -227,37 +301,128 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
 
 def _cmd_sim(args: argparse.Namespace) -> int:
     from bench.sim.bench import ROLES, SimBench, SimBenchConfig
-    from bench.station import sim_station, station_toml
+    from bench.sim.defects import format_defects, parse_defect
+    from bench.station import SimModule, sim_station, station_toml
 
-    ports = None
-    if args.base_port:
-        ports = {role: args.base_port + i for i, role in enumerate(ROLES)}
+    if args.list_defects:
+        from bench.sim.defects import catalogue_text
+
+        print(catalogue_text())
+        return 0
+    module = SimModule()
+    host, ports, topology = "127.0.0.1", None, "shunt-scan"
+    if args.station is not None:
+        given = [
+            flag
+            for flag, value in (
+                ("--host", args.host),
+                ("--base-port", args.base_port),
+                ("--topology", args.topology),
+            )
+            if value is not None
+        ]
+        if given:
+            print(
+                f"isobench: error: {'/'.join(given)}: the station file {args.station} gives "
+                "the host, ports and topology",
+                file=sys.stderr,
+            )
+            return EXIT_ERROR
+        from bench.sim.bench import served_by_station
+
+        host, ports, topology, module = served_by_station(args.station)
+    else:
+        host = args.host or host
+        topology = args.topology or topology
+        base = 5025 if args.base_port is None else args.base_port
+        if base:
+            ports = {role: base + i for i, role in enumerate(ROLES)}
+    # command-line settings extend / override the station file's [sim] table
+    if args.serial:
+        module.serial = args.serial
+    module.defects = [*module.defects, *args.defect]
+    module.overrides = {**module.overrides, **dict(args.sim_set)}
+    if args.supply_model:
+        module.overrides["supply_model"] = args.supply_model
+    if args.lot_size is not None:
+        module.lot_size = args.lot_size
+    if args.defect_rate is not None:
+        module.defect_rate = args.defect_rate
+    if args.lot_seed is not None:
+        module.lot_seed = args.lot_seed
+    defects = [parse_defect(text) for text in module.defects]
+    lot = None
+    if module.lot_size is None:
+        if args.manifest or args.defect_rate is not None or args.lot_seed is not None:
+            print(
+                "isobench: error: --defect-rate/--lot-seed/--manifest need --lot-size",
+                file=sys.stderr,
+            )
+            return EXIT_ERROR
+    else:
+        from bench.sim.lot import Lot, LotFeeder
+
+        if args.serial:
+            print(
+                "isobench: error: --serial and --lot-size: a lot names its units "
+                "LOT-<seed>-0001 ...",
+                file=sys.stderr,
+            )
+            return EXIT_ERROR
+        lot = Lot(module.lot_size, module.defect_rate, module.lot_seed, pool=defects or None)
+    serial = module.serial if lot is None else lot.units[0].serial
+    if lot is not None:
+        defects = lot.units[0].defects
     bench = SimBench(
         SimBenchConfig(
-            serial=args.serial,
-            overrides=dict(args.sim_set),
-            host=args.host,
+            serial=serial,
+            overrides=dict(module.overrides),
+            defects=list(defects),
+            healthy_spread=not module.nominal,
+            host=host,
             ports=ports,
-            topology=args.topology,
+            topology=topology,  # type: ignore[arg-type]
+            seed=module.seed if module.seed is not None or lot is None else lot.seed,
         )
     )
     bench.start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # Ctrl-C stops too, even when started with SIGINT ignored (e.g. a shell's background job)
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    feeder = None
     try:
-        print(f"simulated bench for module {args.serial} ({bench.config.topology} topology):")
+        if lot is None:
+            what = f"module {serial}"
+            if defects:
+                what += f" with {format_defects(defects)}"
+        else:
+            what = (
+                f"lot {lot.name}: {len(lot)} units, "
+                f"{sum(1 for u in lot.units if u.defect)} with a defect"
+            )
+        print(f"simulated bench for {what} ({bench.config.topology} topology):")
         for role, resource in bench.resources.items():
             print(f"  {role:<7} {bench.models[role]:<18} {resource}")
+        if lot is not None and args.manifest:
+            lot.write_manifest(args.manifest)
+            print(f"manifest: {args.manifest}")
         if args.write_station:
-            station = sim_station(bench.resources, bench.models, topology=args.topology)
+            station = sim_station(bench.resources, bench.models, topology=topology)
+            station.sim = module
             args.write_station.write_text(station_toml(station), encoding="utf-8")
             print(f"station file: {args.write_station}")
+        if lot is not None:
+            feeder = LotFeeder(bench, lot, announce=lambda text: print(text, flush=True))
+            feeder.start()
         print("Ctrl-C stops.", flush=True)
         while not stop.wait(0.5):
             pass
     except KeyboardInterrupt:
         pass
     finally:
+        if feeder is not None:
+            feeder.stop()
         bench.stop()
         print(f"stopped; modelled bench time {bench.bench_time_s:.3f} s")
     return 0

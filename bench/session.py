@@ -6,6 +6,11 @@ Traps avoided (frameworks.md 16): safe state is registered before any output can
 does not stop the others from being made safe; Ctrl-C/SIGTERM arriving during the safe-state
 sequence is held back until it has finished; an instrument whose ``*IDN?`` did not match is not
 sent anything (we do not know what it is).
+
+One bad instrument does not keep the others from their safe state: opening goes on past a
+failure (so every instrument that answers is identified and reset), and closing reaches every
+instrument, reopens a connection that a timeout or an interrupt left out of step, and tries
+each instrument that could not be verified once more before naming it in the report.
 """
 
 from __future__ import annotations
@@ -31,6 +36,9 @@ from drivers.roles import Role
 
 #: safe-state order: the input source first, then the load, the supply, the meter
 SAFE_ORDER = ("source", "load", "supply", "dmm")
+#: further attempts (reopen, safe state, read back) for an instrument not verified at first;
+#: each costs at most two controller timeouts on an instrument that does not answer at all
+SAFE_STATE_RETRIES = 2
 
 Opener = Callable[[str, str, str, float], Role]
 
@@ -97,16 +105,29 @@ class BenchSession:
 
     # ------------------------------------------------------------------ opening
     def open(self) -> BenchSession:
+        first_error: InstrumentError | None = None
         for role in ROLES:
             cfg = self.station.instruments[role]
-            driver = self._opener(role, cfg.model, cfg.resource, cfg.timeout_s)
+            try:
+                driver = self._opener(role, cfg.model, cfg.resource, cfg.timeout_s)
+            except InstrumentError as exc:
+                first_error = first_error or exc
+                continue
             self.drivers[role] = driver
             try:
                 identity = driver.initialize()
-            except InstrumentIdentityError:
-                raise
+            except InstrumentIdentityError as exc:
+                first_error = first_error or exc  # unknown instrument: never commanded
+                continue
+            except InstrumentError as exc:
+                first_error = first_error or exc
+                if getattr(driver, "identity", None) is not None:
+                    self.trusted.add(role)  # the right instrument, it failed later: make safe
+                continue
             self.trusted.add(role)
             self.identities[role] = str(identity)
+        if first_error is not None:
+            raise first_error
         # known state everywhere before anything is switched on
         for role in SAFE_ORDER:
             self.drivers[role].safe_state()
@@ -128,47 +149,83 @@ class BenchSession:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    # ------------------------------------------------------------------ health
+    def check_health(self, *, compliance_ok: bool = False) -> None:
+        """Each identified instrument's health check (reboot, queued errors, trips); one
+        query per instrument. Procedures call it with every reading, before it is judged."""
+        for role in ("source", "dmm", "supply", "load"):
+            if role in self.trusted:
+                self.drivers[role].check_health(compliance_ok=compliance_ok)  # type: ignore[attr-defined]
+
     # ------------------------------------------------------------------ closing
     def close(self) -> SafeStateReport:
-        """Safe state in order, each instrument read back; never raises."""
+        """Safe state in order, each instrument read back; never raises.
+
+        1. every identified instrument to its safe state (source, load, supply, DMM), a
+           connection that is out of step reopened first;
+        2. every one read back;
+        3. each that failed in 1 or 2 again, up to ``SAFE_STATE_RETRIES`` times (reopen, safe
+           state, read back) - a connection refused once, or a reply lost once, does not leave
+           an output unverified.
+        """
         if self.safe_state_report is not None:
             return self.safe_state_report
         report = SafeStateReport()
         with signals_held():
             failed: dict[str, str] = {}
             for role in SAFE_ORDER:
-                driver = self.drivers.get(role)
-                if driver is None:
-                    continue
-                if role not in self.trusted:
-                    failed[role] = "not commanded: its identity was not verified"
-                    continue
-                try:
-                    driver.safe_state()
-                except InstrumentError as exc:
-                    failed[role] = f"safe state failed ({exc.problem})"
-                except Exception as exc:
-                    failed[role] = f"safe state failed ({type(exc).__name__}: {exc})"
+                if role in self.trusted:
+                    error = self._make_safe(role)
+                    if error:
+                        failed[role] = error
             for role in SAFE_ORDER:
                 driver = self.drivers.get(role)
                 if driver is None:
                     report.results[role] = "not opened"
-                    continue
-                if role in failed and role not in self.trusted:
-                    report.results[role] = failed[role]
-                    continue
-                try:
-                    problems = driver.safe_state_problems()
-                except InstrumentError as exc:
-                    problems = [f"could not read back ({exc.problem})"]
-                except Exception as exc:
-                    problems = [f"could not read back ({type(exc).__name__}: {exc})"]
-                if role in failed and not problems:
-                    problems = [failed[role]]
-                report.results[role] = "verified" if not problems else "; ".join(problems)
+                elif role not in self.trusted:
+                    report.results[role] = "not commanded: its identity was not verified"
+                else:
+                    report.results[role] = self._read_back(role, failed.get(role))
+            for role in SAFE_ORDER:  # more chances for what could not be verified
+                for _ in range(SAFE_STATE_RETRIES):
+                    if report.results.get(role, "verified") == "verified":
+                        break
+                    if role not in self.trusted:
+                        break
+                    error = self._make_safe(role)
+                    report.results[role] = self._read_back(role, error)
             for driver in self.drivers.values():
                 with contextlib.suppress(Exception):
                     driver.close()
         self.order.on.clear()
         self.safe_state_report = report
         return report
+
+    def _reopen_if_broken(self, role: str) -> None:
+        transport = getattr(self.drivers[role], "transport", None)
+        if transport is not None and getattr(transport, "broken", None):
+            transport.reopen()
+
+    def _make_safe(self, role: str) -> str | None:
+        """Safe state of one instrument; what went wrong, or None."""
+        try:
+            self._reopen_if_broken(role)
+            self.drivers[role].safe_state()
+        except InstrumentError as exc:
+            return f"safe state failed ({exc.problem})"
+        except Exception as exc:
+            return f"safe state failed ({type(exc).__name__}: {exc})"
+        return None
+
+    def _read_back(self, role: str, failure: str | None) -> str:
+        """``verified`` or what is not safe (or could not be read)."""
+        try:
+            self._reopen_if_broken(role)
+            problems = self.drivers[role].safe_state_problems()
+        except InstrumentError as exc:
+            problems = [f"could not read back ({exc.problem})"]
+        except Exception as exc:
+            problems = [f"could not read back ({type(exc).__name__}: {exc})"]
+        if failure and not problems:
+            problems = [failure]
+        return "verified" if not problems else "; ".join(problems)

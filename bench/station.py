@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import json
 import tomllib
 from pathlib import Path
 from typing import Literal
@@ -92,6 +93,9 @@ class StationInfo(BaseModel):
     topology: Literal["direct", "shunt-scan"] = "direct"
     line_frequency_hz: Literal[50, 60] = 50
     location: str = ""
+    #: shared results database (PostgreSQL) for several benches; runs are always stored locally
+    #: first and uploaded when it is reachable
+    database_url: str | None = None
 
 
 class Wiring(BaseModel):
@@ -125,6 +129,38 @@ class Wiring(BaseModel):
         return self
 
 
+class SimModule(BaseModel):
+    """Optional ``[sim]`` table: the module a simulated station serves.
+
+    Read only by the simulator (``isobench sim --station FILE`` serves the resources of the
+    file with this module); the controller (``isobench inspect``) ignores it. Written by
+    ``isobench sim --write-station`` so the file says what it points at.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    serial: str = "SIM-0001"
+    #: catalogue defects, "NAME" (default severity) or "NAME=VALUE" (bench/sim/defects.toml)
+    defects: list[str] = Field(default_factory=list)
+    #: simulated unit parameters, e.g. {gain_error = 0.003, supply_model = "linear"}
+    overrides: dict[str, float | str] = Field(default_factory=dict)
+    nominal: bool = False  # the exact nominal module, no per-unit spread
+    seed: int | None = None  # noise of the simulated instruments (default: from the serial)
+    #: lot mode (see bench/sim/lot.py): serve lot_size units one after another
+    lot_size: int | None = Field(None, ge=1, le=100_000)
+    defect_rate: float = Field(0.0, ge=0.0, le=1.0)
+    lot_seed: int = 0
+
+    @field_validator("defects")
+    @classmethod
+    def _known_defects(cls, value: list[str]) -> list[str]:
+        from bench.sim.defects import parse_defect
+
+        for item in value:
+            parse_defect(item)
+        return value
+
+
 class Station(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -132,6 +168,7 @@ class Station(BaseModel):
     limits: Limits = Field(default_factory=Limits)
     wiring: Wiring = Field(default_factory=Wiring)
     instruments: dict[str, InstrumentConfig]
+    sim: SimModule | None = None
     source_file: str | None = None
 
     @model_validator(mode="after")
@@ -250,4 +287,20 @@ def station_toml(station: Station) -> str:
             f'model = "{cfg.model}"',
             f'resource = "{cfg.resource}"',
         ]
+    if station.sim is not None:
+        lines += ["", "[sim]  # the simulated module (read by isobench sim --station)"]
+        for key, value in station.sim.model_dump(exclude_defaults=True).items():
+            lines.append(f"{key} = {_toml_value(value)}")
     return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value)  # a JSON string is a valid TOML basic string
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + "}"
+    return repr(value)

@@ -24,6 +24,14 @@ class InstrumentReplyError(InstrumentError):
     """A reply that cannot be parsed (garbage, truncated, wrong type)."""
 
 
+class InstrumentRebooted(InstrumentError):
+    """The instrument reported a power-on event: it restarted and lost its settings."""
+
+
+class InstrumentTripped(InstrumentError):
+    """A protection or limit acted: a source in compliance, a supply's OVP/OCP tripped."""
+
+
 class InstrumentIdentityError(InstrumentError):
     """``*IDN?`` names another model than the station file says."""
 

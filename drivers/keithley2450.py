@@ -16,7 +16,13 @@ from __future__ import annotations
 
 import re
 
-from drivers.errors import InstrumentError, InstrumentIdentityError, ValidationError
+from drivers.errors import (
+    InstrumentError,
+    InstrumentIdentityError,
+    InstrumentReplyError,
+    InstrumentTripped,
+    ValidationError,
+)
 from drivers.roles import CurrentSource, SourceReading
 from drivers.scpi import (
     Accuracy,
@@ -26,7 +32,7 @@ from drivers.scpi import (
     in_range,
     in_set,
     parse_bool,
-    parse_floats,
+    parse_readings,
     smallest_range,
 )
 
@@ -207,12 +213,12 @@ class Keithley2450(ScpiInstrument, CurrentSource):
 
     # ------------------------------------------------------------------ measurement
     def measure(self) -> SourceReading:
-        values = self.ask(':READ? "defbuffer1", SOUR, READ', parse_floats)
+        values = self.ask(':READ? "defbuffer1", SOUR, READ', parse_readings)
         if len(values) != 2:
-            raise InstrumentError(
+            raise InstrumentReplyError(
                 self.label,
-                f"expected 2 values from :READ?, got {len(values)}",
-                "check the instrument's buffer settings",
+                f"expected 2 values from :READ?, got {len(values)} (truncated or garbled reply)",
+                "check the cable and the instrument's buffer settings",
             )
         current, voltage = values
         return SourceReading(current, voltage, self.current_accuracy(), self.voltage_accuracy())
@@ -227,6 +233,19 @@ class Keithley2450(ScpiInstrument, CurrentSource):
 
     def in_compliance(self) -> bool:
         return bool(self.compliance_tripped)
+
+    # ------------------------------------------------------------------ health
+    STATUS_QUERIES = (":SOUR:CURR:VLIM:TRIP?",)
+
+    def check_status(self, replies: list[str], *, compliance_ok: bool = False) -> None:
+        if parse_bool(replies[0]) and not compliance_ok:
+            raise InstrumentTripped(
+                self.label,
+                "source in compliance (voltage limit reached): the module's input is open or "
+                "its burden too high",
+                "check the source leads on the module's input terminals and that the module "
+                "is seated",
+            )
 
     # ------------------------------------------------------------------ trigger output
     def configure_trigger_output(self, line: int = 1) -> None:

@@ -44,7 +44,7 @@ from drivers.scpi import (
     ScpiInstrument,
     in_range,
     in_set,
-    parse_floats,
+    parse_readings,
     smallest_range,
 )
 
@@ -269,12 +269,13 @@ class KeithleyDMM6500(ScpiInstrument, Dmm):
             raise ValidationError(f"{self.label}: count {count!r} is not 1 ... {BUFFER_SIZE}")
         if self._model != (count, self._delay_s):
             self._load_read_model(count)
-        values = self.ask(f':INIT;*WAI;:TRAC:DATA? 1, {count}, "{BUFFER}"', parse_floats)
+        values = self.ask(f':INIT;*WAI;:TRAC:DATA? 1, {count}, "{BUFFER}"', parse_readings)
         if len(values) != count:
             raise InstrumentReplyError(
                 self.label,
-                f":TRAC:DATA? returned {len(values)} values, expected {count}",
-                "check the trigger model settings",
+                f":TRAC:DATA? returned {len(values)} values, expected {count} "
+                "(truncated or garbled reply?)",
+                "check the cable and the trigger model settings",
             )
         return np.asarray(values, dtype=float)
 
@@ -371,7 +372,7 @@ class KeithleyDMM6500(ScpiInstrument, Dmm):
                 "check the trigger cable from the source's digital I/O to EXT TRIG IN",
             )
         n = capture.samples
-        values = self.ask(f':TRAC:DATA? 1, {n}, "{BUFFER}", READ, REL', parse_floats)
+        values = self.ask(f':TRAC:DATA? 1, {n}, "{BUFFER}", READ, REL', parse_readings)
         if len(values) != 2 * n:
             raise InstrumentReplyError(
                 self.label,

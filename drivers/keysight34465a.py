@@ -27,7 +27,7 @@ from drivers.scpi import (
     in_range,
     in_set,
     parse_error,
-    parse_floats,
+    parse_readings,
     smallest_range,
 )
 
@@ -144,12 +144,13 @@ class Keysight34465A(ScpiInstrument, Dmm):
         if count != self._samples:
             self.sample_count = count
             self._samples = count
-        values = self.ask("READ?", parse_floats)
+        values = self.ask("READ?", parse_readings)
         if len(values) != count:
             raise InstrumentReplyError(
                 self.label,
-                f"READ? returned {len(values)} values, expected {count}",
-                "check the trigger settings",
+                f"READ? returned {len(values)} values, expected {count} "
+                "(truncated or garbled reply?)",
+                "check the cable and the trigger settings",
             )
         return np.asarray(values, dtype=float)
 
@@ -201,7 +202,7 @@ class Keysight34465A(ScpiInstrument, Dmm):
 
     def fetch(self, expected: int | None = None) -> np.ndarray:
         """Readings of the last acquisition (waits for it); checks the count when given."""
-        values = np.asarray(self.ask("FETC?", parse_floats), dtype=float)
+        values = np.asarray(self.ask("FETC?", parse_readings), dtype=float)
         count = expected if expected is not None else self._samples
         if len(values) != count:
             raise InstrumentReplyError(

@@ -12,14 +12,25 @@ from __future__ import annotations
 
 import re
 
-from drivers.errors import InstrumentError, ValidationError
+from drivers.errors import InstrumentError, InstrumentTripped, ValidationError
 from drivers.roles import Supply
-from drivers.scpi import Accuracy, Identity, ScpiInstrument, Setting, in_range, parse_bool
+from drivers.scpi import (
+    Accuracy,
+    Identity,
+    ScpiInstrument,
+    Setting,
+    in_range,
+    parse_bool,
+    parse_nr3,
+)
 
 RATED_V = 35.0
 RATED_A = 1.0
 MAX_OVP_V = 38.5
 SPEC_SOURCE = "[E] E36100 readback +-(0.1 % + 2 mA); data sheet not retrieved"
+#: questionable status register bits (E36xx family: OV, OC protection tripped) [E]
+QUES_OV = 1 << 0
+QUES_OC = 1 << 1
 
 
 def _text(value: float) -> str:
@@ -40,8 +51,8 @@ class KeysightE36104B(ScpiInstrument, Supply):
     output_enabled = Setting("OUTP?", "OUTP {}", parse=parse_bool)
     ovp_tripped = Setting("VOLT:PROT:TRIP?", None, parse=parse_bool)
     ocp_tripped = Setting("CURR:PROT:TRIP?", None, parse=parse_bool)
-    measured_voltage_v = Setting("MEAS:VOLT?", None)
-    measured_current_a = Setting("MEAS:CURR?", None)
+    measured_voltage_v = Setting("MEAS:VOLT?", None, parse=parse_nr3)
+    measured_current_a = Setting("MEAS:CURR?", None, parse=parse_nr3)
 
     def __init__(self, transport, *, role: str = "supply") -> None:
         super().__init__(transport, role=role)
@@ -101,6 +112,24 @@ class KeysightE36104B(ScpiInstrument, Supply):
         if self.ocp_tripped:
             return "OCP"
         return None
+
+    # ------------------------------------------------------------------ health
+    STATUS_QUERIES = ("STAT:QUES?",)
+
+    def check_status(self, replies: list[str], *, compliance_ok: bool = False) -> None:
+        bits = int(replies[0])
+        tripped = [
+            name
+            for bit, name in ((QUES_OV, "over-voltage"), (QUES_OC, "over-current"))
+            if bits & bit
+        ]
+        if tripped:
+            raise InstrumentTripped(
+                self.label,
+                f"supply {' and '.join(tripped)} protection tripped: its output is off",
+                "check the module's supply wiring for a short and the station's supply "
+                "limits, then rerun",
+            )
 
     def safe_state(self) -> None:
         failures: list[InstrumentError] = []

@@ -13,7 +13,7 @@ import re
 
 from drivers.errors import InstrumentError
 from drivers.roles import Load
-from drivers.scpi import Identity, ScpiInstrument, Setting, in_range, parse_bool
+from drivers.scpi import Identity, ScpiInstrument, Setting, in_range, parse_bool, parse_nr3
 
 MIN_OHM = 0.05
 MAX_OHM = 15000.0
@@ -30,8 +30,8 @@ class KeysightEL34143A(ScpiInstrument, Load):
     function = Setting("FUNC?", "FUNC {}", parse=str)
     resistance_ohm = Setting("RES?", "RES {}", validator=in_range(MIN_OHM, MAX_OHM), to_text=_text)
     input_enabled = Setting("INP?", "INP {}", parse=parse_bool)
-    measured_voltage_v = Setting("MEAS:VOLT?", None)
-    measured_current_a = Setting("MEAS:CURR?", None)
+    measured_voltage_v = Setting("MEAS:VOLT?", None, parse=parse_nr3)
+    measured_current_a = Setting("MEAS:CURR?", None, parse=parse_nr3)
 
     def __init__(self, transport, *, role: str = "load") -> None:
         super().__init__(transport, role=role)

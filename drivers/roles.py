@@ -37,6 +37,11 @@ class Role(ABC):
     @abstractmethod
     def check_errors(self, context: str = "configuration") -> None: ...
 
+    def check_health(self, context: str = "a reading", *, compliance_ok: bool = False) -> None:
+        """Raise an InstrumentError if the instrument rebooted, queued an error or tripped a
+        limit since the last check (SCPI drivers: one ``*ESR?`` message; here: nothing)."""
+        return None
+
     @abstractmethod
     def close(self) -> None: ...
 

@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
 from drivers.errors import (
+    InstrumentError,
     InstrumentErrorQueue,
     InstrumentIdentityError,
+    InstrumentRebooted,
     InstrumentReplyError,
     ValidationError,
 )
@@ -25,6 +27,14 @@ from drivers.transport import Transport
 T = TypeVar("T")
 
 OVERFLOW = 9.9e37
+
+# IEEE 488.2 standard event status register (*ESR?): the bits the health check reads
+ESR_QUERY_ERROR = 1 << 2
+ESR_DEVICE_ERROR = 1 << 3
+ESR_EXECUTION_ERROR = 1 << 4
+ESR_COMMAND_ERROR = 1 << 5
+ESR_ERRORS = ESR_QUERY_ERROR | ESR_DEVICE_ERROR | ESR_EXECUTION_ERROR | ESR_COMMAND_ERROR
+ESR_POWER_ON = 1 << 7
 
 
 # ------------------------------------------------------------------ validators
@@ -72,14 +82,42 @@ def parse_bool(reply: str) -> bool:
     raise ValueError(reply)
 
 
-def parse_floats(reply: str) -> list[float]:
+_NR3 = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+")
+
+
+def parse_nr3(reply: str) -> float:
+    """A measured value as the instruments send it: NR3, mantissa *and* exponent.
+
+    Stricter than ``parse_float`` on purpose: a reply cut short (``+2.40012000E+01`` ->
+    ``+2.4001``) still looks like a number, but a wrong one; without its exponent it is refused.
+    """
     text = reply.strip()
-    if text.startswith("#"):  # IEEE 488.2 definite-length block: #<n><len><data>
-        digits = int(text[1])
-        length = int(text[2 : 2 + digits])
-        if len(text) < 2 + digits + length:
-            raise ValueError(f"block announces {length} bytes, {len(text) - 2 - digits} arrived")
-        text = text[2 + digits : 2 + digits + length]
+    if not _NR3.fullmatch(text):
+        raise ValueError(f"not a complete NR3 number: {reply[:40]!r}")
+    return parse_float(text)
+
+
+def parse_readings(reply: str) -> list[float]:
+    """Measured values (a list or an IEEE 488.2 block), each a complete NR3 number."""
+    text = _unblock(reply.strip())
+    if not text:
+        return []
+    return [parse_nr3(part) for part in text.split(",")]
+
+
+def _unblock(text: str) -> str:
+    """The data of an IEEE 488.2 definite-length block ``#<n><len><data>``; else the text."""
+    if not text.startswith("#"):
+        return text
+    digits = int(text[1])
+    length = int(text[2 : 2 + digits])
+    if len(text) < 2 + digits + length:
+        raise ValueError(f"block announces {length} bytes, {len(text) - 2 - digits} arrived")
+    return text[2 + digits : 2 + digits + length]
+
+
+def parse_floats(reply: str) -> list[float]:
+    text = _unblock(reply.strip())
     if not text:
         return []
     return [parse_float(part) for part in text.split(",")]
@@ -185,6 +223,8 @@ class ScpiInstrument:
     def label(self) -> str:
         where = getattr(self.transport, "name", "")
         who = f"{self.role} ({self.MODEL})" if self.role else self.MODEL
+        if where.startswith(who):  # the registry names transports "role (model) at resource"
+            return where
         return f"{who} at {where}" if where else who
 
     # ------------------------------------------------------------------ I/O
@@ -249,6 +289,62 @@ class ScpiInstrument:
         errors = self.read_errors()
         if errors:
             raise InstrumentErrorQueue(self.label, errors, context)
+
+    # ------------------------------------------------------------------ health
+    #: status queries sent with ``*ESR?`` in the health check's one message (model specific)
+    STATUS_QUERIES: ClassVar[tuple[str, ...]] = ()
+
+    def check_health(self, context: str = "a reading", *, compliance_ok: bool = False) -> None:
+        """One message: ``*ESR?`` plus the model's status queries; raise on anything wrong.
+
+        Catches what is otherwise silent: a reboot (power-on bit: the settings are gone), an
+        error in the queue (the error bits; the queue is drained into the message) and, per
+        model, a tripped limit (``check_status``; ``compliance_ok``: a source in compliance is
+        expected, e.g. while a step diagnoses an open input). ``*ESR?`` clears the register,
+        so each event is reported once; ``initialize`` clears the power-on bit of its own
+        ``*RST`` with ``*CLS``.
+        """
+        queries = ("*ESR?", *self.STATUS_QUERIES)
+        message = ";".join(queries)
+        reply = self.transport.query(message)
+        parts = [part.strip() for part in reply.split(";")]
+        try:
+            if len(parts) != len(queries):
+                raise ValueError(reply)
+            esr = int(parts[0])
+        except ValueError as exc:
+            raise InstrumentReplyError(
+                self.label,
+                f"unexpected reply {reply[:60]!r} to {message!r}",
+                "check that the right instrument is at this address and the cable is sound",
+            ) from exc
+        if esr & ESR_POWER_ON:
+            raise InstrumentRebooted(
+                self.label,
+                "instrument rebooted (power-on event)",
+                "its settings were lost; check its mains connection, then rerun",
+            )
+        if esr & ESR_ERRORS:
+            errors = self.read_errors()
+            if errors:
+                raise InstrumentErrorQueue(self.label, errors, context)
+            raise InstrumentError(
+                self.label,
+                f"error event reported (*ESR? = {esr}) with an empty error queue after {context}",
+                "check the instrument's display and error log",
+            )
+        try:
+            self.check_status(parts[1:], compliance_ok=compliance_ok)
+        except ValueError as exc:
+            raise InstrumentReplyError(
+                self.label,
+                f"unexpected reply {reply[:60]!r} to {message!r}",
+                "check that the right instrument is at this address and the cable is sound",
+            ) from exc
+
+    def check_status(self, replies: list[str], *, compliance_ok: bool = False) -> None:
+        """Judge the replies to ``STATUS_QUERIES``: raise InstrumentTripped and the like;
+        ValueError for a reply that cannot be parsed."""
 
     def clear(self) -> None:
         self.write("*CLS")

@@ -16,13 +16,17 @@ Every reading's uncertainty budget is built here, per point and per range (GUM 4
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import numpy as np
 
+from drivers.errors import InstrumentCommunicationError, InstrumentError, InstrumentRebooted
 from procedures.plan import RunContext
 from procedures.uncertainty import Budget, Component, budget, type_a, type_b
 
@@ -69,6 +73,23 @@ def _range_for(ranges: tuple[float, ...], value: float) -> float:
     return next((r for r in ranges if abs(value) <= r * RANGE_HEADROOM), ranges[-1])
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def checked(method: F) -> F:
+    """A reading method whose result is only returned after the bench's health check.
+
+    ``compliance_ok=True`` (keyword) tolerates a source in compliance for this reading.
+    """
+
+    @functools.wraps(method)
+    def wrapper(self: Measurer, *args: Any, compliance_ok: bool = False, **kwargs: Any) -> Any:
+        with self.healthy_reading(compliance_ok=compliance_ok):
+            return method(self, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
 class Measurer(ABC):
     topology: str
     #: known resistance in the output loop besides the electronic load (fixture, shunts)
@@ -90,13 +111,42 @@ class Measurer(ABC):
             self.bench.dmm.set_trigger_delay(seconds)
             self._trigger_delay = seconds
 
+    # ------------------------------------------------------------------ health
+    def check_health(self, *, compliance_ok: bool = False) -> None:
+        """The bench's health check (one query per instrument): a reboot, a queued error, a
+        tripped supply or a source in compliance raises before a reading is judged."""
+        check = getattr(self.bench, "check_health", None)
+        if check is not None:
+            check(compliance_ok=compliance_ok)
+
+    @contextlib.contextmanager
+    def healthy_reading(self, *, compliance_ok: bool = False) -> Iterator[None]:
+        """Run a reading, then the health check; a reading that failed because an instrument
+        rebooted under it is reported as the reboot (the root cause)."""
+        try:
+            yield
+        except InstrumentError as exc:
+            if not isinstance(exc, InstrumentCommunicationError):
+                try:
+                    self.check_health(compliance_ok=True)
+                except InstrumentRebooted as cause:
+                    raise cause from exc
+                except InstrumentError:
+                    pass  # the reading's own error says more
+            raise
+        self.check_health(compliance_ok=compliance_ok)
+
     @abstractmethod
     def prepare(self) -> None:
         """Configure the meter for static readings (after power-up or a capture)."""
 
     @abstractmethod
     def transfer(self, expected_a: float, settle_s: float) -> TransferReading:
-        """Input and output current now that the source is set; settle first (meter-side)."""
+        """Input and output current now that the source is set; settle first (meter-side).
+
+        Every reading method of a measurer is ``@checked``: it returns only after the bench's
+        health check passed (``compliance_ok=True`` tolerates a source in compliance).
+        """
 
     @abstractmethod
     def output_current(self, expected_a: float, settle_s: float) -> ScalarReading:
@@ -134,6 +184,7 @@ class DirectMeasurer(Measurer):
             self.bench.dmm.configure_dc_current(range_a=wanted, nplc=self.ctx.settings.nplc)
             self._range, self._trigger_delay = wanted, None
 
+    @checked
     def transfer(self, expected_a: float, settle_s: float) -> TransferReading:
         b, n = self.bench, self.ctx.settings.repeats
         self._dmm_range(expected_a)
@@ -154,6 +205,7 @@ class DirectMeasurer(Measurer):
             source.current_a, source.voltage_v, output, readings, error_budget, source.current_a
         )
 
+    @checked
     def output_current(self, expected_a: float, settle_s: float) -> ScalarReading:
         b = self.bench
         self._dmm_range(expected_a)
@@ -170,6 +222,7 @@ class DirectMeasurer(Measurer):
             readings,
         )
 
+    @checked
     def supply_current(self, settle_s: float) -> ScalarReading:
         b = self.bench
         # the supply has no instrument-side delay: the wait is a DMM reading interval [E]
@@ -178,6 +231,7 @@ class DirectMeasurer(Measurer):
         u = type_b("supply current read-back", b.supply.current_accuracy(value), value)
         return ScalarReading(value, budget(u), np.array([value]))
 
+    @checked
     def load_voltage(self, expected_v: float) -> ScalarReading:
         value = self.bench.load.measure_voltage()
         self._account(0.02)
@@ -196,6 +250,7 @@ class DirectMeasurer(Measurer):
             np.array([value]),
         )
 
+    @checked
     def capture_output(
         self, samples: int, interval_s: float, step: Callable[[], None]
     ) -> np.ndarray:
@@ -259,6 +314,7 @@ class ShuntScanMeasurer(Measurer):
         return _range_for(self.bench.dmm.voltage_ranges_v, current_a * shunt_ohm)
 
     # ------------------------------------------------------------------ measurements
+    @checked
     def transfer(self, expected_a: float, settle_s: float) -> TransferReading:
         w = self.wiring
         r_in = w.input_shunt_ohm
@@ -302,6 +358,7 @@ class ShuntScanMeasurer(Measurer):
             i_in, source.voltage_v, i_out, out_readings, budget(*components), source.current_a
         )
 
+    @checked
     def output_current(self, expected_a: float, settle_s: float) -> ScalarReading:
         w = self.wiring
         self._configure(self._range_for_current(expected_a, w.output_shunt_ohm))
@@ -329,6 +386,7 @@ class ShuntScanMeasurer(Measurer):
             readings,
         )
 
+    @checked
     def supply_current(self, settle_s: float) -> ScalarReading:
         w = self.wiring
         expected = 0.03
@@ -356,6 +414,7 @@ class ShuntScanMeasurer(Measurer):
             readings,
         )
 
+    @checked
     def load_voltage(self, expected_v: float) -> ScalarReading:
         self._configure(_range_for(self.bench.dmm.voltage_ranges_v, expected_v))
         readings = self._read(self.wiring.load_channel, 0.0)
@@ -369,6 +428,7 @@ class ShuntScanMeasurer(Measurer):
             readings,
         )
 
+    @checked
     def capture_output(
         self, samples: int, interval_s: float, step: Callable[[], None]
     ) -> np.ndarray:
@@ -386,6 +446,7 @@ class ShuntScanMeasurer(Measurer):
         return data
 
     # ------------------------------------------------------------------ ratio calibration
+    @checked
     def calibrate_ratio(
         self, levels_a: tuple[float, ...] = (0.020, 0.004), pairs: int = 5
     ) -> list[tuple[float, float, float]]:

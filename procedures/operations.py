@@ -108,9 +108,15 @@ class BenchOps:
         return self.ctx.dynamics.settling_time_s(band / step_a)
 
     # ------------------------------------------------------------------ measurement
-    def measure_point(self, level_a: float) -> TransferReading:
-        """Set the input, let the module settle (meter-side delay), read output and input."""
+    def measure_point(self, level_a: float, *, compliance_ok: bool = False) -> TransferReading:
+        """Set the input, let the module settle (meter-side delay), read output and input.
+
+        The reading is returned only after the bench's health check (a rebooted instrument, a
+        queued error, a tripped supply, a source in compliance raise an InstrumentError
+        naming the instrument). ``compliance_ok=True`` is for a step that diagnoses an open
+        input itself (the terminal check).
+        """
         settle = self.set_input(level_a)
-        reading = self.measurer.transfer(level_a, settle)
+        reading = self.measurer.transfer(level_a, settle, compliance_ok=compliance_ok)
         reading.settle_s = settle
         return reading

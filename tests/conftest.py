@@ -25,3 +25,21 @@ def shunt_bench() -> Iterator[SimBench]:
         yield bench
     finally:
         bench.stop()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_data_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Results stores and outboxes of every test (and CLI subprocess) go to a temporary folder."""
+    import os
+
+    folder = tmp_path_factory.mktemp("isobench-data")
+    previous = os.environ.get("XDG_DATA_HOME")
+    os.environ["XDG_DATA_HOME"] = str(folder)
+    os.environ.pop("ISOBENCH_DB_URL", None)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("XDG_DATA_HOME", None)
+        else:
+            os.environ["XDG_DATA_HOME"] = previous

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
 
+from bench.sim.defects import DefectSpec, resolve
+from bench.sim.errors_model import seeded_rng
 from bench.sim.instrument import SimInstrument
 from bench.sim.instruments.keithley2450 import Keithley2450
 from bench.sim.instruments.keithley_dmm6500 import KeithleyDMM6500
@@ -15,6 +19,12 @@ from bench.sim.population import make_unit
 from bench.sim.server import ScpiSocketServer
 from bench.sim.unit import SimulatedUnit
 from bench.sim.world import Topology, Wiring, World
+
+if TYPE_CHECKING:
+    from bench.sim.faults import Fault, FaultInjector, InjectedFault
+
+if TYPE_CHECKING:
+    from bench.station import SimModule
 
 ROLES = ("source", "dmm", "supply", "load")
 
@@ -46,7 +56,10 @@ DEFAULT_MODELS = {
 @dataclass
 class SimBenchConfig:
     serial: str = "SIM-0001"
-    overrides: dict[str, float] = field(default_factory=dict)
+    overrides: dict[str, float | str] = field(default_factory=dict)
+    #: catalogue defects of the unit (bench/sim/defects.toml): ("gain", 0.003), ("gain", None)
+    #: for the default severity, or "gain=0.003"
+    defects: list[DefectSpec | str] = field(default_factory=list)
     healthy_spread: bool = True
     topology: Topology = "shunt-scan"
     seed: int | None = None
@@ -62,9 +75,15 @@ class SimBench:
     def __init__(self, config: SimBenchConfig | None = None) -> None:
         self.config = config or SimBenchConfig()
         cfg = self.config
-        unit = make_unit(cfg.serial, cfg.overrides, cfg.healthy_spread)
+        cfg.defects = list(resolve(cfg.defects))
+        unit = make_unit(cfg.serial, cfg.overrides, cfg.healthy_spread, cfg.defects)
         wiring = Wiring.shunt_scan() if cfg.topology == "shunt-scan" else Wiring()
-        seed = cfg.seed if cfg.seed is not None else abs(hash(cfg.serial)) % (2**32)
+        # reproducible per serial (not hash(): that changes with every interpreter)
+        seed = (
+            cfg.seed
+            if cfg.seed is not None
+            else int(seeded_rng("bench", cfg.serial).integers(2**32))
+        )
         self.world = World(
             unit,
             wiring,
@@ -79,6 +98,7 @@ class SimBench:
         self.models = dict(models)
         self.server = ScpiSocketServer(self.instruments, self.world.lock, cfg.host, cfg.ports)
         self._started = False
+        self._faults: FaultInjector | None = None
 
     # ------------------------------------------------------------------ life cycle
     def start(self) -> SimBench:
@@ -127,11 +147,41 @@ class SimBench:
                 "supply_voltage_v": sup.voltage_v,
             }
 
-    def insert_unit(self, serial: str, overrides: dict[str, float] | None = None) -> None:
-        """The operator swaps the module under test (the world keeps its clock and wiring)."""
+    def insert_unit(
+        self,
+        serial: str,
+        overrides: dict[str, float | str] | None = None,
+        defects: list[DefectSpec | str] | None = None,
+    ) -> SimulatedUnit:
+        """The operator swaps the module under test (the world keeps its clock and wiring).
+
+        The new unit is drawn from the population model for ``serial``, with ``overrides``
+        and catalogue ``defects`` applied; it starts cold and unpowered (if the supply is on,
+        it powers up now).
+        """
+        unit = make_unit(serial, overrides, self.config.healthy_spread, resolve(defects or []))
         with self.world.lock:
-            self.world.unit = make_unit(serial, overrides, self.config.healthy_spread)
+            self.world.unit = unit
             self.world.refresh()
+        return unit
+
+    # ------------------------------------------------------------------ fault injection
+    @property
+    def faults(self) -> FaultInjector:
+        if self._faults is None:
+            from bench.sim.faults import FaultInjector
+
+            self._faults = FaultInjector(self)
+        return self._faults
+
+    def inject(self, fault: Fault) -> InjectedFault:
+        """Install a fault (see ``bench.sim.faults``); it triggers on a later message."""
+        return self.faults.inject(fault)
+
+    def clear_faults(self, role: str | None = None) -> None:
+        """End every injected fault (of one instrument): a lost instrument comes back."""
+        if self._faults is not None:
+            self._faults.clear(role)
 
     def internal_errors(self) -> list[str]:
         return [e for inst in self.instruments.values() for e in inst.internal_errors]
@@ -144,3 +194,33 @@ def is_safe(bench: SimBench) -> bool:
         and math.isclose(levels["source_current_a"], 0.0, abs_tol=1e-12)
         and math.isclose(levels["supply_voltage_v"], 0.0, abs_tol=1e-12)
     )
+
+
+def served_by_station(path: str | Path) -> tuple[str, dict[str, int], Topology, SimModule]:
+    """What ``isobench sim --station FILE`` serves: host, ports, topology and [sim] table.
+
+    The file must describe a simulated bench (one host, raw sockets, the simulator's models
+    for its topology), as ``isobench sim --write-station`` writes it.
+    """
+    from bench.station import SimModule, StationError, load_station
+
+    station = load_station(path)
+    hosts, ports = set(), {}
+    for role, cfg in station.instruments.items():
+        parts = cfg.resource.split("::")
+        if not (parts[0].upper().startswith("TCPIP") and parts[-1].upper() == "SOCKET"):
+            raise StationError(
+                f"station file {path}: instruments.{role}.resource: the simulator serves raw "
+                "sockets only (TCPIP0::host::port::SOCKET)"
+            )
+        hosts.add(parts[1])
+        ports[role] = int(parts[2])
+    topology = station.station.topology
+    models = {role: cfg.model for role, cfg in station.instruments.items()}
+    if len(hosts) != 1 or models != DEFAULT_MODELS[topology]:
+        raise StationError(
+            f"station file {path}: not a simulated bench (one host and the {topology} "
+            f"models {', '.join(DEFAULT_MODELS[topology].values())}); write one with "
+            "'isobench sim --write-station'"
+        )
+    return hosts.pop(), ports, topology, station.sim or SimModule()

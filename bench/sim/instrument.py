@@ -106,6 +106,8 @@ class SimInstrument:
         self.sre = 0
         self.internal_errors: list[str] = []
         self.messages_processed = 0
+        #: what ``*IDN?`` answers instead of the identity (fault injection: wrong instrument)
+        self.idn_override: str | None = None
         self.reset()
 
     # ---------------------------------------------------------------- vendor formats
@@ -122,6 +124,14 @@ class SimInstrument:
     # ---------------------------------------------------------------- state
     def reset(self) -> None:
         """``*RST``: the manual's reset defaults. Subclasses extend."""
+
+    def power_cycle(self) -> None:
+        """Mains lost and back (fault injection): ``*RST`` defaults, outputs off, an empty
+        error queue, the power-on bit set in the event status register, ``*ESE``/``*SRE`` 0."""
+        self.reset()
+        self.errors.clear()
+        self.esr = ESR_POWER_ON
+        self.ese = self.sre = 0
 
     def push_error(self, code: int, detail: str = "") -> None:
         message = ERRORS.get(code, "Device-specific error")
@@ -222,7 +232,7 @@ class SimInstrument:
     @scpi("*IDN?")
     def _idn(self, call: Call) -> str:
         call.expect(0)
-        return self.identity.idn()
+        return self.idn_override or self.identity.idn()
 
     @scpi("*RST!")
     def _rst(self, call: Call) -> None:

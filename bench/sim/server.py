@@ -5,6 +5,10 @@ as an instrument's raw socket service does, so pyvisa-py's ``TCPIP::host::port::
 resources reach the simulator through the same code path as a LAN bench. One thread serves
 every socket with a selector; each message is executed under the world lock, so the physics
 never sees two instruments at once.
+
+Fault injection (``bench.sim.faults``) plugs in through ``fault_hooks`` (per message: no
+reply, garbage, truncation, a dropped connection, a reply delayed in real time) and
+``accept_hooks`` (per new connection: refuse it while an instrument is "lost").
 """
 
 from __future__ import annotations
@@ -14,8 +18,10 @@ import logging
 import selectors
 import socket
 import threading
+import time
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from bench.sim.instrument import SimInstrument
@@ -27,13 +33,23 @@ MAX_MESSAGE_BYTES = 1 << 20
 
 @dataclass(frozen=True)
 class FaultAction:
-    """What a fault hook tells the transport to do with one message."""
+    """What a fault hook tells the transport to do with one message.
 
-    kind: Literal["no-reply", "garbage", "truncate", "close", "pass"]
+    ``no-reply``: executed, reply dropped; ``ignore``: neither executed nor answered (a hung
+    instrument); ``garbage``: the reply replaced by ``payload``; ``truncate``: the first half of
+    the reply (rounded down), then the terminator; ``close``: this connection dropped before
+    the message is executed; ``pass``: normal. ``delay_s`` holds the reply back that long in
+    real time (other instruments and connections are served meanwhile).
+    """
+
+    kind: Literal["no-reply", "ignore", "garbage", "truncate", "close", "pass"]
     payload: str = ""
+    delay_s: float = 0.0
 
 
 FaultHook = Callable[[SimInstrument, str], FaultAction | None]
+#: called for every new connection to an instrument; False refuses it (accepted, then closed)
+AcceptHook = Callable[[SimInstrument], bool]
 
 
 @dataclass(eq=False)
@@ -41,6 +57,8 @@ class _Connection:
     sock: socket.socket
     name: str
     buffer: bytes = b""
+    #: replies held back in real time: (monotonic time due, bytes), in order
+    delayed: deque[tuple[float, bytes]] = field(default_factory=deque)
 
 
 class ScpiSocketServer:
@@ -59,6 +77,7 @@ class ScpiSocketServer:
         self._requested_ports = ports or {}
         self.ports: dict[str, int] = {}
         self.fault_hooks: dict[str, FaultHook] = {}
+        self.accept_hooks: dict[str, AcceptHook] = {}
         self._selector = selectors.DefaultSelector()
         self._listeners: list[socket.socket] = []
         self._connections: set[_Connection] = set()
@@ -122,9 +141,10 @@ class ScpiSocketServer:
     def _serve(self) -> None:
         while self._running.is_set():
             try:
-                events = self._selector.select(timeout=0.5)
+                events = self._selector.select(timeout=self._next_due())
             except (OSError, ValueError):
                 break
+            self._send_due()
             for key, _ in events:
                 kind, name = key.data if isinstance(key.data, tuple) else ("conn", "")
                 if kind == "wake":
@@ -142,6 +162,13 @@ class ScpiSocketServer:
             conn_sock, _ = sock.accept()
         except OSError:
             return
+        hook = self.accept_hooks.get(name)
+        if hook is not None:
+            with self.lock:
+                accepted = hook(self.instruments[name])
+            if not accepted:
+                conn_sock.close()  # the instrument's LAN service is down: connection reset
+                return
         conn_sock.setblocking(True)
         conn_sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         conn = _Connection(conn_sock, name)
@@ -152,6 +179,7 @@ class ScpiSocketServer:
         with contextlib.suppress(KeyError, ValueError):
             self._selector.unregister(conn.sock)
         conn.sock.close()
+        conn.delayed.clear()
         self._connections.discard(conn)
 
     def _receive(self, conn: _Connection) -> None:
@@ -181,19 +209,47 @@ class ScpiSocketServer:
             if action is not None and action.kind == "close":
                 self._drop(conn)
                 return False
+            if action is not None and action.kind == "ignore":
+                return True
             reply = instrument.process(line)
         if action is not None and action.kind != "pass":
             if action.kind == "no-reply":
                 return True
             if action.kind == "garbage":
                 reply = action.payload or "\x15#?garbage"
-            elif action.kind == "truncate" and reply:
-                reply = reply[: max(1, len(reply) // 2)]
+            elif action.kind == "truncate" and reply is not None:
+                reply = reply[: len(reply) // 2]  # "1" -> "": the terminator comes too early
         if reply is None:
             return True
+        data = reply.encode("ascii", errors="replace") + b"\n"
+        delay = action.delay_s if action is not None else 0.0
+        if delay > 0.0 or conn.delayed:  # keep the order of replies on one connection
+            due = time.monotonic() + delay
+            if conn.delayed:
+                due = max(due, conn.delayed[-1][0])
+            conn.delayed.append((due, data))
+            return True
+        return self._send(conn, data)
+
+    def _send(self, conn: _Connection, data: bytes) -> bool:
         try:
-            conn.sock.sendall(reply.encode("ascii", errors="replace") + b"\n")
+            conn.sock.sendall(data)
         except OSError:
             self._drop(conn)
             return False
         return True
+
+    def _next_due(self) -> float:
+        """Selector timeout: until the next held-back reply is due (at most 0.5 s)."""
+        dues = [conn.delayed[0][0] for conn in list(self._connections) if conn.delayed]
+        if not dues:
+            return 0.5
+        return min(0.5, max(0.0, min(dues) - time.monotonic()))
+
+    def _send_due(self) -> None:
+        now = time.monotonic()
+        for conn in list(self._connections):
+            while conn.delayed and conn.delayed[0][0] <= now:
+                _, data = conn.delayed.popleft()
+                if not self._send(conn, data):
+                    break

@@ -68,6 +68,19 @@ class KeysightE36104B(KeysightInstrument):
     def output_enabled(self) -> bool:
         return self.state.output
 
+    def trip(self, protection: str) -> None:
+        """An over-voltage (``"OVP"``) or over-current (``"OCP"``) protection trip (fault
+        injection): the output switches off and the trip latches until cleared."""
+        s = self.state
+        if protection == "OVP":
+            s.ov_tripped = True
+        elif protection == "OCP":
+            s.oc_tripped = True
+        else:
+            raise ValueError(f"protection {protection!r} is not 'OVP' or 'OCP'")
+        s.output = False
+        self._apply()
+
     # ------------------------------------------------------------------ world coupling
     def _apply(self) -> None:
         s = self.state
