@@ -292,6 +292,8 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
             sim.stop()
     record = result.record
     print(f"{record.serial}: {result.headline}")
+    if record.outcome == "aborted":
+        print(f"isobench: error: {record.serial}: ABORTED: {record.abort_reason}", file=sys.stderr)
     if not record.safe_state_verified:
         print(f"WARNING: {'; '.join(record.notes)}")
     report = result.reports.get("html") or result.reports.get("record")

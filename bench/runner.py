@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bench.calibration import TraceabilityError, missing_calibration_data, traceability_problems
 from bench.safety import SafetyEnvelope, SafetyError
-from bench.session import BenchSession, Opener, _default_opener
+from bench.session import BenchSession, Opener, _default_opener, signals_held
 from bench.station import Station
 from drivers.errors import InstrumentError, ValidationError
 from procedures.decision import Statement
@@ -32,7 +32,7 @@ from procedures.plan import (
     run_plan,
 )
 from procedures.profile import Profile
-from procedures.record import Recorder, RunRecord, utc_now
+from procedures.record import Recorder, RunRecord, StepRecord, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +117,8 @@ def run_inspection(
         engineering=options.engineering,
     )
     recorder = Recorder(folder, record)
+    record.steps = [StepRecord(step.name, step.title) for step in plan]  # even if open fails
+    recorder.save()
     if profile.source_file:  # the limits this run was judged against travel with its data
         shutil.copy(profile.source_file, folder / "profile.toml")
     clock_start = options.bench_clock() if options.bench_clock else None
@@ -174,29 +176,46 @@ def run_inspection(
         record.abort_reason = f"internal error {type(exc).__name__}: {exc}"
         (folder / "traceback.txt").write_text(traceback.format_exc(), encoding="utf-8")
     finally:
-        safe = session.close()
-        record.safe_state = dict(safe.results)
-        record.safe_state_verified = safe.verified
-        if not safe.verified:
-            record.notes.append(safe.summary())
-        for step in record.steps:
-            if step.status == "running":
-                step.status = "aborted"
-        record.ended_at = utc_now()
-        if options.bench_clock is not None and clock_start is not None:
-            record.bench_time_s = options.bench_clock() - clock_start
-        else:
-            record.bench_time_s = (datetime.now(UTC) - wall_start).total_seconds()
-        record.lower_bound_s = ctx.lower_bound_s if ctx is not None else None
-        record.compute_verdict()
-        recorder.close()
+        # finalisation is not interrupted: a second Ctrl-C/SIGTERM waits until the instruments
+        # are safe, the record is complete on disk and the reports are rendered
+        with signals_held():
+            _finish(record, recorder, session, options, ctx, clock_start, wall_start)
+            reports = render_reports(folder)
     result = RunResult(record, folder, exit_code_for(record))
-    result.reports = render_reports(folder)
+    result.reports = reports
     if options.publish:
         result.publish, result.publish_message = publish_run(
             folder, station.station.database_url, options.local_store_url
         )
     return result
+
+
+def _finish(
+    record: RunRecord,
+    recorder: Recorder,
+    session: BenchSession,
+    options: RunOptions,
+    ctx: RunContext | None,
+    clock_start: float | None,
+    wall_start: datetime,
+) -> None:
+    """Safe state (read back), then the record completed on disk."""
+    safe = session.close()
+    record.safe_state = dict(safe.results)
+    record.safe_state_verified = safe.verified
+    if not safe.verified:
+        record.notes.append(safe.summary())
+    for step in record.steps:
+        if step.status == "running":
+            step.status = "aborted"
+    record.ended_at = utc_now()
+    if options.bench_clock is not None and clock_start is not None:
+        record.bench_time_s = options.bench_clock() - clock_start
+    else:
+        record.bench_time_s = (datetime.now(UTC) - wall_start).total_seconds()
+    record.lower_bound_s = ctx.lower_bound_s if ctx is not None else None
+    record.compute_verdict()
+    recorder.close()
 
 
 def publish_run(

@@ -135,11 +135,6 @@ def test_wrong_instrument_is_sent_nothing_after_its_idn(tmp_path: Path) -> None:
     assert result.record.safe_state["supply"] == "not commanded: its identity was not verified"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bench/runner.py lists the plan's steps only once the session is open; a run "
-    "refused at open must still list every step as not run (change requested of the runner)",
-)
 def test_run_refused_at_open_lists_every_step_as_not_run(tmp_path: Path) -> None:
     sim = make_sim("IDN-3")
     try:
@@ -154,13 +149,6 @@ def test_run_refused_at_open_lists_every_step_as_not_run(tmp_path: Path) -> None
     assert_report_aborted(result)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="procedures/steps/terminal_check.py must pass compliance_ok=True to "
-    "ops.measure_point(TEST_CURRENT_A) and ctx.measurer.supply_current(0.0) so its own "
-    "open-input diagnosis (a gate FAIL, defects.toml high_input_resistance) runs instead of "
-    "the health check's compliance abort",
-)
 def test_open_input_at_the_terminal_check_stops_the_plan_as_a_wiring_fault(
     tmp_path: Path,
 ) -> None:
