@@ -51,6 +51,7 @@ class RunOptions:
     humidity_pct: float | None = None
     engineering: bool = False
     publish: bool = True  # store the record (local store, then the station's database)
+    render: bool = True  # render the reports (HTML, PDF, JUnit, Parquet) after the run
     local_store_url: str | None = None  # default: SQLite in the user's data folder
     settings: PlanSettings = field(default_factory=PlanSettings)
     progress: ProgressFn = lambda step, done, total, text: None
@@ -180,7 +181,7 @@ def run_inspection(
         # are safe, the record is complete on disk and the reports are rendered
         with signals_held():
             _finish(record, recorder, session, options, ctx, clock_start, wall_start)
-            reports = render_reports(folder)
+            reports = render_reports(folder) if options.render else {}
     result = RunResult(record, folder, exit_code_for(record))
     result.reports = reports
     if options.publish:

@@ -21,6 +21,7 @@ Every function broadcasts over numpy arrays of inputs, supplies, loads and times
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, replace
 from typing import Literal
@@ -173,9 +174,7 @@ class ModuleModel:
         p = self.params
         if p.tau2_s <= 0.0:
             return p.dead_time_s + p.tau_s * math.log(1.0 / band)
-        t = np.linspace(0.0, 40.0 * (p.tau_s + p.tau2_s) + p.dead_time_s, 200_001)
-        outside = np.nonzero(np.abs(1.0 - self.unit_step_response(t)) > band)[0]
-        return float(t[outside[-1] + 1]) if len(outside) else 0.0
+        return _settling_time_two_pole(p, band)
 
     def crossing_times_s(self, levels: list[float]) -> list[float]:
         p = self.params
@@ -195,6 +194,15 @@ class ModuleModel:
         b = p.tau_s**2 + p.tau2_s**2
         w2 = (-b + math.sqrt(b * b + 4.0 * a)) / (2.0 * a)
         return math.sqrt(w2) / (2.0 * math.pi)
+
+
+@functools.lru_cache(maxsize=1024)
+def _settling_time_two_pole(params: ModuleParameters, band: float) -> float:
+    """Numerical settling time of the two-pole response (cached: parameters are immutable)."""
+    model = ModuleModel(params)
+    t = np.linspace(0.0, 40.0 * (params.tau_s + params.tau2_s) + params.dead_time_s, 200_001)
+    outside = np.nonzero(np.abs(1.0 - model.unit_step_response(t)) > band)[0]
+    return float(t[outside[-1] + 1]) if len(outside) else 0.0
 
 
 NOMINAL = ModuleModel()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import json
 import math
 import re
 import time
@@ -144,8 +145,8 @@ def assert_aborted(result: RunResult, *reason_parts: str) -> str:
     reason = assert_one_line(record.abort_reason)
     for part in reason_parts:
         assert part in reason, (part, reason)
-    on_disk = (result.folder / "record.json").read_text(encoding="utf-8")
-    assert '"outcome": "aborted"' in on_disk
+    on_disk = json.loads((result.folder / "record.json").read_text(encoding="utf-8"))
+    assert on_disk["outcome"] == "aborted"
     return reason
 
 

@@ -43,6 +43,7 @@ def inspect(tmp_path: Path, config: SimBenchConfig) -> tuple[RunResult, SimBench
                 output_dir=tmp_path,
                 bench_clock=lambda: sim.bench_time_s,
                 publish=False,
+                render=False,
             ),
         )
         assert is_safe(sim)

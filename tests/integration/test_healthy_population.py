@@ -53,6 +53,7 @@ def test_a_healthy_lot_passes_the_full_inspection(tmp_path: Path, chunk: int) ->
                     output_dir=tmp_path,
                     bench_clock=lambda: sim.bench_time_s,
                     publish=False,
+                    render=False,
                 ),
             )
             record = result.record

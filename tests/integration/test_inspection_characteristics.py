@@ -34,7 +34,13 @@ def inspect(
             station,
             builtin_profile(),
             full_plan(topology),
-            RunOptions(serial=serial, output_dir=tmp_path, bench_clock=lambda: sim.bench_time_s),
+            RunOptions(
+                serial=serial,
+                output_dir=tmp_path,
+                bench_clock=lambda: sim.bench_time_s,
+                publish=False,
+                render=False,
+            ),
         )
         assert is_safe(sim)
         assert sim.internal_errors() == []
