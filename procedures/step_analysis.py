@@ -96,6 +96,13 @@ class StepMetrics:
     median_window: int = 1  # moving-median window used for crossings (1 = raw samples)
 
 
+def _robust_sigma(values: FloatArray) -> float:
+    """Noise estimate that a few outliers (a drop-out, a spike) do not inflate: 1.4826 x the
+    median absolute deviation, equal to the standard deviation for Gaussian noise."""
+    deviation = np.abs(values - np.median(values))
+    return float(1.4826 * np.median(deviation))
+
+
 def _as_record(t_s: ArrayLike, y_a: ArrayLike) -> tuple[FloatArray, FloatArray]:
     t = np.asarray(t_s, dtype=float)
     y = np.asarray(y_a, dtype=float)
@@ -213,10 +220,10 @@ def analyse_step(
 
     if n_pre >= MIN_PRE_STEP_SAMPLES:
         initial = float(np.median(y[:i_trig]))
-        noise = float(np.std(y[:i_trig], ddof=1))
+        noise = _robust_sigma(y[:i_trig])
     else:
         initial = float(initial_a)  # type: ignore[arg-type]
-        noise = float(np.std(y[tail_start:], ddof=1))
+        noise = _robust_sigma(y[tail_start:])
     final = float(np.median(y[tail_start:]))
     step = final - initial
     if step == 0.0 or abs(step) < MIN_STEP_TO_NOISE * noise:

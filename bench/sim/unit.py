@@ -206,9 +206,14 @@ class SimulatedUnit:
             return self.noise_rms_a
         return self.noise_rms_a * math.sqrt(min(1.0, 2.0 * tau / window_s))
 
-    def noise_samples_a(self, n: int, dt: float, rng: np.random.Generator) -> FloatArray:
+    def noise_samples_a(self, n: int, dt: float, rng: np.random.Generator,
+                        aperture_s: float = 0.0) -> FloatArray:
         """Correlated (first-order filtered) noise plus the carrier ripple, for a digitised
-        record (the ripple's phase is random: it is not synchronous with the trigger)."""
+        record (the ripple's phase is random: it is not synchronous with the trigger).
+
+        Each sample integrates over ``aperture_s``: a sine of frequency f averaged over T keeps
+        ``|sin(pi f T) / (pi f T)|`` of its amplitude, so a 20 us aperture passes at most 22 %
+        of a 50-500 kHz carrier ripple."""
         phi = math.exp(-dt / self.params.tau_s) if dt > 0 else 0.0
         innovations = rng.normal(0.0, self.noise_rms_a * math.sqrt(1.0 - phi * phi), n)
         start = rng.normal(0.0, self.noise_rms_a)
@@ -217,7 +222,7 @@ class SimulatedUnit:
         if self.ripple:
             t = rng.uniform(0.0, 1.0) + np.arange(n) * dt
             for ripple in self.ripple:
-                out = out + ripple(t)
+                out = out + ripple(t) * ripple.aperture_gain(aperture_s)
         return out
 
     def supply_current_a(self, t: float) -> float:
@@ -285,6 +290,11 @@ class Ripple:
             * self.amplitude_pp_a
             * np.sin(2.0 * math.pi * self.frequency_hz * t + self.phase_rad)
         )
+
+    def aperture_gain(self, aperture_s: float) -> float:
+        """Share of the amplitude left after averaging over ``aperture_s`` (|sinc|)."""
+        x = math.pi * self.frequency_hz * aperture_s
+        return 1.0 if x < 1e-9 else abs(math.sin(x) / x)
 
 
 @dataclass(eq=False)

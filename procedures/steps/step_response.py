@@ -56,8 +56,23 @@ class StepResponse(Step):
             )
             ops.level_a = end_a
             cond = {**conditions, "direction": direction, "from_a": start_a, "to_a": end_a}
-            metrics = analyse_step(t, record, 0.0, settling_band_a=band, initial_a=initial.output_a)
-            fit = fit_step(t, record, 0.0, initial_a=initial.output_a)
+            try:
+                metrics = analyse_step(
+                    t, record, 0.0, settling_band_a=band, initial_a=initial.output_a
+                )
+                fit = fit_step(t, record, 0.0, initial_a=initial.output_a)
+            except ValueError as exc:  # the module's response is not a usable step: a finding
+                ctx.recorder.waveform(f"step_{direction}", {"t_s": t, "output_a": record})
+                record_value(
+                    ctx,
+                    self.name,
+                    "limit_frequency",
+                    float("nan"),
+                    None,
+                    cond,
+                    note=f"step response could not be analysed: {exc}",
+                )
+                continue
             nominal = predicted_step(t, ctx.reference, metrics.initial_a, metrics.final_a)
             residual = rms_residual(record, nominal)
             ctx.recorder.waveform(
@@ -132,7 +147,17 @@ class StepResponse(Step):
             cond,
             predicted=ctx.reference.settling_time_s(metrics.settling_band_a / abs(metrics.step_a)),
         )
-        record_value(ctx, step, "overshoot", metrics.overshoot_pct, None, cond, predicted=0.0)
+        # the peak is one sample: its noise is the record's noise, relative to the step (GUM 4.2)
+        u_peak = 100.0 * metrics.noise_rms_a / max(abs(metrics.step_a), 1e-12)
+        record_value(
+            ctx,
+            step,
+            "overshoot",
+            metrics.overshoot_pct,
+            budget(Component("noise on the peak sample", u_peak, "A", "record noise / step")),
+            cond,
+            predicted=0.0,
+        )
         record_value(
             ctx,
             step,

@@ -78,12 +78,6 @@ def test_every_defect_fails_the_inspection_where_the_catalogue_says(
     assert record.verdict in FAILING and result.exit_code == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="procedures/step_analysis.analyse_step raises 'no usable step' when a drop-out "
-    "falls into the settled tail of the step capture (its noise estimate is the tail's plain "
-    "std); the step response then aborts the run instead of failing limit_frequency",
-)
 def test_a_drop_out_in_the_step_capture_is_a_finding_not_an_abort(tmp_path: Path) -> None:
     config = SimBenchConfig(serial="DROPOUT-6", seed=3, defects=[("intermittent", 10.0)])
     result, _ = inspect(tmp_path, config)

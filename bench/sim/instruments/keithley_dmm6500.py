@@ -558,7 +558,7 @@ class KeithleyDMM6500(KeithleyTti):
         noise = rng.normal(0.0, _digitize_noise_rel(d.aperture), len(starts))
         module = None
         if channel in (2, 4) and self.world.dut_connected:
-            module = self.world.unit.noise_samples_a(len(starts), dt, rng)
+            module = self.world.unit.noise_samples_a(len(starts), dt, rng, d.aperture)
         snapshot = DigitizeSettings(**vars(d))
         return Acquisition("DIG", buffer, channel, starts, d.aperture, dt, snapshot, noise, module)
 

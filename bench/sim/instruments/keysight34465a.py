@@ -469,7 +469,7 @@ class Keysight34465A(KeysightInstrument):
                 true = self.world.output_current_a(starts + aperture / 2)
                 if np.any(true):
                     true = true + self.world.unit.noise_samples_a(
-                        len(starts), float(starts[1] - starts[0]), rng
+                        len(starts), float(starts[1] - starts[0]), rng, aperture
                     )
         else:
             spec = VOLTAGE_SPEC[st.range if not st.range_auto else 10.0]
