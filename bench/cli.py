@@ -81,7 +81,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="module profile name or .toml path (default: wago-857-411)",
     )
     inspect.add_argument("--operator", default="", help="operator name for the record")
-    inspect.add_argument("--lot", default="", help="lot identifier for the record")
+    inspect.add_argument(
+        "--lot",
+        default="",
+        help="lot id from 'isobench lot start': the unit joins that lot (its supplier is used)",
+    )
+    inspect.add_argument("--supplier", default="", help="supplier (taken from --lot if given)")
+    inspect.add_argument("--date-code", default="", help="module date code from its label")
+    inspect.add_argument(
+        "--humidity", type=float, default=None, help="relative humidity in %% for the record"
+    )
+    inspect.add_argument(
+        "--engineering",
+        action="store_true",
+        help="run although an instrument is out of calibration or not the one in the station "
+        "file; every output is stamped ENGINEERING RUN - NOT FOR RELEASE",
+    )
+    inspect.add_argument(
+        "--db",
+        default=None,
+        help="database of the lot (default: the station's database_url, else the local store)",
+    )
     inspect.add_argument(
         "--ambient-c",
         type=float,
@@ -128,6 +148,10 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="supply-current model of the simulated unit (sim station only)",
     )
+
+    from bench.records_cli import add_commands
+
+    add_commands(sub)
 
     sim = sub.add_parser("sim", help="run the simulated bench in the foreground (Ctrl-C stops)")
     sim.add_argument("--host", default=None, help="address to listen on (default: 127.0.0.1)")
@@ -227,7 +251,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "sim":
             return _cmd_sim(args)
-        return _cmd_inspect(args)
+        if args.command == "inspect":
+            return _cmd_inspect(args)
+        from bench.records_cli import run_command
+
+        return run_command(args)
     except KeyboardInterrupt:
         print("isobench: interrupted", file=sys.stderr)
         return EXIT_ERROR
@@ -246,6 +274,15 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     from reports.console import Progress
 
     profile = resolve_profile(args.profile)
+    lot = _lot_for(args) if args.lot else None
+    if lot is not None and lot["status"] != "open":
+        print(
+            f"isobench: error: lot {args.lot} is closed ({lot['disposition']}); start a new "
+            "lot with 'isobench lot start'",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+    supplier = (lot or {}).get("supplier") or args.supplier
     sim = None
     if args.station == "sim":
         from bench.sim.bench import SimBench, SimBenchConfig
@@ -280,7 +317,12 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
                 output_dir=args.out,
                 operator=args.operator,
                 lot=args.lot,
+                supplier=supplier,
+                date_code=args.date_code,
                 ambient_c=args.ambient_c,
+                humidity_pct=args.humidity,
+                engineering=args.engineering,
+                database_url=args.db,
                 progress=progress.update,
                 bench_clock=(lambda: sim.bench_time_s) if sim else None,
             )
@@ -298,7 +340,41 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
         print(f"WARNING: {'; '.join(record.notes)}")
     report = result.reports.get("html") or result.reports.get("record")
     print(f"report: {report}")
+    if result.publish_message:
+        print(f"isobench: warning: {result.publish_message}", file=sys.stderr)
+    if lot is not None and result.publish is not None:
+        _join_lot(args, station.station.database_url, result.publish.run_id)
     return result.exit_code
+
+
+def _lot_for(args: argparse.Namespace) -> dict:
+    """The lot named by --lot, from --db, the station's database or the local store."""
+    from bench.store import ResultStore, default_url
+
+    with ResultStore.open(_lot_store_url(args) or default_url()) as store:
+        return store.lot(args.lot)
+
+
+def _lot_store_url(args: argparse.Namespace) -> str | None:
+    if args.db:
+        return args.db
+    if args.station != "sim":
+        from bench.station import load_station
+
+        return load_station(args.station).station.database_url
+    return None
+
+
+def _join_lot(args: argparse.Namespace, central_url: str | None, run_id: str) -> None:
+    """Assign the run to its lot; a lot store out of reach is only a warning (the record names
+    the lot, so 'isobench lot close' still counts the unit once the run is uploaded)."""
+    from bench.store import ResultStore, StoreError, default_url
+
+    try:
+        with ResultStore.open(_lot_store_url(args) or default_url()) as store:
+            store.add_unit_to_lot(args.lot, run_id)
+    except StoreError as exc:
+        print(f"isobench: warning: unit not yet assigned to lot {args.lot}: {exc}", file=sys.stderr)
 
 
 def _cmd_sim(args: argparse.Namespace) -> int:

@@ -9,8 +9,14 @@ from procedures.profile import ProfileError
 
 def one_line(exc: BaseException) -> str:
     """Expected problems keep their own message; anything else names its type."""
-    if isinstance(exc, StationError | ProfileError | InstrumentError | ValidationError | OSError):
+    from bench.store.store import StoreError
+
+    if isinstance(
+        exc, StationError | ProfileError | InstrumentError | ValidationError | OSError | StoreError
+    ):
         text = str(exc)
+    elif isinstance(exc, ValueError):
+        text = str(exc)  # bad input: an AQL the tables lack, a defect severity out of range
     else:
         text = f"unexpected {type(exc).__name__}: {exc} - please report this with the run folder"
     return " ".join(text.split())

@@ -53,6 +53,7 @@ class RunOptions:
     publish: bool = True  # store the record (local store, then the station's database)
     render: bool = True  # render the reports (HTML, PDF, JUnit, Parquet) after the run
     local_store_url: str | None = None  # default: SQLite in the user's data folder
+    database_url: str | None = None  # shared store; default: the station's database_url
     settings: PlanSettings = field(default_factory=PlanSettings)
     progress: ProgressFn = lambda step, done, total, text: None
     #: modelled bench time source (the simulator's clock); None = wall-clock duration
@@ -186,7 +187,7 @@ def run_inspection(
     result.reports = reports
     if options.publish:
         result.publish, result.publish_message = publish_run(
-            folder, station.station.database_url, options.local_store_url
+            folder, options.database_url or station.station.database_url, options.local_store_url
         )
     return result
 

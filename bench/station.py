@@ -275,9 +275,12 @@ def station_toml(station: Station) -> str:
         f'name = "{station.station.name}"',
         f'topology = "{station.station.topology}"',
         f"line_frequency_hz = {station.station.line_frequency_hz}",
-        "",
-        "[limits]",
     ]
+    if station.station.location:
+        lines.append(f"location = {_toml_value(station.station.location)}")
+    if station.station.database_url:
+        lines.append(f"database_url = {_toml_value(station.station.database_url)}")
+    lines += ["", "[limits]"]
     for key, value in station.limits.model_dump().items():
         lines.append(f"{key} = {value!r}")
     for role, cfg in station.instruments.items():
@@ -287,6 +290,10 @@ def station_toml(station: Station) -> str:
             f'model = "{cfg.model}"',
             f'resource = "{cfg.resource}"',
         ]
+        if cfg.serial:
+            lines.append(f"serial = {_toml_value(cfg.serial)}")
+        if cfg.calibration_due:
+            lines.append(f"calibration_due = {cfg.calibration_due.isoformat()}")
     if station.sim is not None:
         lines += ["", "[sim]  # the simulated module (read by isobench sim --station)"]
         for key, value in station.sim.model_dump(exclude_defaults=True).items():

@@ -206,8 +206,9 @@ class SimulatedUnit:
             return self.noise_rms_a
         return self.noise_rms_a * math.sqrt(min(1.0, 2.0 * tau / window_s))
 
-    def noise_samples_a(self, n: int, dt: float, rng: np.random.Generator,
-                        aperture_s: float = 0.0) -> FloatArray:
+    def noise_samples_a(
+        self, n: int, dt: float, rng: np.random.Generator, aperture_s: float = 0.0
+    ) -> FloatArray:
         """Correlated (first-order filtered) noise plus the carrier ripple, for a digitised
         record (the ripple's phase is random: it is not synchronous with the trigger).
 
