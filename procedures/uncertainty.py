@@ -62,6 +62,8 @@ def type_b(name: str, accuracy: Accuracy, value: float, sensitivity: float = 1.0
 def type_a(name: str, readings: Sequence[float] | np.ndarray, scale: float = 1.0) -> Component:
     """Type-A component: experimental standard deviation of the mean, s / sqrt(n)."""
     values = np.asarray(readings, dtype=float)
+    if not np.isfinite(values).all():
+        return Component(name, 0.0, "A (overload)", "a reading overloaded: no type A estimate")
     if values.size < 2:
         return Component(name, 0.0, "A (single reading)", "no repeat; covered by type B noise")
     s = float(np.std(values, ddof=1))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from procedures.measurement import TransferReading
 from procedures.plan import RunContext
 from procedures.record import MeasurementRecord
@@ -62,7 +64,8 @@ def record_transfer(
     loop_ohm = float(conditions.get("load_ohm", ctx.settings.nominal_load_ohm))
     predicted_out = float(ctx.reference.static_output_a(point.input_a, supply_v, loop_ohm))
     n = len(point.output_readings)
-    std = float(point.output_readings.std(ddof=1)) if n > 1 else 0.0
+    finite = np.isfinite(point.output_readings).all()
+    std = float(point.output_readings.std(ddof=1)) if n > 1 and finite else float("nan")
     ctx.recorder.reading(
         step=step,
         characteristic=characteristic,

@@ -6,6 +6,8 @@ terminal assignment is an estimate until checked on the housing, so check before
 
 from __future__ import annotations
 
+import math
+
 from procedures.operations import BenchOps
 from procedures.plan import PlanStopped, RunContext, Step
 from procedures.steps.common import record_value
@@ -34,6 +36,11 @@ def diagnose(
         return (
             "the module draws no supply current: check the supply wiring (Us+ on 3/7, GND "
             "on 4/8) and the supply output"
+        )
+    if not math.isfinite(output_a):
+        return (
+            "the output reading overloads the meter's range: a stuck or runaway output, or "
+            "the output wired to a voltage (check the output wiring)"
         )
     ratio = output_a / input_a
     if abs(output_a) < 50e-6:
