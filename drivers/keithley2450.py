@@ -17,8 +17,6 @@ from __future__ import annotations
 import re
 
 from drivers.errors import (
-    InstrumentError,
-    InstrumentIdentityError,
     InstrumentReplyError,
     InstrumentTripped,
     ValidationError,
@@ -132,16 +130,8 @@ class Keithley2450(ScpiInstrument, CurrentSource):
     # ------------------------------------------------------------------ set-up
     def initialize(self) -> Identity:
         identity = self.verify_identity()
-        language = self.ask("*LANG?", str).strip().upper()
-        if language != "SCPI":
-            raise InstrumentIdentityError(
-                self.label,
-                f"command set is {language}, not SCPI",
-                "select SCPI under System > Settings > Command Set and reboot the 2450",
-            )
-        self.write("*RST")
-        self.write("*CLS")
-        self.check_errors("reset")
+        self.require_scpi_language("System > Settings")
+        self.reset()
         return identity
 
     def configure(
@@ -276,15 +266,10 @@ class Keithley2450(ScpiInstrument, CurrentSource):
 
     # ------------------------------------------------------------------ safety
     def safe_state(self) -> None:
-        failures: list[InstrumentError] = []
-        for command in (":SOUR:CURR 0", ":SOUR:VOLT 0", ":OUTP OFF"):
-            try:
-                self.write(command)
-            except InstrumentError as exc:
-                failures.append(exc)
-        self._level_a = 0.0
-        if failures:
-            raise failures[0]
+        try:
+            self.write_all((":SOUR:CURR 0", ":SOUR:VOLT 0", ":OUTP OFF"))
+        finally:
+            self._level_a = 0.0
 
     def safe_state_problems(self) -> list[str]:
         problems = []

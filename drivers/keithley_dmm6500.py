@@ -33,7 +33,6 @@ import numpy as np
 
 from drivers.errors import (
     InstrumentError,
-    InstrumentIdentityError,
     InstrumentReplyError,
     ValidationError,
 )
@@ -135,13 +134,7 @@ class KeithleyDMM6500(ScpiInstrument, Dmm):
     def initialize(self) -> Identity:
         """``*IDN?``, ``*LANG?`` = SCPI, ``*RST``, ``*CLS``, line frequency, rear input."""
         identity = self.verify_identity()
-        language = self.ask("*LANG?", str).strip().upper()
-        if language != "SCPI":
-            raise InstrumentIdentityError(
-                self.label,
-                f"command set is {language}, not SCPI",
-                "select SCPI under Menu > System > Settings > Command Set and reboot the DMM6500",
-            )
+        self.require_scpi_language("Menu > System > Settings")
         self.write("*RST")
         self.write("*CLS")
         self._reset_state()
@@ -392,15 +385,10 @@ class KeithleyDMM6500(ScpiInstrument, Dmm):
     # ------------------------------------------------------------------ safety
     def safe_state(self) -> None:
         """Stop the trigger model (``:ABOR``) and open every channel; a DMM drives nothing."""
-        failures: list[InstrumentError] = []
-        for command in (":ABOR", ":ROUT:OPEN:ALL"):
-            try:
-                self.write(command)
-            except InstrumentError as exc:
-                failures.append(exc)
-        self._closed = None
-        if failures:
-            raise failures[0]
+        try:
+            self.write_all((":ABOR", ":ROUT:OPEN:ALL"))
+        finally:
+            self._closed = None
 
     def safe_state_problems(self) -> list[str]:
         return []

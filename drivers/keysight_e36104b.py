@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from drivers.errors import InstrumentError, InstrumentTripped, ValidationError
+from drivers.errors import InstrumentTripped, ValidationError
 from drivers.roles import Supply
 from drivers.scpi import (
     Accuracy,
@@ -60,9 +60,7 @@ class KeysightE36104B(ScpiInstrument, Supply):
 
     def initialize(self) -> Identity:
         identity = self.verify_identity()
-        self.write("*RST")
-        self.write("*CLS")
-        self.check_errors("reset")
+        self.reset()
         return identity
 
     def configure(self, *, voltage_v: float, current_limit_a: float, ovp_v: float) -> None:
@@ -132,14 +130,7 @@ class KeysightE36104B(ScpiInstrument, Supply):
             )
 
     def safe_state(self) -> None:
-        failures: list[InstrumentError] = []
-        for command in ("OUTP OFF", "VOLT 0"):
-            try:
-                self.write(command)
-            except InstrumentError as exc:
-                failures.append(exc)
-        if failures:
-            raise failures[0]
+        self.write_all(("OUTP OFF", "VOLT 0"))
 
     def safe_state_problems(self) -> list[str]:
         problems = []

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 
-from drivers.errors import InstrumentError
 from drivers.roles import Load
 from drivers.scpi import Identity, ScpiInstrument, Setting, in_range, parse_bool, parse_nr3
 
@@ -38,9 +37,7 @@ class KeysightEL34143A(ScpiInstrument, Load):
 
     def initialize(self) -> Identity:
         identity = self.verify_identity()
-        self.write("*RST")
-        self.write("*CLS")
-        self.check_errors("reset")
+        self.reset()
         return identity
 
     def configure_resistance(self, resistance_ohm: float) -> None:
@@ -69,14 +66,7 @@ class KeysightEL34143A(ScpiInstrument, Load):
         return float(self.measured_current_a)
 
     def safe_state(self) -> None:
-        failures: list[InstrumentError] = []
-        for command in ("INP OFF", "CURR 0"):
-            try:
-                self.write(command)
-            except InstrumentError as exc:
-                failures.append(exc)
-        if failures:
-            raise failures[0]
+        self.write_all(("INP OFF", "CURR 0"))
 
     def safe_state_problems(self) -> list[str]:
         return ["input is on"] if self.input_enabled else []

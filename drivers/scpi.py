@@ -346,6 +346,33 @@ class ScpiInstrument:
         """Judge the replies to ``STATUS_QUERIES``: raise InstrumentTripped and the like;
         ValueError for a reply that cannot be parsed."""
 
+    def write_all(self, commands: Sequence[str]) -> None:
+        """Send every command even if some fail (safe state); then raise the first failure."""
+        failures: list[InstrumentError] = []
+        for command in commands:
+            try:
+                self.write(command)
+            except InstrumentError as exc:
+                failures.append(exc)
+        if failures:
+            raise failures[0]
+
+    def reset(self) -> None:
+        """``*RST`` and ``*CLS``, then the error queue must be empty."""
+        self.write("*RST")
+        self.write("*CLS")
+        self.check_errors("reset")
+
+    def require_scpi_language(self, menu: str) -> None:
+        """Keithley TTI instruments: the native SCPI command set must be selected (``*LANG?``)."""
+        language = self.ask("*LANG?", str).strip().upper()
+        if language != "SCPI":
+            raise InstrumentIdentityError(
+                self.label,
+                f"command set is {language}, not SCPI",
+                f"select SCPI under {menu} > Command Set and reboot the instrument",
+            )
+
     def clear(self) -> None:
         self.write("*CLS")
 

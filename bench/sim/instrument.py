@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import traceback
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -19,6 +20,7 @@ from bench.sim.scpi import (
     Call,
     CommandTable,
     ScpiError,
+    parse_bool,
     parse_number,
     parse_unit,
     scpi,
@@ -304,6 +306,37 @@ class SimInstrument:
     def _syst_err_count(self, call: Call) -> str:
         call.expect(0)
         return f"{len(self.errors):+d}" if self._plus_sign_integers() else str(len(self.errors))
+
+    # ---------------------------------------------------------------- simple settings
+    def number_setting(
+        self,
+        call: Call,
+        state: object,
+        attr: str,
+        *,
+        after: Callable[[], None] | None = None,
+        **limits: Any,
+    ) -> str | None:
+        """A numeric setting: the query answers it, the command range-checks and stores it."""
+        if call.query:
+            return self.format_number(getattr(state, attr))
+        call.expect(1)
+        setattr(state, attr, parse_number(call.param(), **limits))
+        if after is not None:
+            after()
+        return None
+
+    def bool_setting(
+        self, call: Call, state: object, attr: str, *, after: Callable[[], None] | None = None
+    ) -> str | None:
+        """An ON/OFF setting answered as 1/0."""
+        if call.query:
+            return "1" if getattr(state, attr) else "0"
+        call.expect(1)
+        setattr(state, attr, parse_bool(call.param()))
+        if after is not None:
+            after()
+        return None
 
     def _plus_sign_integers(self) -> bool:
         """Keysight answers integers as ``+0``; Keithley as ``0``."""

@@ -143,23 +143,20 @@ class KeysightE36104B(KeysightInstrument):
     # ------------------------------------------------------------------ protection
     @scpi("[SOURce:]VOLTage:PROTection[:LEVel]")
     def _ovp(self, call: Call) -> str | None:
-        if call.query:
-            return self.format_number(self.state.ovp_v)
-        call.expect(1)
-        self.state.ovp_v = parse_number(
-            call.param(), unit="V", minimum=1.0, maximum=MAX_OVP_V, default=MAX_OVP_V
+        return self.number_setting(
+            call,
+            self.state,
+            "ovp_v",
+            unit="V",
+            minimum=1.0,
+            maximum=MAX_OVP_V,
+            default=MAX_OVP_V,
+            after=self._apply,
         )
-        self._apply()
-        return None
 
     @scpi("[SOURce:]VOLTage:PROTection:STATe")
     def _ovp_state(self, call: Call) -> str | None:
-        if call.query:
-            return "1" if self.state.ovp_enabled else "0"
-        call.expect(1)
-        self.state.ovp_enabled = parse_bool(call.param())
-        self._apply()
-        return None
+        return self.bool_setting(call, self.state, "ovp_enabled", after=self._apply)
 
     @scpi("[SOURce:]VOLTage:PROTection:TRIPped?")
     def _ovp_tripped(self, call: Call) -> str:
@@ -175,12 +172,7 @@ class KeysightE36104B(KeysightInstrument):
 
     @scpi("[SOURce:]CURRent:PROTection:STATe")
     def _ocp_state(self, call: Call) -> str | None:
-        if call.query:
-            return "1" if self.state.ocp_enabled else "0"
-        call.expect(1)
-        self.state.ocp_enabled = parse_bool(call.param())
-        self._apply()
-        return None
+        return self.bool_setting(call, self.state, "ocp_enabled", after=self._apply)
 
     @scpi("[SOURce:]CURRent:PROTection:TRIPped?")
     def _ocp_tripped(self, call: Call) -> str:

@@ -145,55 +145,58 @@ class KeysightEL34143A(KeysightInstrument):
 
     @scpi("[SOURce:]CURRent[:LEVel][:IMMediate][:AMPLitude]")
     def _current(self, call: Call) -> str | None:
-        if call.query:
-            return self.format_number(self.state.current_a)
-        call.expect(1)
-        self.state.current_a = parse_number(
-            call.param(), unit="A", minimum=0.0, maximum=RATED_A * 1.02, default=0.0
+        return self.number_setting(
+            call,
+            self.state,
+            "current_a",
+            unit="A",
+            minimum=0.0,
+            maximum=RATED_A * 1.02,
+            default=0.0,
+            after=self._apply,
         )
-        self._apply()
-        return None
 
     @scpi("[SOURce:]VOLTage[:LEVel][:IMMediate][:AMPLitude]")
     def _voltage(self, call: Call) -> str | None:
-        if call.query:
-            return self.format_number(self.state.voltage_v)
-        call.expect(1)
-        self.state.voltage_v = parse_number(
-            call.param(), unit="V", minimum=0.0, maximum=RATED_V * 1.02, default=RATED_V
+        return self.number_setting(
+            call,
+            self.state,
+            "voltage_v",
+            unit="V",
+            minimum=0.0,
+            maximum=RATED_V * 1.02,
+            default=RATED_V,
+            after=self._apply,
         )
-        self._apply()
-        return None
 
     @scpi("[SOURce:]CURRent:PROTection:STATe")
     def _ocp_state(self, call: Call) -> str | None:
-        if call.query:
-            return "1" if self.state.ocp_enabled else "0"
-        call.expect(1)
-        self.state.ocp_enabled = parse_bool(call.param())
-        self._apply()
-        return None
+        return self.bool_setting(call, self.state, "ocp_enabled", after=self._apply)
 
     @scpi("[SOURce:]CURRent:PROTection[:LEVel]")
     def _ocp_level(self, call: Call) -> str | None:
-        if call.query:
-            return self.format_number(self.state.ocp_a)
-        call.expect(1)
-        self.state.ocp_a = parse_number(
-            call.param(), unit="A", minimum=0.0, maximum=RATED_A * 1.02, default=RATED_A
+        return self.number_setting(
+            call,
+            self.state,
+            "ocp_a",
+            unit="A",
+            minimum=0.0,
+            maximum=RATED_A * 1.02,
+            default=RATED_A,
+            after=self._apply,
         )
-        self._apply()
-        return None
 
     @scpi("[SOURce:]VOLTage:PROTection[:LEVel]")
     def _ovp_level(self, call: Call) -> str | None:
-        if call.query:
-            return self.format_number(self.state.ovp_v)
-        call.expect(1)
-        self.state.ovp_v = parse_number(
-            call.param(), unit="V", minimum=0.0, maximum=RATED_V * 1.05, default=RATED_V * 1.05
+        return self.number_setting(
+            call,
+            self.state,
+            "ovp_v",
+            unit="V",
+            minimum=0.0,
+            maximum=RATED_V * 1.05,
+            default=RATED_V * 1.05,
         )
-        return None
 
     @scpi("INPut:PROTection:CLEar!")
     def _protection_clear(self, call: Call) -> None:
