@@ -213,6 +213,7 @@ def _finish(
     record.ended_at = utc_now()
     if options.bench_clock is not None and clock_start is not None:
         record.bench_time_s = options.bench_clock() - clock_start
+        record.bench_clock = "simulator"
     else:
         record.bench_time_s = (datetime.now(UTC) - wall_start).total_seconds()
     record.lower_bound_s = ctx.lower_bound_s if ctx is not None else None

@@ -145,6 +145,9 @@ class RunRecord:
     safe_state: dict[str, str] = field(default_factory=dict)
     safe_state_verified: bool = False
     bench_time_s: float | None = None
+    #: "simulator" (the simulated bench's modelled clock) or "wall" (elapsed real time; on a
+    #: simulator reached through a station file this is shorter than the modelled time)
+    bench_clock: str = "wall"
     lower_bound_s: float | None = None
     notes: list[str] = field(default_factory=list)
 

@@ -240,8 +240,9 @@ def _unit_context(u: UnitData, mode: str, plot_list: list[dict[str, str]]) -> di
     )
     bench_time = "-"
     if finite(r.get("bench_time_s")) is not None:
-        bench_time = f"{r['bench_time_s']:.2f} s"
-        if finite(r.get("lower_bound_s")):
+        clock = "modelled" if r.get("bench_clock") == "simulator" else "wall clock"
+        bench_time = f"{r['bench_time_s']:.2f} s ({clock})"
+        if finite(r.get("lower_bound_s")) and clock == "modelled":
             bench_time += (
                 f" (physical lower bound {r['lower_bound_s']:.2f} s, ratio "
                 f"{r['bench_time_s'] / r['lower_bound_s']:.2f})"
