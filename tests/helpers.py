@@ -30,3 +30,43 @@ def station_file(path: Path, resources: dict[str, str], models: dict[str, str]) 
 
     path.write_text(station_toml(sim_station(resources, models)), encoding="utf-8")
     return path
+
+
+FAILING = ("fail", "conditional fail")
+
+
+def inspect_simulated(tmp_path: Path, config):
+    """A full in-process inspection of one simulated unit; the simulator must end safe and
+    without internal errors. Reports are not rendered (the verdict comes from the record)."""
+    from bench.runner import RunOptions, run_inspection
+    from bench.sim.bench import SimBench, is_safe
+    from bench.station import sim_station
+    from procedures.plans import full_plan
+    from procedures.profile import builtin_profile
+
+    with SimBench(config) as sim:
+        station = sim_station(sim.resources, sim.models)
+        result = run_inspection(
+            station,
+            builtin_profile(),
+            full_plan(station.station.topology),
+            RunOptions(
+                serial=config.serial,
+                output_dir=tmp_path,
+                bench_clock=lambda: sim.bench_time_s,
+                publish=False,
+                render=False,
+            ),
+        )
+        assert is_safe(sim)
+        assert sim.internal_errors() == []
+    return result, sim
+
+
+def failing_characteristics(result) -> set[str]:
+    """Characteristics whose worst statement is fail or conditional fail."""
+    return {
+        name
+        for name, statement in result.record.characteristic_statements().items()
+        if statement in FAILING
+    }

@@ -14,15 +14,12 @@ from pathlib import Path
 import pytest
 
 from bench import runner
-from bench.runner import RunOptions, RunResult, run_inspection
-from bench.sim.bench import SimBench, SimBenchConfig, is_safe
+from bench.runner import RunResult
+from bench.sim.bench import SimBench, SimBenchConfig
 from bench.sim.defects import apply_defects, catalogue, parse_defect, resolve
 from bench.sim.population import make_unit
-from bench.station import sim_station
-from procedures.plans import full_plan
 from procedures.profile import builtin_profile
-
-FAILING = ("fail", "conditional fail")
+from tests.helpers import FAILING, failing_characteristics, inspect_simulated
 
 
 @pytest.fixture(autouse=True)
@@ -32,31 +29,11 @@ def _no_html_reports(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def inspect(tmp_path: Path, config: SimBenchConfig) -> tuple[RunResult, SimBench]:
-    with SimBench(config) as sim:
-        station = sim_station(sim.resources, sim.models)
-        result = run_inspection(
-            station,
-            builtin_profile(),
-            full_plan("shunt-scan"),
-            RunOptions(
-                serial=config.serial,
-                output_dir=tmp_path,
-                bench_clock=lambda: sim.bench_time_s,
-                publish=False,
-                render=False,
-            ),
-        )
-        assert is_safe(sim)
-        assert sim.internal_errors() == []
-    return result, sim
+    return inspect_simulated(tmp_path, config)
 
 
 def failing(result: RunResult) -> set[str]:
-    return {
-        name
-        for name, statement in result.record.characteristic_statements().items()
-        if statement in FAILING
-    }
+    return failing_characteristics(result)
 
 
 @pytest.mark.parametrize("name", list(catalogue()))

@@ -12,13 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from bench.runner import RunOptions, RunResult, run_inspection
-from bench.sim.bench import SimBench, SimBenchConfig, is_safe
-from bench.station import sim_station
-from procedures.plans import full_plan
-from procedures.profile import builtin_profile
-
-FAILING = ("fail", "conditional fail")
+from bench.runner import RunResult
+from bench.sim.bench import SimBench, SimBenchConfig
+from tests.helpers import failing_characteristics, inspect_simulated
 
 
 def inspect(
@@ -27,32 +23,12 @@ def inspect(
     overrides: dict[str, float] | None = None,
     topology: str = "shunt-scan",
 ) -> tuple[RunResult, SimBench]:
-    sim = SimBench(SimBenchConfig(serial=serial, overrides=overrides or {}, topology=topology))
-    with sim:
-        station = sim_station(sim.resources, sim.models)
-        result = run_inspection(
-            station,
-            builtin_profile(),
-            full_plan(topology),
-            RunOptions(
-                serial=serial,
-                output_dir=tmp_path,
-                bench_clock=lambda: sim.bench_time_s,
-                publish=False,
-                render=False,
-            ),
-        )
-        assert is_safe(sim)
-        assert sim.internal_errors() == []
-    return result, sim
+    config = SimBenchConfig(serial=serial, overrides=overrides or {}, topology=topology)
+    return inspect_simulated(tmp_path, config)
 
 
 def failing(result: RunResult) -> set[str]:
-    return {
-        name
-        for name, statement in result.record.characteristic_statements().items()
-        if statement in FAILING
-    }
+    return failing_characteristics(result)
 
 
 @pytest.mark.parametrize("serial", ["HEALTHY-1", "HEALTHY-2"])
