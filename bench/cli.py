@@ -343,35 +343,26 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     if result.publish_message:
         print(f"isobench: warning: {result.publish_message}", file=sys.stderr)
     if lot is not None and result.publish is not None:
-        _join_lot(args, station.station.database_url, result.publish.run_id)
+        _join_lot(args, result.publish.run_id)
     return result.exit_code
 
 
 def _lot_for(args: argparse.Namespace) -> dict:
     """The lot named by --lot, from --db, the station's database or the local store."""
-    from bench.store import ResultStore, default_url
+    from bench.records_cli import open_store
 
-    with ResultStore.open(_lot_store_url(args) or default_url()) as store:
+    with open_store(args) as store:
         return store.lot(args.lot)
 
 
-def _lot_store_url(args: argparse.Namespace) -> str | None:
-    if args.db:
-        return args.db
-    if args.station != "sim":
-        from bench.station import load_station
-
-        return load_station(args.station).station.database_url
-    return None
-
-
-def _join_lot(args: argparse.Namespace, central_url: str | None, run_id: str) -> None:
+def _join_lot(args: argparse.Namespace, run_id: str) -> None:
     """Assign the run to its lot; a lot store out of reach is only a warning (the record names
     the lot, so 'isobench lot close' still counts the unit once the run is uploaded)."""
-    from bench.store import ResultStore, StoreError, default_url
+    from bench.records_cli import open_store
+    from bench.store import StoreError
 
     try:
-        with ResultStore.open(_lot_store_url(args) or default_url()) as store:
+        with open_store(args) as store:
             store.add_unit_to_lot(args.lot, run_id)
     except StoreError as exc:
         print(f"isobench: warning: unit not yet assigned to lot {args.lot}: {exc}", file=sys.stderr)

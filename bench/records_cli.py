@@ -76,17 +76,18 @@ def run_command(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------ store access
 def store_url(args: argparse.Namespace) -> str | None:
-    """--db, else the station's database_url, else None (the default store)."""
+    """--db, else the station file's database_url, else None (the default store)."""
     if getattr(args, "db", None):
         return args.db
-    if getattr(args, "station", None):
+    if getattr(args, "station", None) not in (None, "sim"):
         from bench.station import load_station
 
         return load_station(args.station).station.database_url
     return None
 
 
-def _open(args: argparse.Namespace):
+def open_store(args: argparse.Namespace):
+    """The store the command's --db / --station names (the default store otherwise)."""
     from bench.store import ResultStore, default_url
 
     return ResultStore.open(store_url(args) or default_url())
@@ -96,7 +97,7 @@ def _open(args: argparse.Namespace):
 def _lot_start(args: argparse.Namespace) -> int:
     from procedures.sampling import SwitchingState, single_sampling_plan
 
-    with _open(args) as store:
+    with open_store(args) as store:
         state = store.switching_state(args.supplier) or SwitchingState()
         if state.discontinued:
             print(
@@ -117,7 +118,7 @@ def _lot_start(args: argparse.Namespace) -> int:
 
 
 def _lot_show(args: argparse.Namespace) -> int:
-    with _open(args) as store:
+    with open_store(args) as store:
         lot = store.lot(args.lot_id)
         units = lot_units(store, args.lot_id)
     plan = lot["plan"]
@@ -171,7 +172,7 @@ def _lot_close(args: argparse.Namespace) -> int:
     )
     from reports.render import render_lot_report
 
-    with _open(args) as store:
+    with open_store(args) as store:
         lot = store.lot(args.lot_id)
         if lot["status"] != "open":
             print(
@@ -225,7 +226,7 @@ def _tighter(plan: Any, nonconforming: int, would_accept: Any) -> bool:
 
 # ------------------------------------------------------------------ history / sync / rejudge
 def _history(args: argparse.Namespace) -> int:
-    with _open(args) as store:
+    with open_store(args) as store:
         runs = store.history(args.serial)
     if not runs:
         print(f"no stored runs of {args.serial}")
@@ -272,7 +273,7 @@ def _rejudge(args: argparse.Namespace) -> int:
 
     profile = resolve_profile(args.profile)
     digest = profile_digest(profile)
-    with _open(args) as store:
+    with open_store(args) as store:
         if args.run_id:
             run_ids = [args.run_id]
         elif args.serial:

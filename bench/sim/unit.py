@@ -20,7 +20,6 @@ Behaviour on top of the model is plugged in as callables of time (metrology.md 6
 
 from __future__ import annotations
 
-import bisect
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -264,15 +263,6 @@ class SimulatedUnit:
         decay = np.exp(-np.maximum(times - event_t[idx], 0.0) / tau_s)
         value = np.where(event_on[idx], 1.0 - (1.0 - theta[idx]) * decay, theta[idx] * decay)
         return np.where(before, 0.0, value)
-
-    def trim_history(self, before: float) -> None:
-        """Forget change points older than ``before`` (keep the one in force at that time)."""
-        k = bisect.bisect_right(self._u_times, before) - 1
-        if k > 0:
-            del self._u_times[:k], self._u_values[:k], self._states[:k]
-        k = bisect.bisect_right(self._lim_times, before) - 1
-        if k > 0:
-            del self._lim_times[:k], self._lim_values[:k]
 
 
 # ---------------------------------------------------------------------- behaviours

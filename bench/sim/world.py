@@ -192,17 +192,9 @@ class World:
             return np.full(np.shape(times), self.input_a)
         return self.unit.output_a(times)
 
-    def mean_output_current_a(self, t0: float, t1: float) -> float:
-        """Mean output-loop current over [t0, t1], with the module's noise for that window."""
-        if not self.dut_connected:
-            return self.input_a
-        mean = self.unit.mean_output_a(t0, t1)
-        if mean == 0.0:
-            return 0.0
-        return mean + float(self.rng.normal(0.0, self.unit.noise_of_mean_a(t1 - t0)))
-
     def mean_output_currents_a(self, starts: np.ndarray, window_s: float) -> np.ndarray:
-        """Vectorised ``mean_output_current_a`` for many integration windows of one length."""
+        """Mean output-loop current over integration windows of one length starting at ``starts``,
+        with the module's noise for that window length (what an integrating meter reads)."""
         starts = np.asarray(starts, dtype=float)
         if not self.dut_connected:
             return np.full(starts.shape, self.input_a)

@@ -313,14 +313,14 @@ def test_pdf_without_the_unicode_font_falls_back_to_latin1(
     assert "uA" in text and "REP-F" in text
 
 
-def test_write_html_report_still_serves_the_runner(sim_folders, tmp_path: Path) -> None:
+def test_the_runner_renders_the_html_report(sim_folders, tmp_path: Path) -> None:
     import shutil
 
-    from reports.html import write_html_report
+    from bench.runner import render_reports
 
     folder = shutil.copytree(sim_folders["fail"], tmp_path / "run")
     (folder / "report.html").unlink(missing_ok=True)
-    path = write_html_report(folder)
+    path = render_reports(folder)["html"]
     assert path == folder / "report.html"
     html = path.read_text(encoding="utf-8")
     assert "REP-F" in html and '<img src="data:image/png;base64,' in html
