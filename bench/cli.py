@@ -239,15 +239,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
+class _InterruptOnce:
+    """SIGINT/SIGTERM handler: the first signal aborts the run; later ones are ignored.
+
+    The abort is what makes the bench safe (its handlers switch every output off and write
+    the record). A second Ctrl-C pressed while that is under way must not cut it short, and
+    there is a window before the finalisation holds signals itself.
+    """
+
+    def __init__(self) -> None:
+        self.received: list[int] = []
+
+    def __call__(self, signum: int, frame: object) -> None:
+        self.received.append(signum)
+        if len(self.received) == 1:
+            raise KeyboardInterrupt(f"signal {signum}")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="isobench: %(levelname)s: %(message)s")
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    if threading.current_thread() is threading.main_thread() and args.command != "sim":
+        handler = _InterruptOnce()
+        signal.signal(signal.SIGTERM, handler)
+        if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # e.g. a background job
+            signal.signal(signal.SIGINT, handler)
     try:
         if args.command == "sim":
             return _cmd_sim(args)

@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from procedures.decision import Decision, Statement, worst
+from procedures.interrupts import interrupts_deferred
 
 
 def utc_now() -> str:
@@ -210,8 +211,22 @@ class Recorder:
 
     # ------------------------------------------------------------------ readings
     def reading(self, **row: Any) -> None:
-        """Append one raw reading row to disk immediately (flushed before returning)."""
-        row = {"timestamp": utc_now(), **row}
+        """Append one raw reading row to disk immediately (flushed before returning).
+
+        An interrupt waits until the row is written: a header rewrite cut short would lose
+        the readings taken so far.
+        """
+        with interrupts_deferred():
+            self._append_row({"timestamp": utc_now(), **row})
+
+    def point(self, measurement: MeasurementRecord, **row: Any) -> None:
+        """A reading and the measurement judged from it, written as one: an interrupt never
+        leaves a row in readings.csv that the record does not have, or the other way round."""
+        with interrupts_deferred():
+            self._append_row({"timestamp": utc_now(), **row})
+            self.record.measurements.append(measurement)
+
+    def _append_row(self, row: dict[str, Any]) -> None:
         if self._writer is None:
             self._columns = list(row)
             self._writer = csv.DictWriter(

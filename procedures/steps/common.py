@@ -28,7 +28,11 @@ def record_value(
     char = ctx.profile[characteristic]
     u = budget.u if budget is not None else 0.0
     decision = char.judge(value, u, allowance=ctx.temperature_allowance_a)
-    ctx.recorder.reading(
+    measurement = MeasurementRecord.judged(
+        char, step, decision, conditions, budget.to_dict() if budget else {}, predicted, note
+    )
+    ctx.recorder.point(
+        measurement,
         step=step,
         characteristic=characteristic,
         **conditions,
@@ -41,10 +45,6 @@ def record_value(
         upper=decision.effective_upper,
         **(extra or {}),
     )
-    measurement = MeasurementRecord.judged(
-        char, step, decision, conditions, budget.to_dict() if budget else {}, predicted, note
-    )
-    ctx.recorder.measurement(measurement)
     return measurement
 
 
@@ -66,7 +66,16 @@ def record_transfer(
     n = len(point.output_readings)
     finite = np.isfinite(point.output_readings).all()
     std = float(point.output_readings.std(ddof=1)) if n > 1 and finite else float("nan")
-    ctx.recorder.reading(
+    measurement = MeasurementRecord.judged(
+        char,
+        step,
+        decision,
+        {"set_a": set_a, "input_a": point.input_a, **conditions},
+        point.budget.to_dict(),
+        predicted=predicted_out - point.input_a,
+    )
+    ctx.recorder.point(
+        measurement,
         step=step,
         characteristic=characteristic,
         **conditions,
@@ -90,13 +99,4 @@ def record_transfer(
         residual_a=point.output_a - predicted_out,
         settle_s=point.settle_s,
     )
-    measurement = MeasurementRecord.judged(
-        char,
-        step,
-        decision,
-        {"set_a": set_a, "input_a": point.input_a, **conditions},
-        point.budget.to_dict(),
-        predicted=predicted_out - point.input_a,
-    )
-    ctx.recorder.measurement(measurement)
     return measurement

@@ -1,0 +1,44 @@
+"""Keep Ctrl-C/SIGTERM out of the middle of a write that must happen whole.
+
+A reading and the judgement made from it are written together: if the operator's interrupt
+landed between the two, readings.csv would hold a point the record does not (CI saw exactly
+that: 8 rows against 7 measurements). Inside ``interrupts_deferred()`` a SIGINT/SIGTERM is only
+noted; it is delivered again, to the handler that was in place before, as soon as the block
+ends, so the run still aborts at once, just one write later.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
+
+DEFERRED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Defer SIGINT/SIGTERM until the block ends, then re-deliver each one once.
+
+    Only the main thread can handle signals; anywhere else this is a no-op. Nested blocks
+    work: the inner one re-delivers to the outer one's handler, which delivers at its own end.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous: dict[int, object] = {}
+    for sig in DEFERRED_SIGNALS:
+        handler = signal.getsignal(sig)
+        if handler is None:  # installed outside Python: leave it alone
+            continue
+        previous[sig] = handler
+        signal.signal(sig, lambda signum, _frame: received.append(signum))
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)  # type: ignore[arg-type]
+        for sig in dict.fromkeys(received):
+            signal.raise_signal(sig)
