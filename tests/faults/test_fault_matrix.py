@@ -35,7 +35,7 @@ from pathlib import Path
 import pytest
 
 import bench.session
-from bench.cli import _raise_keyboard_interrupt
+from bench.cli import _InterruptOnce
 from bench.sim.faults import Fault
 from tests.faults.support import (
     MODELS,
@@ -180,7 +180,7 @@ def test_fault_on_exit_path_ends_safe_with_data_and_one_line_reason(
     short = {case.role} if case.short_timeout else set()
     if exit_path == "lost instrument":
         short.add("load")
-    previous_sigterm = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)  # as bench.cli
+    previous_sigterm = signal.signal(signal.SIGTERM, _InterruptOnce())  # as bench.cli
     try:
         station = station_for(sim, short)
         if case.at_open:
