@@ -183,6 +183,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--list-defects", action="store_true", help="print the defect catalogue and exit"
     )
     sim.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="KIND@ROLE[,after=N][,on=HEADER]...",
+        help="inject an instrument fault (repeatable), e.g. no-reply@supply,after=120 or "
+        "error@supply,on=OUTP,code=-222; 'isobench sim --list-faults' lists them",
+    )
+    sim.add_argument(
+        "--list-faults", action="store_true", help="print the injectable faults and exit"
+    )
+    sim.add_argument(
         "--supply-model",
         choices=["dcdc", "linear"],
         default=None,
@@ -387,12 +398,16 @@ def _join_lot(args: argparse.Namespace, run_id: str) -> None:
 def _cmd_sim(args: argparse.Namespace) -> int:
     from bench.sim.bench import ROLES, SimBench, SimBenchConfig
     from bench.sim.defects import format_defects, parse_defect
+    from bench.sim.fault_spec import format_fault, kinds_text, parse_fault
     from bench.station import SimModule, sim_station, station_toml
 
     if args.list_defects:
         from bench.sim.defects import catalogue_text
 
         print(catalogue_text())
+        return 0
+    if args.list_faults:
+        print(kinds_text())
         return 0
     module = SimModule()
     host, ports, topology = "127.0.0.1", None, "shunt-scan"
@@ -426,6 +441,7 @@ def _cmd_sim(args: argparse.Namespace) -> int:
     if args.serial:
         module.serial = args.serial
     module.defects = [*module.defects, *args.defect]
+    module.faults = [*module.faults, *args.fault]
     module.overrides = {**module.overrides, **dict(args.sim_set)}
     if args.supply_model:
         module.overrides["supply_model"] = args.supply_model
@@ -436,6 +452,7 @@ def _cmd_sim(args: argparse.Namespace) -> int:
     if args.lot_seed is not None:
         module.lot_seed = args.lot_seed
     defects = [parse_defect(text) for text in module.defects]
+    faults = [parse_fault(text) for text in module.faults]
     lot = None
     if module.lot_size is None:
         if args.manifest or args.defect_rate is not None or args.lot_seed is not None:
@@ -471,6 +488,7 @@ def _cmd_sim(args: argparse.Namespace) -> int:
         )
     )
     bench.start()
+    injected = [bench.inject(fault) for fault in faults]
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     # Ctrl-C stops too, even when started with SIGINT ignored (e.g. a shell's background job)
@@ -489,6 +507,8 @@ def _cmd_sim(args: argparse.Namespace) -> int:
         print(f"simulated bench for {what} ({bench.config.topology} topology):")
         for role, resource in bench.resources.items():
             print(f"  {role:<7} {bench.models[role]:<18} {resource}")
+        for armed in injected:
+            print(f"fault armed: {format_fault(armed.fault)}")
         if lot is not None and args.manifest:
             lot.write_manifest(args.manifest)
             print(f"manifest: {args.manifest}")
@@ -509,8 +529,28 @@ def _cmd_sim(args: argparse.Namespace) -> int:
         if feeder is not None:
             feeder.stop()
         bench.stop()
+        for armed in injected:
+            when = (
+                f"fired at message {armed.fired_at_message + 1} to the {armed.fault.role}"
+                if armed.fired_at_message is not None
+                else "did not fire"
+            )
+            print(f"fault {format_fault(armed.fault)}: {when}")
+        print(f"outputs at stop: {_safety_summary(bench)}")
         print(f"stopped; modelled bench time {bench.bench_time_s:.3f} s")
     return 0
+
+
+def _safety_summary(bench: object) -> str:
+    """What the simulator's outputs were left at: the check of a fault rehearsal."""
+    from bench.sim.bench import SimBench, is_safe
+
+    assert isinstance(bench, SimBench)
+    if is_safe(bench):
+        return "safe (every output off, source and supply levels zero)"
+    on = [role for role, state in bench.outputs_on().items() if state]
+    levels = ", ".join(f"{k} {v:g}" for k, v in bench.levels().items() if v)
+    return f"NOT safe (on: {', '.join(on) or 'none'}; levels: {levels or 'zero'})"
 
 
 if __name__ == "__main__":

@@ -150,6 +150,17 @@ class SimModule(BaseModel):
     lot_size: int | None = Field(None, ge=1, le=100_000)
     defect_rate: float = Field(0.0, ge=0.0, le=1.0)
     lot_seed: int = 0
+    #: instrument faults to inject, "KIND@ROLE[,after=N][,on=HEADER]..." (bench/sim/fault_spec.py)
+    faults: list[str] = Field(default_factory=list)
+
+    @field_validator("faults")
+    @classmethod
+    def _known_faults(cls, value: list[str]) -> list[str]:
+        from bench.sim.fault_spec import parse_fault
+
+        for item in value:
+            parse_fault(item)
+        return value
 
     @field_validator("defects")
     @classmethod

@@ -32,10 +32,11 @@ wrong-idn          ``*IDN?`` answers ``idn`` (default: another model) - a wrong 
                    instrument at the address                                          replies
 =================  ================================================================  ==========
 
-Install through ``SimBench.inject(fault)``; it returns an ``InjectedFault`` whose ``fired``
-event a test can wait on. Everything happens in the server thread under the world lock, at the
-simulated instant the triggering message arrives. ``on_fire`` (optional) is called right then,
-e.g. to inject a second fault at exactly that moment.
+Install through ``SimBench.inject(fault)`` (from text: ``bench.sim.fault_spec.parse_fault``);
+it returns an ``InjectedFault`` whose ``fired`` event a test can wait on. Everything happens
+in the server thread under the world lock, at the simulated instant the triggering message
+arrives. ``on_fire`` (optional) is called right then, e.g. to inject a second fault at exactly
+that moment.
 """
 
 from __future__ import annotations
@@ -78,7 +79,8 @@ WRONG_IDN = {
     "supply": "Keysight Technologies,E36312A,MY00000000,1.0.4-1.0.0-1.0.2",
     "load": "Keysight Technologies,EL34243A,MY00000000,1.0.3.1001",
 }
-_PARAMS = {
+#: the settings each kind takes (Fault.params)
+FAULT_PARAMS = {
     "no-reply": {"execute"},
     "garbage": {"payload"},
     "truncated": set(),
@@ -109,9 +111,9 @@ class Fault:
             raise ValueError("after_commands must be >= 0")
         if self.duration is not None and self.duration < 0:
             raise ValueError("duration must be >= 0 or None (until cleared)")
-        unknown = set(self.params) - _PARAMS[self.kind]
+        unknown = set(self.params) - FAULT_PARAMS[self.kind]
         if unknown:
-            allowed = ", ".join(sorted(_PARAMS[self.kind])) or "none"
+            allowed = ", ".join(sorted(FAULT_PARAMS[self.kind])) or "none"
             raise ValueError(
                 f"{self.kind}: unknown parameter(s) {', '.join(sorted(unknown))} "
                 f"(allowed: {allowed})"

@@ -10,82 +10,15 @@ the test waits for the lines it prints.
 from __future__ import annotations
 
 import json
-import os
-import queue
-import signal
-import subprocess
-import sys
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from bench.station import load_station, station_toml
-from tests.helpers import ROOT, run_cli
+from tests.e2e.simulator import Simulator
+from tests.helpers import run_cli
 
 FAILING = ("fail", "conditional fail")
-LINE_TIMEOUT_S = 60.0
-
-
-class Simulator:
-    """``isobench sim ...`` as a subprocess whose stdout lines arrive on a queue."""
-
-    def __init__(self, *args: str) -> None:
-        env = {
-            **os.environ,
-            "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-        }
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "bench", "sim", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            cwd=ROOT,
-            env=env,
-        )
-        self.lines: queue.Queue[str | None] = queue.Queue()
-        self.seen: list[str] = []
-        threading.Thread(target=self._pump, daemon=True).start()
-
-    def _pump(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.put(line.rstrip("\n"))
-        self.lines.put(None)
-
-    def wait_for(self, text: str) -> str:
-        """The next line containing ``text`` (blocking on the simulator's output)."""
-        while True:
-            try:
-                line = self.lines.get(timeout=LINE_TIMEOUT_S)
-            except queue.Empty:
-                raise AssertionError(f"simulator never printed {text!r}: {self.seen}") from None
-            if line is None:
-                raise AssertionError(f"simulator ended before {text!r}: {self.seen}")
-            self.seen.append(line)
-            if text in line:
-                return line
-
-    def interrupt(self) -> int:
-        """Ctrl-C, then the exit status."""
-        self.process.send_signal(signal.SIGINT)
-        return self.process.wait(timeout=LINE_TIMEOUT_S)
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=LINE_TIMEOUT_S)
-
-
-@pytest.fixture
-def simulators() -> Iterator[list[Simulator]]:
-    started: list[Simulator] = []
-    try:
-        yield started
-    finally:
-        for sim in started:
-            sim.kill()
 
 
 def _failing(out: Path, serial: str) -> set[str]:
