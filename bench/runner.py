@@ -207,6 +207,8 @@ def _finish(
     record.safe_state_verified = safe.verified
     if not safe.verified:
         record.notes.append(safe.summary())
+    else:  # verified, but not at once: the record says which instrument needed more tries
+        record.notes += [f"safe state: {note}" for note in safe.retry_notes()]
     for step in record.steps:
         if step.status == "running":
             step.status = "aborted"

@@ -52,14 +52,30 @@ class SafeStateReport:
     """Per role: ``"verified"`` or what could not be verified and why."""
 
     results: dict[str, str] = field(default_factory=dict)
+    #: roles verified only on a later attempt: what the first attempt found
+    retried: dict[str, str] = field(default_factory=dict)
+    #: attempts each retried role needed (1 + retries)
+    attempts: dict[str, int] = field(default_factory=dict)
 
     @property
     def verified(self) -> bool:
         return bool(self.results) and all(v == "verified" for v in self.results.values())
 
+    def retry_notes(self) -> list[str]:
+        """One line per instrument verified only after a retry: worth a look at its link."""
+        return [
+            f"{role} verified on attempt {self.attempts[role]} of {1 + SAFE_STATE_RETRIES} "
+            f"(first attempt: {first}) - check its connection"
+            for role, first in self.retried.items()
+            if self.results.get(role) == "verified"
+        ]
+
     def summary(self) -> str:
         if self.verified:
-            return "safe state verified"
+            text = "safe state verified"
+            if self.retried:
+                text += " (" + "; ".join(self.retry_notes()) + ")"
+            return text
         bad = [f"{role}: {state}" for role, state in self.results.items() if state != "verified"]
         return "safe state NOT verified - " + "; ".join(bad)
 
@@ -187,13 +203,15 @@ class BenchSession:
                 else:
                     report.results[role] = self._read_back(role, failed.get(role))
             for role in SAFE_ORDER:  # more chances for what could not be verified
-                for _ in range(SAFE_STATE_RETRIES):
+                first = report.results.get(role, "verified")
+                for attempt in range(2, 2 + SAFE_STATE_RETRIES):
                     if report.results.get(role, "verified") == "verified":
                         break
                     if role not in self.trusted:
                         break
                     error = self._make_safe(role)
                     report.results[role] = self._read_back(role, error)
+                    report.retried[role], report.attempts[role] = first, attempt
             for driver in self.drivers.values():
                 with contextlib.suppress(Exception):
                     driver.close()

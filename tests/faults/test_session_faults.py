@@ -163,3 +163,36 @@ def test_open_input_at_the_terminal_check_stops_the_plan_as_a_wiring_fault(
     assert result.record.outcome == "stopped", result.record.abort_reason
     assert "the input loop is open" in result.record.abort_reason
     assert result.exit_code == 1
+
+
+def test_a_safe_state_verified_only_on_a_retry_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lost reply at the read-back does not leave the load unverified, but the record and
+    the report say it took a second attempt (a link worth checking), not a plain 'verified'."""
+    import bench.session
+
+    sim = make_sim("RETRY-1")
+    original_close = bench.session.BenchSession.close
+    armed = []
+
+    def close_with_a_lost_reply(self):  # the run ended normally; now the read-back
+        if not armed:
+            armed.append(sim.inject(Fault("no-reply", "load", on_command="INP?")))
+        return original_close(self)
+
+    monkeypatch.setattr(bench.session.BenchSession, "close", close_with_a_lost_reply)
+    try:
+        result = run(sim, station_for(sim, {"load"}), tmp_path, "RETRY-1", fault_plan())
+        assert_sim_safe(sim)
+    finally:
+        sim.stop()
+    assert armed[0].fired.is_set()
+    record = result.record
+    assert record.outcome == "completed"
+    assert record.safe_state_verified and record.safe_state["load"] == "verified"
+    (note,) = [n for n in record.notes if n.startswith("safe state:")]
+    assert note.startswith("safe state: load verified on attempt 2 of 3 (first attempt: ")
+    assert "INP?" in note and note.endswith("check its connection")
+    report = (result.folder / "report.html").read_text(encoding="utf-8")
+    assert "load verified on attempt 2 of 3" in report
