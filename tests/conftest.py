@@ -43,3 +43,22 @@ def _private_data_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
             os.environ.pop("XDG_DATA_HOME", None)
         else:
             os.environ["XDG_DATA_HOME"] = previous
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _ctrl_c_as_in_a_terminal() -> None:
+    """Ctrl-C tests need SIGINT to interrupt, whoever started pytest.
+
+    A shell starts a background job (``pytest &``, some CI runners) with SIGINT ignored, and
+    that disposition is inherited by the workers and by every ``isobench`` subprocess, which
+    then (rightly) keeps ignoring it. Restore Python's terminal default in the test process;
+    a Python-level handler is not inherited across exec, so subprocesses start with the default
+    too.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread() and (
+        signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    ):
+        signal.signal(signal.SIGINT, signal.default_int_handler)

@@ -180,7 +180,8 @@ def test_fault_on_exit_path_ends_safe_with_data_and_one_line_reason(
     short = {case.role} if case.short_timeout else set()
     if exit_path == "lost instrument":
         short.add("load")
-    previous_sigterm = signal.signal(signal.SIGTERM, _InterruptOnce())  # as bench.cli
+    handler = _InterruptOnce()  # as bench.cli installs it for both signals
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         station = station_for(sim, short)
         if case.at_open:
@@ -194,7 +195,8 @@ def test_fault_on_exit_path_ends_safe_with_data_and_one_line_reason(
         assert_sim_safe(sim)
         assert sim.internal_errors() == []
     finally:
-        signal.signal(signal.SIGTERM, previous_sigterm)
+        for signum, previous_handler in previous.items():
+            signal.signal(signum, previous_handler)
         sim.stop()
 
     # the fault really happened, on the exit path it was meant for
