@@ -73,6 +73,28 @@ class SupplyState:
     terminal_v: float = 0.0
 
 
+@dataclass(frozen=True)
+class LoopState:
+    """The bench's piecewise-constant state from ``t`` on: what a record taken then saw.
+
+    A digitised record may be fetched long after it was taken, when the levels have moved on;
+    its samples must show the bench as it was at their own times.
+    """
+
+    t: float
+    input_a: float
+    dut_connected: bool
+    input_resistance_ohm: float
+    load_ohm: float  # 0 while the load's input is off (no current flows)
+    supply_mode: str
+    supply_limit_a: float
+    module_supply_v: float
+
+
+#: loop states kept for late fetches (a few hundred per inspection step)
+HISTORY_LENGTH = 4096
+
+
 @dataclass
 class World:
     unit: SimulatedUnit
@@ -110,6 +132,7 @@ class World:
         }
         # trigger wiring: the source's digital output drives every listener's external input
         self.trigger_listeners: list[Callable[[float], None]] = []
+        self.history: list[LoopState] = []
 
     # ------------------------------------------------------------------ topology helpers
     def input_loop_ohm(self) -> float:
@@ -184,13 +207,56 @@ class World:
         self.unit.update(
             self.clock.now, UnitConditions(module_input, module_supply, loop, self.ambient_c)
         )
+        self._remember(module_supply)
+
+    def _remember(self, module_supply_v: float) -> None:
+        state = LoopState(
+            self.clock.now,
+            self.input_a,
+            self.dut_connected,
+            self.unit.params.input_resistance_ohm,
+            self.load_ohm if self.load_on else 0.0,
+            self.supply.mode,
+            self.supply.current_limit_a,
+            module_supply_v,
+        )
+        if self.history and self.history[-1].t >= state.t:
+            self.history[-1] = state  # several changes at one instant: the last one holds
+        else:
+            self.history.append(state)
+        if len(self.history) > 2 * HISTORY_LENGTH:
+            del self.history[:-HISTORY_LENGTH]
+
+    def states_at(self, times: np.ndarray) -> dict[str, np.ndarray]:
+        """Each ``LoopState`` field, as in force at each of ``times`` (one array per field;
+        before the first state: the first state)."""
+        times = np.atleast_1d(np.asarray(times, dtype=float))
+        if not self.history:
+            self.refresh()
+        last = self.history[-1]
+        if times.size and times.min() >= last.t:  # the usual case: now or later
+            used, index = [last], np.zeros(times.shape, dtype=int)
+        else:
+            starts = np.fromiter((state.t for state in self.history), float, len(self.history))
+            where = np.clip(np.searchsorted(starts, times, side="right") - 1, 0, None)
+            unique, index = np.unique(where, return_inverse=True)
+            used = [self.history[i] for i in unique]
+        return {
+            name: np.array([getattr(state, name) for state in used])[index]
+            for name in LoopState.__dataclass_fields__
+        }
 
     # ------------------------------------------------------------------ what meters see
     def output_current_a(self, times: np.ndarray) -> np.ndarray:
         """Current in the output shunt: the module's output, or the input current in bypass."""
-        if not self.dut_connected:
-            return np.full(np.shape(times), self.input_a)
-        return self.unit.output_a(times)
+        times = np.atleast_1d(np.asarray(times, dtype=float))
+        state = self.states_at(times)
+        bypass = ~state["dut_connected"]
+        if not bypass.any():
+            return self.unit.output_a(times)
+        if bypass.all():
+            return state["input_a"]
+        return np.where(bypass, state["input_a"], self.unit.output_a(times))
 
     def mean_output_currents_a(self, starts: np.ndarray, window_s: float) -> np.ndarray:
         """Mean output-loop current over integration windows of one length starting at ``starts``,
@@ -217,25 +283,31 @@ class World:
 
     # ------------------------------------------------------------------ scanner channels
     def channel_voltage_v(self, channel: int, times: np.ndarray) -> np.ndarray:
-        """Noise-free voltage across a scanner channel's terminals at ``times``."""
+        """Noise-free voltage across a scanner channel's terminals at ``times``, each from the
+        bench state in force at that time (``states_at``), so a late fetch sees the past."""
         times = np.atleast_1d(np.asarray(times, dtype=float))
+        state = self.states_at(times)
         if channel == 1:
-            return np.full(times.shape, self.input_a * self.shunt_ohm["input"])
+            return state["input_a"] * self.shunt_ohm["input"]
         if channel == 2:
             return self.output_current_a(times) * self.shunt_ohm["output"]
         if channel == 3:
-            if self.supply.mode != "CV":
-                return np.full(times.shape, self.supply_current_a() * self.shunt_ohm["supply"])
+            modes = state["supply_mode"]
             out = self.output_current_a(times)
-            current = self.unit.model.supply_current_a(out, self.unit.conditions.supply_v)
-            return np.asarray(current, dtype=float) * self.shunt_ohm["supply"]
+            cv = self.unit.model.supply_current_a(out, state["module_supply_v"])
+            cc = np.where(modes == "CC", state["supply_limit_a"], 0.0)
+            current = np.where(modes == "CV", np.asarray(cv, dtype=float), cc)
+            return current * self.shunt_ohm["supply"]
         if channel == 4:
-            if not self.load_on:
-                return np.zeros(times.shape)
-            return self.output_current_a(times) * self.load_ohm
+            return self.output_current_a(times) * state["load_ohm"]
         if channel == 5:
-            return np.full(times.shape, self.input_voltage_v(four_wire=True))
+            r_in = np.where(state["dut_connected"], state["input_resistance_ohm"], 0.0)
+            return state["input_a"] * r_in
         return np.zeros(times.shape)  # an unwired channel reads 0 V (plus the meter's noise)
+
+    def load_ohm_at(self, times: np.ndarray) -> np.ndarray:
+        """The load resistance in force at ``times`` (0 while its input was off)."""
+        return self.states_at(times)["load_ohm"]
 
     def channel_mean_v(self, channel: int, t0: float, t1: float) -> float:
         """Mean over an integration window, with the module's output noise where it appears."""

@@ -373,10 +373,12 @@ def test_read_digitize_makes_count_samples_at_the_sample_rate(sb: ScanBench) -> 
     assert number(dmm, ":MEAS:DIG?") == pytest.approx(1.0, rel=5e-3)
 
 
-def arm_external_capture(dmm: KeithleyDMM6500, samples: int, srate: int = 50000) -> None:
+def arm_external_capture(
+    dmm: KeithleyDMM6500, samples: int, srate: int = 50000, channel: int = 2
+) -> None:
     send(
         dmm,
-        f':ROUT:CLOS (@2);:DIG:FUNC "VOLT";:DIG:VOLT:RANG 10;:DIG:VOLT:SRAT {srate};'
+        f':ROUT:CLOS (@{channel});:DIG:FUNC "VOLT";:DIG:VOLT:RANG 10;:DIG:VOLT:SRAT {srate};'
         ':DIG:VOLT:APER AUTO;:TRIG:LOAD "Empty";:TRIG:EXT:IN:EDGE FALL;'
         ':TRIG:BLOC:BUFF:CLE 1, "defbuffer1";:TRIG:BLOC:WAIT 2, EXT, ENT;'
         f':TRIG:BLOC:DEL:CONS 3, 0;:TRIG:BLOC:MDIG 4, "defbuffer1", {samples}',
@@ -437,6 +439,40 @@ def test_capture_is_evaluated_lazily_at_the_trigger_time(sb: ScanBench) -> None:
     current = volts / world.shunt_ohm["output"]
     assert current[0] == pytest.approx(0.002, abs=0.2e-3)
     assert current[-1] == pytest.approx(0.018 - 0.016 * math.exp(-5e-3 / 1.59e-3), abs=0.3e-3)
+
+
+@pytest.mark.parametrize(
+    "channel", [1, 3, 4, 5], ids=["input-shunt", "supply-shunt", "load", "module-input"]
+)
+def test_every_channel_fetched_late_shows_the_bench_as_it_was(sb: ScanBench, channel: int) -> None:
+    """Not only the output shunt: each channel's record shows the levels in force at its own
+    sample times, although the source, the load and the supply have all moved on since."""
+    power(sb, 0.002)
+    dmm, world = sb.dmm, sb.world
+    arm_external_capture(dmm, samples=1500, channel=channel)  # 30 ms
+    step_with_trigger(sb.smu, 0.018)
+    before = world.clock.now
+    world.clock.advance(0.5)
+    expected = world.channel_voltage_v(channel, np.array([before - 0.5e-3, before + 0.5]))
+    send(sb.smu, ":SOUR:CURR 0.005")  # everything changes before the fetch
+    send(sb.load, ":RES 100")
+    send(sb.supply, ":VOLT 16.8")
+    world.clock.advance(1.0)
+    volts = np.array(numbers(dmm, ':TRAC:DATA? 1, 1500, "defbuffer1"'))
+    r_in, r_load = world.unit.params.input_resistance_ohm, 250.0
+    settled = {  # the level each channel had reached at the end of the 30 ms capture
+        1: 0.018 * world.shunt_ohm["input"],
+        3: expected[1],  # the supply current at 18 mA, 24 V, as the bench was then
+        4: 0.018 * r_load,
+        5: 0.018 * r_in,
+    }[channel]
+    assert volts[-1] == pytest.approx(settled, rel=2e-3, abs=5e-5)
+    if channel in (1, 5):  # the input loop steps at the trigger, no dynamics
+        assert volts[0] == pytest.approx(settled, rel=2e-3)
+    else:  # the output loop's first sample is still near the 2 mA level
+        assert abs(volts[0] - expected[0]) < abs(volts[-1] - expected[0]) / 4
+    now = world.channel_voltage_v(channel, np.array([world.clock.now]))[0]
+    assert abs(now - settled) > 0.05 * abs(settled)  # the present state is really different
 
 
 def test_opc_while_waiting_for_a_trigger_answers_and_queues_minus_214(sb: ScanBench) -> None:

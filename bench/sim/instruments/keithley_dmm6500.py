@@ -574,7 +574,10 @@ class KeithleyDMM6500(KeithleyTti):
             else:
                 true = world.channel_voltage_v(acq.channel, starts + acq.aperture / 2.0)
                 if acq.module_noise is not None:
-                    scale = world.shunt_ohm["output"] if acq.channel == 2 else world.load_ohm
+                    mid = starts + acq.aperture / 2.0
+                    scale = (
+                        world.shunt_ohm["output"] if acq.channel == 2 else world.load_ohm_at(mid)
+                    )
                     true = np.where(true != 0.0, true + acq.module_noise[lo:hi] * scale, true)
             ranges = np.full(len(starts), st.range_v)
             specs = [DIGITIZE_SPEC[st.range_v]] * len(starts)
