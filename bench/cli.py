@@ -149,6 +149,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="supply-current model of the simulated unit (sim station only)",
     )
 
+    check = sub.add_parser(
+        "check",
+        help="check a station without a module: instruments, identities, calibration, safety "
+        "envelope, safe state",
+    )
+    check.add_argument(
+        "--station",
+        required=True,
+        help="'sim' for the built-in simulated bench, or a station .toml file",
+    )
+    check.add_argument(
+        "--profile",
+        default="wago-857-411",
+        help="module profile whose ratings bound the safety envelope (default: wago-857-411)",
+    )
+
     from bench.records_cli import add_commands
 
     add_commands(sub)
@@ -280,6 +296,8 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_sim(args)
         if args.command == "inspect":
             return _cmd_inspect(args)
+        if args.command == "check":
+            return _cmd_check(args)
         from bench.records_cli import run_command
 
         return run_command(args)
@@ -371,6 +389,31 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
         print(f"isobench: warning: {result.publish_message}", file=sys.stderr)
     if lot is not None and result.publish is not None:
         _join_lot(args, result.publish.run_id)
+    return result.exit_code
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from bench.check import check_station
+    from bench.station import load_station, sim_station
+    from procedures.profile import resolve_profile
+
+    profile = resolve_profile(args.profile)
+    if args.station != "sim":
+        result = check_station(load_station(args.station), profile)
+    else:
+        from bench.sim.bench import SimBench, SimBenchConfig
+
+        with SimBench(SimBenchConfig(serial="CHECK")) as sim:
+            result = check_station(sim_station(sim.resources, sim.models), profile)
+    for line in result.lines():
+        print(line)
+    if result.exit_code == 2:
+        problems = [i.message for i in result.instruments if not i.ok]
+        if not result.envelope_ok and not problems:
+            problems.append(f"safety envelope {result.envelope}")
+        if not result.safe_state.verified:
+            problems.append(result.safe_state.summary())
+        print(f"isobench: error: station not ready: {problems[0]}", file=sys.stderr)
     return result.exit_code
 
 

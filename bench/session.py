@@ -111,6 +111,8 @@ class BenchSession:
         self.drivers: dict[str, Role] = {}
         self.trusted: set[str] = set()  # identity verified: safe to command
         self.identities: dict[str, str] = {}
+        #: per role, what kept it from opening (open() raises the first of them)
+        self.open_errors: dict[str, InstrumentError] = {}
         self.order = OutputOrder()
         self.envelope: SafetyEnvelope | None = None
         self.safe_state_report: SafeStateReport | None = None
@@ -128,15 +130,18 @@ class BenchSession:
                 driver = self._opener(role, cfg.model, cfg.resource, cfg.timeout_s)
             except InstrumentError as exc:
                 first_error = first_error or exc
+                self.open_errors[role] = exc
                 continue
             self.drivers[role] = driver
             try:
                 identity = driver.initialize()
             except InstrumentIdentityError as exc:
                 first_error = first_error or exc  # unknown instrument: never commanded
+                self.open_errors[role] = exc
                 continue
             except InstrumentError as exc:
                 first_error = first_error or exc
+                self.open_errors[role] = exc
                 if getattr(driver, "identity", None) is not None:
                     self.trusted.add(role)  # the right instrument, it failed later: make safe
                 continue
