@@ -3,8 +3,9 @@
 The bench maintainer's question after wiring a station, moving it, or swapping an instrument:
 does every address answer with the right model and serial, is its error queue clean after a
 reset, is its calibration current, does the safety envelope fit the instruments, and does every
-output read back off? Nothing is switched on; every instrument ends in its safe state, read
-back, exactly as at the end of an inspection (``BenchSession.close``).
+output read back off? Each instrument is reset (``*RST``, as before an inspection); nothing is
+switched on; every instrument ends in its safe state, read back, exactly as at the end of an
+inspection (``BenchSession.close``).
 """
 
 from __future__ import annotations
