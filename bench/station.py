@@ -14,7 +14,15 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from drivers.registry import DRIVERS, models_for
 
@@ -153,22 +161,16 @@ class SimModule(BaseModel):
     #: instrument faults to inject, "KIND@ROLE[,after=N][,on=HEADER]..." (bench/sim/fault_spec.py)
     faults: list[str] = Field(default_factory=list)
 
-    @field_validator("faults")
+    @field_validator("defects", "faults")
     @classmethod
-    def _known_faults(cls, value: list[str]) -> list[str]:
+    def _parsable(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        """Each entry as its parser reads it, so a typo is reported when the file is loaded."""
+        from bench.sim.defects import parse_defect
         from bench.sim.fault_spec import parse_fault
 
+        parse = parse_defect if info.field_name == "defects" else parse_fault
         for item in value:
-            parse_fault(item)
-        return value
-
-    @field_validator("defects")
-    @classmethod
-    def _known_defects(cls, value: list[str]) -> list[str]:
-        from bench.sim.defects import parse_defect
-
-        for item in value:
-            parse_defect(item)
+            parse(item)
         return value
 
 

@@ -9,8 +9,13 @@ import signal
 import subprocess
 import sys
 import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tests.helpers import ROOT
+
+if TYPE_CHECKING:
+    from bench.station import Station
 
 LINE_TIMEOUT_S = 60.0
 
@@ -63,3 +68,19 @@ class Simulator:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait(timeout=LINE_TIMEOUT_S)
+
+
+def station_written_by_a_simulator(folder: Path, simulators: list[Simulator]) -> Station:
+    """The station file ``isobench sim --base-port 0 --write-station`` writes (ephemeral
+    ports, a ``[sim]`` table), loaded after that simulator stopped: ready to be edited and
+    served again with ``isobench sim --station FILE``."""
+    from bench.station import load_station
+
+    path = folder / "written-by-sim.toml"
+    first = Simulator("--base-port", "0", "--write-station", str(path))
+    simulators.append(first)
+    first.wait_for("Ctrl-C stops.")
+    assert first.interrupt() == 0
+    station = load_station(path)
+    assert station.sim is not None and station.sim.defects == [] and station.sim.faults == []
+    return station

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from bench.station import load_station, station_toml
-from tests.e2e.simulator import Simulator
+from tests.e2e.simulator import Simulator, station_written_by_a_simulator
 from tests.helpers import run_cli
 
 
@@ -48,12 +48,8 @@ def test_a_supply_trip_mid_run_aborts_safely_and_the_simulator_says_so(
 def test_a_station_files_sim_faults_are_armed_and_an_unfired_fault_is_reported(
     tmp_path: Path, simulators: list[Simulator]
 ) -> None:
-    first = Simulator("--base-port", "0", "--write-station", str(tmp_path / "first.toml"))
-    simulators.append(first)
-    first.wait_for("Ctrl-C stops.")
-    assert first.interrupt() == 0
-    station = load_station(tmp_path / "first.toml")
-    assert station.sim is not None and station.sim.faults == []
+    station = station_written_by_a_simulator(tmp_path, simulators)
+    assert station.sim is not None
     # a fault on a header the sweep never sends: armed, never fired, the run unharmed
     station.sim.faults = ["error@dmm,on=CALIBRATION:SECURE,code=-350"]
     file = tmp_path / "station.toml"

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bench.station import load_station, station_toml
-from tests.e2e.simulator import Simulator
+from tests.e2e.simulator import Simulator, station_written_by_a_simulator
 from tests.helpers import run_cli
 
 FAILING = ("fail", "conditional fail")
@@ -73,12 +73,8 @@ def test_a_station_files_sim_table_gives_the_simulator_its_module(
     tmp_path: Path, simulators: list[Simulator]
 ) -> None:
     # a station file written by one simulator (ephemeral ports) ...
-    first = Simulator("--base-port", "0", "--write-station", str(tmp_path / "first.toml"))
-    simulators.append(first)
-    first.wait_for("Ctrl-C stops.")
-    assert first.interrupt() == 0
-    station = load_station(tmp_path / "first.toml")
-    assert station.sim is not None and station.sim.defects == []
+    station = station_written_by_a_simulator(tmp_path, simulators)
+    assert station.sim is not None
     # ... edited to hold a defective module, then served again from the file
     station.sim.serial, station.sim.defects = "STATION-SIM-1", ["gain=0.003"]
     file = tmp_path / "station.toml"
