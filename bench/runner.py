@@ -86,7 +86,18 @@ def run_folder(output_dir: Path, serial: str) -> Path:
     while folder.exists():
         n += 1
         folder = output_dir / f"{safe_serial}_{stamp}_{n}"
+    try:
+        folder.mkdir(parents=True)
+    except OSError as exc:
+        raise OutputFolderError(
+            f"output folder {output_dir}: cannot create a run folder there "
+            f"({exc.strerror or exc}); give --out a folder you can write to"
+        ) from None
     return folder
+
+
+class OutputFolderError(OSError):
+    """The run folder cannot be created: nothing was measured yet."""
 
 
 def exit_code_for(record: RunRecord) -> int:
@@ -103,6 +114,7 @@ def exit_code_for(record: RunRecord) -> int:
 def run_inspection(
     station: Station, profile: Profile, plan: list[Step], options: RunOptions
 ) -> RunResult:
+    profile.check_environment(options.ambient_c, options.humidity_pct)  # before anything
     folder = run_folder(options.output_dir, options.serial)
     record = RunRecord(
         serial=options.serial,

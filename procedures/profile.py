@@ -35,6 +35,10 @@ class ModuleInfo(BaseModel):
     temperature_coefficient_per_k: float = Field(ge=0.0)
     reference_temperature_c: float
     reference_temperature_source: str = ""
+    #: ambient the datasheet specifies operation for (min, max); a run outside it is refused
+    operating_ambient_c: tuple[float, float] = (-273.15, 1000.0)
+    #: relative humidity the datasheet allows (min, max), in %
+    operating_humidity_pct: tuple[float, float] = (0.0, 100.0)
 
 
 class Ratings(BaseModel):
@@ -113,6 +117,22 @@ class Profile(BaseModel):
     @property
     def title(self) -> str:
         return f"{self.module.manufacturer} {self.module.type}"
+
+    def check_environment(self, ambient_c: float | None, humidity_pct: float | None) -> None:
+        """Refuse a run whose stated ambient lies outside the module's operating conditions:
+        the datasheet's limits do not apply there, so no verdict could be given."""
+        for value, (low, high), what, unit in (
+            (ambient_c, self.module.operating_ambient_c, "ambient temperature", "C"),
+            (humidity_pct, self.module.operating_humidity_pct, "relative humidity", "%"),
+        ):
+            if value is None:
+                continue
+            if not math.isfinite(value) or not low <= value <= high:
+                raise ProfileError(
+                    f"{what} {value:g} {unit} is outside the {self.title}'s operating range "
+                    f"{low:g} ... {high:g} {unit} (its datasheet); measure it again, or inspect "
+                    "in conditions the datasheet covers"
+                )
 
     def temperature_allowance_a(self, ambient_c: float | None) -> float:
         """TC x |ambient - reference| x URV: how far the module may move off reference."""

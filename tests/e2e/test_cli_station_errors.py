@@ -85,3 +85,40 @@ def test_unreachable_instrument_is_one_line_and_nothing_is_lost(tmp_path: Path) 
     assert "ABORTED" in result.stdout and "source (Keithley 2450)" in result.stdout
     record = next((tmp_path / "out").glob("X_*/record.json"))
     assert json.loads(record.read_text())["outcome"] == "aborted"
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--ambient-c", "-60"], "ambient temperature -60 C is outside the WAGO 857-411's "
+         "operating range -25 ... 70 C"),
+        (["--humidity", "150"], "relative humidity 150 % is outside the WAGO 857-411's "
+         "operating range 5 ... 95 %"),
+        (["--ambient-c", "nan"], "ambient temperature nan C is outside"),
+    ],
+)  # fmt: skip
+def test_conditions_outside_the_datasheet_are_refused_before_anything_runs(
+    tmp_path: Path, args: list[str], expected: str
+) -> None:
+    out = tmp_path / "out"
+    result = run_cli(
+        "inspect", "--station", "sim", "--serial", "ENV-1", "--out", str(out), *args
+    )  # fmt: skip
+    assert result.returncode == 2
+    (line,) = [text for text in result.stderr.splitlines() if text.strip()]
+    assert expected in line and "measure it again" in line
+    assert not out.exists()  # nothing started, nothing half-written
+
+
+@pytest.mark.parametrize("where", ["file", "missing-parent"])
+def test_an_output_folder_that_cannot_be_made_is_one_line(tmp_path: Path, where: str) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    out = blocker if where == "file" else blocker / "sub"
+    result = run_cli(
+        "inspect", "--station", "sim", "--serial", "OUT-1", "--out", str(out), "--plan", "sweep"
+    )  # fmt: skip
+    assert result.returncode == 2
+    (line,) = [text for text in result.stderr.splitlines() if text.strip()]
+    assert line.startswith(f"isobench: error: output folder {out}: cannot create a run folder")
+    assert line.endswith("give --out a folder you can write to")

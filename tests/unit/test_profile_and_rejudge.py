@@ -72,3 +72,15 @@ def test_a_bad_profile_is_one_line_naming_the_key(tmp_path: Path) -> None:
         load_profile(path)
     message = str(info.value)
     assert "\n" not in message and "characteristics.transmission_error.rule" in message
+
+
+def test_the_datasheets_operating_conditions_bound_a_run() -> None:
+    profile = builtin_profile()
+    assert profile.module.operating_ambient_c == (-25.0, 70.0)
+    assert profile.module.operating_humidity_pct == (5.0, 95.0)
+    profile.check_environment(None, None)
+    profile.check_environment(-25.0, 5.0)  # the limits themselves are inside
+    profile.check_environment(70.0, 95.0)
+    for ambient, humidity in ((70.1, None), (None, 4.9), (float("inf"), None)):
+        with pytest.raises(ProfileError, match="outside the WAGO 857-411's operating range"):
+            profile.check_environment(ambient, humidity)
