@@ -201,3 +201,44 @@ def test_unreachable_shared_database_queues_the_run_and_sync_uploads_it(tmp_path
     assert again.startswith("uploaded 0, already there 0, still queued 0")
     history = _ok(run_cli("history", "SYNC-1", "--db", url))
     assert "completed" in history
+
+
+def test_a_lot_run_queued_while_the_database_was_away_counts_once_synced(
+    tmp_path: Path,
+) -> None:
+    """The shared database goes away after the lot was started: the unit's run is queued on
+    the bench, and once ``isobench sync`` uploads it the lot counts it (its record names
+    the lot) - nothing is lost and nothing counts twice."""
+    from bench.runner import RunOptions, run_inspection
+    from procedures.plans import sweep_plan
+    from procedures.profile import builtin_profile
+
+    central = ["--db", f"sqlite:///{tmp_path / 'central.db'}"]
+    _ok(run_cli("lot", "start", "--lot-size", "5", "--aql", "4.0", "--supplier", "ACME",
+                "--lot", "LATE-1", *central))  # fmt: skip
+    away = f"sqlite:///{tmp_path / 'unplugged' / 'central.db'}"  # the same store, unreachable
+    with SimBench(SimBenchConfig(serial="LATE-1-U1")) as sim:
+        station = sim_station(sim.resources, sim.models)
+        result = run_inspection(
+            station,
+            builtin_profile(),
+            sweep_plan(station.station.topology),
+            RunOptions(
+                serial="LATE-1-U1",
+                output_dir=tmp_path / "out",
+                lot="LATE-1",
+                supplier="ACME",
+                database_url=away,
+                render=False,
+            ),
+        )
+    assert result.exit_code == 0 and result.publish.queued, result.publish_message
+    before = _ok(run_cli("lot", "show", "LATE-1", *central))
+    assert "units (0 of 3)" in before and "LATE-1-U1" not in before
+    _ok(run_cli("sync", *central))
+    after = _ok(run_cli("lot", "show", "LATE-1", *central))
+    assert "units (1 of 3)" in after
+    (line,) = [text for text in after.splitlines() if "LATE-1-U1" in text]
+    assert " pass " in line and result.publish.run_id in line
+    _ok(run_cli("sync", *central))  # a second sync uploads nothing twice
+    assert _ok(run_cli("lot", "show", "LATE-1", *central)).count("LATE-1-U1") == 1
