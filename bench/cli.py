@@ -393,7 +393,7 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from bench.check import check_station
+    from bench.check import NOT_READY, check_station
     from bench.station import load_station, sim_station
     from procedures.profile import resolve_profile
 
@@ -407,7 +407,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
             result = check_station(sim_station(sim.resources, sim.models), profile)
     for line in result.lines():
         print(line)
-    if result.exit_code == 2:
+    if result.exit_code == NOT_READY:
         problems = [i.message for i in result.instruments if not i.ok]
         if not result.envelope_ok and not problems:
             problems.append(f"safety envelope {result.envelope}")

@@ -16,9 +16,7 @@ each instrument that could not be verified once more before naming it in the rep
 from __future__ import annotations
 
 import contextlib
-import signal
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bench.safety import (
@@ -33,6 +31,7 @@ from bench.station import ROLES, Station
 from drivers.errors import InstrumentError, InstrumentIdentityError
 from drivers.registry import open_driver
 from drivers.roles import Role
+from procedures.interrupts import interrupts_deferred
 
 #: safe-state order: the input source first, then the load, the supply, the meter
 SAFE_ORDER = ("source", "load", "supply", "dmm")
@@ -80,22 +79,10 @@ class SafeStateReport:
         return "safe state NOT verified - " + "; ".join(bad)
 
 
-@contextlib.contextmanager
-def signals_held() -> Iterator[list[int]]:
-    """Hold SIGINT/SIGTERM back while the safe-state sequence runs (main thread only)."""
-    received: list[int] = []
-    if threading.current_thread() is not threading.main_thread():
-        yield received
-        return
-    previous = {}
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        previous[sig] = signal.getsignal(sig)
-        signal.signal(sig, lambda signum, _frame: received.append(signum))
-    try:
-        yield received
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+def signals_held() -> contextlib.AbstractContextManager[list[int]]:
+    """Hold SIGINT/SIGTERM back while the safe-state sequence runs (main thread only); the
+    context yields the signals that arrived, which are not delivered afterwards."""
+    return interrupts_deferred(redeliver=False)
 
 
 class BenchSession:

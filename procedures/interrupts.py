@@ -18,16 +18,19 @@ DEFERRED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @contextlib.contextmanager
-def interrupts_deferred() -> Iterator[None]:
-    """Defer SIGINT/SIGTERM until the block ends, then re-deliver each one once.
+def interrupts_deferred(*, redeliver: bool = True) -> Iterator[list[int]]:
+    """Defer SIGINT/SIGTERM until the block ends; yields the signals that arrived.
 
-    Only the main thread can handle signals; anywhere else this is a no-op. Nested blocks
-    work: the inner one re-delivers to the outer one's handler, which delivers at its own end.
+    ``redeliver``: raise each one once, to the handler that was in place before, when the block
+    ends (the default); False holds them for good - the caller decides (the safe-state
+    sequence, which a second Ctrl-C must not cut short). Only the main thread can handle
+    signals; anywhere else this is a no-op. Nested blocks work: the inner one re-delivers to
+    the outer one's handler, which delivers at its own end.
     """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
     received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
     previous: dict[int, object] = {}
     for sig in DEFERRED_SIGNALS:
         handler = signal.getsignal(sig)
@@ -36,9 +39,10 @@ def interrupts_deferred() -> Iterator[None]:
         previous[sig] = handler
         signal.signal(sig, lambda signum, _frame: received.append(signum))
     try:
-        yield
+        yield received
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)  # type: ignore[arg-type]
-        for sig in dict.fromkeys(received):
-            signal.raise_signal(sig)
+        if redeliver:
+            for sig in dict.fromkeys(received):
+                signal.raise_signal(sig)

@@ -17,10 +17,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from bench.sim.bench import ROLES
 from bench.sim.faults import FAULT_PARAMS, KINDS, Fault
 
 SYNTAX = "KIND@ROLE[,after=N][,on=HEADER][,duration=N|forever][,PARAM=VALUE...]"
-ROLES = ("source", "dmm", "supply", "load")
 
 #: what each kind does, for --list-faults
 FAULT_KINDS = {

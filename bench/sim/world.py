@@ -250,7 +250,10 @@ class World:
     def output_current_a(self, times: np.ndarray) -> np.ndarray:
         """Current in the output shunt: the module's output, or the input current in bypass."""
         times = np.atleast_1d(np.asarray(times, dtype=float))
-        state = self.states_at(times)
+        return self._output_current_a(times, self.states_at(times))
+
+    def _output_current_a(self, times: np.ndarray, state: dict[str, np.ndarray]) -> np.ndarray:
+        """``output_current_a`` with the loop states at ``times`` already looked up."""
         bypass = ~state["dut_connected"]
         if not bypass.any():
             return self.unit.output_a(times)
@@ -290,16 +293,16 @@ class World:
         if channel == 1:
             return state["input_a"] * self.shunt_ohm["input"]
         if channel == 2:
-            return self.output_current_a(times) * self.shunt_ohm["output"]
+            return self._output_current_a(times, state) * self.shunt_ohm["output"]
         if channel == 3:
             modes = state["supply_mode"]
-            out = self.output_current_a(times)
+            out = self._output_current_a(times, state)
             cv = self.unit.model.supply_current_a(out, state["module_supply_v"])
             cc = np.where(modes == "CC", state["supply_limit_a"], 0.0)
             current = np.where(modes == "CV", np.asarray(cv, dtype=float), cc)
             return current * self.shunt_ohm["supply"]
         if channel == 4:
-            return self.output_current_a(times) * state["load_ohm"]
+            return self._output_current_a(times, state) * state["load_ohm"]
         if channel == 5:
             r_in = np.where(state["dut_connected"], state["input_resistance_ohm"], 0.0)
             return state["input_a"] * r_in

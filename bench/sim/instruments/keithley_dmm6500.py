@@ -572,9 +572,9 @@ class KeithleyDMM6500(KeithleyTti):
             if acq.channel is None:
                 true = np.zeros(len(starts))
             else:
-                true = world.channel_voltage_v(acq.channel, starts + acq.aperture / 2.0)
+                mid = starts + acq.aperture / 2.0
+                true = world.channel_voltage_v(acq.channel, mid)
                 if acq.module_noise is not None:
-                    mid = starts + acq.aperture / 2.0
                     scale = (
                         world.shunt_ohm["output"] if acq.channel == 2 else world.load_ohm_at(mid)
                     )
