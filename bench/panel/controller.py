@@ -1,0 +1,260 @@
+"""The station controller: the panel's actions checked against the state, the run on a worker.
+
+The run itself is the runner's (``bench.runner``): the controller builds the request from what
+the operator entered, runs it on one worker thread with a listener that feeds the state, and
+forwards an abort to the runner's ``RunControl`` (handled exactly like Ctrl-C). Lots, the
+repeated-serial warning and the last units come from the results store the CLI uses.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.panel.state import Notice, PanelConflict, PanelState, Phase
+from bench.station import Station
+
+log = logging.getLogger(__name__)
+
+#: how often the station lock's holder note is read (another process may take the station)
+LOCK_POLL_S = 1.0
+
+
+@dataclass
+class PanelConfig:
+    station: str  # "sim" or a station .toml path (as for isobench inspect)
+    profile: str = "wago-857-411"
+    plan: str = "full"
+    out_dir: Path = Path("isobench-output")
+    db_url: str | None = None
+    operator: str = ""
+    lot: str = ""
+    engineering: bool = False
+    #: options of the built-in simulated station (as for isobench inspect --station sim)
+    sim: dict[str, Any] = field(default_factory=dict)
+
+
+class PanelController:
+    def __init__(self, config: PanelConfig, display_station: Station) -> None:
+        self.config = config
+        self.station = display_station
+        self.state = PanelState(operator=config.operator)
+        self._worker: threading.Thread | None = None
+        self._control: Any = None  # the active run's bench.events.RunControl
+        self._reports: dict[str, dict[str, str]] = {}  # run_id -> {kind: path}
+        self._closing = threading.Event()
+        self._poller: threading.Thread | None = None
+        if config.lot:
+            self.state.update_lot(self._lot_view(config.lot))
+        self.state.set_units(self._recent_units())
+
+    # ------------------------------------------------------------------ life cycle
+    def start_background(self) -> None:
+        """Watch the station lock's holder note (a second ``isobench station``, a CLI run)."""
+        if self.config.station == "sim":
+            return  # every simulated run has its own simulator: nothing shared to watch
+        self._poller = threading.Thread(target=self._poll_lock, name="panel-lock", daemon=True)
+        self._poller.start()
+
+    def _poll_lock(self) -> None:
+        from bench.lock import lock_holder
+
+        while not self._closing.wait(LOCK_POLL_S):
+            try:
+                holder = lock_holder(self.station)
+            except Exception:  # a note being rewritten: read it next time
+                continue
+            self.state.set_lock_holder(_holder_dict(holder))
+
+    @property
+    def closing(self) -> bool:
+        return self._closing.is_set()
+
+    def shutdown(self, timeout_s: float = 120.0) -> bool:
+        """Stop: abort an active run and wait until the runner has made the bench safe.
+
+        Returns whether the worker finished (False only if it is still running after
+        ``timeout_s``: the runner is stuck in an instrument call longer than its timeouts)."""
+        self._closing.set()
+        self.abort("the operator station was stopped (Ctrl-C)")
+        worker = self._worker
+        if worker is not None:
+            worker.join(timeout_s)
+            return not worker.is_alive()
+        return True
+
+    # ------------------------------------------------------------------ operator
+    def set_operator(self, name: str, lot_id: str | None = None) -> None:
+        lot = self._lot_view(lot_id) if lot_id else None
+        self.state.set_operator(name)
+        if lot_id is not None:
+            self.state.set_lot(lot)
+
+    def choose_lot(self, lot_id: str) -> None:
+        self.state.set_lot(self._lot_view(lot_id) if lot_id else None)
+
+    def open_lot(
+        self, lot_size: int, aql: float, supplier: str, level: str = "II", lot_id: str = ""
+    ) -> dict[str, Any]:
+        from bench.records_cli import create_lot
+
+        lot = create_lot(self.config.db_url, lot_size, aql, supplier, level, lot_id or None)
+        self.state.set_lot(self._lot_view(lot["lot_id"]))
+        return lot
+
+    def open_lots(self) -> list[dict[str, Any]]:
+        try:
+            with self._store() as store:
+                return store.lots(status="open")
+        except Exception as exc:  # the setup screen still works without the store
+            log.warning("open lots not listed: %s", exc)
+            return []
+
+    def scan(self, serial: str) -> None:
+        """Validate a scanned serial; on success the instruction screen shows."""
+        from bench.cli import _serial
+
+        if self.state.running:
+            raise PanelConflict(f"scan: {self.state._busy_text()}")
+        try:
+            value = _serial(serial)
+        except Exception as exc:
+            text = f"serial {serial.strip()!r}: {exc}"
+            self.state.refuse(text)
+            raise PanelConflict(text) from None
+        self.state.scanned(value, self._repeat_notes(value))
+
+    def _repeat_notes(self, serial: str) -> list[Notice]:
+        """A serial seen before warns and says how the new run will count."""
+        from bench.runner import repeat_note
+
+        lot = self.state.lot
+        try:
+            text = repeat_note(serial, lot["lot_id"] if lot else "", self.config.db_url)
+        except Exception as exc:
+            log.warning("history of %s not read: %s", serial, exc)
+            return []
+        return [Notice("warning", text)] if text else []
+
+    # ------------------------------------------------------------------ runs
+    def start(self, serial: str = "") -> None:
+        self.state.begin_run(serial)
+        snapshot = self.state.snapshot()
+        self._worker = threading.Thread(
+            target=self._run, args=(snapshot["run"]["serial"],), name="panel-run", daemon=True
+        )
+        self._worker.start()
+
+    def _run(self, serial: str) -> None:
+        from bench.events import RunControl
+        from bench.runner import run_request
+
+        control = RunControl()
+        self._control = control
+        if self._closing.is_set():
+            control.abort("the operator station was stopped (Ctrl-C)")
+        lot = self.state.lot
+        try:
+            request = self._request(serial, lot["lot_id"] if lot else "")
+            result = run_request(request, listener=self._on_event, control=control)
+        except Exception as exc:  # refused before anything was switched on
+            from bench.errors import one_line
+
+            self.state.start_failed(one_line(exc))
+            return
+        finally:
+            self._control = None
+        if result is not None and result.record.run_id:
+            self._reports[result.record.run_id] = {k: str(v) for k, v in result.reports.items()}
+        if lot:
+            self.state.update_lot(self._lot_view(lot["lot_id"]))
+
+    def _request(self, serial: str, lot_id: str) -> Any:
+        from bench.runner import RunRequest
+
+        return RunRequest(
+            station=self.config.station,
+            serial=serial,
+            profile=self.config.profile,
+            plan=self.config.plan,
+            operator=self.state.operator,
+            lot=lot_id,
+            engineering=self.config.engineering,
+            out_dir=self.config.out_dir,
+            db_url=self.config.db_url,
+            front_end="station",
+        )
+
+    def _on_event(self, event: Any) -> None:
+        self.state.on_event(event.kind, event.data)
+
+    def abort(self, reason: str) -> bool:
+        """Ask the runner to abort the active run (returns at once; False if none is active)."""
+        requested = self.state.request_abort(reason)
+        control = self._control
+        if control is not None:
+            control.abort(reason)
+        return requested
+
+    def cancel(self) -> None:
+        self.state.cancel()
+
+    def report_file(self, run_id: str, kind: str) -> Path | None:
+        path = self._reports.get(run_id, {}).get(kind)
+        return Path(path) if path else None
+
+    # ------------------------------------------------------------------ the store
+    def _store(self) -> Any:
+        from bench.store import ResultStore, default_url
+
+        return ResultStore.open(self.config.db_url or self._station_db() or default_url())
+
+    def _station_db(self) -> str | None:
+        return self.station.station.database_url
+
+    def _lot_view(self, lot_id: str) -> dict[str, Any]:
+        from bench.records_cli import lot_counts, lot_units
+
+        with self._store() as store:
+            lot = store.lot(lot_id)
+            inspected, nonconforming = lot_counts(lot_units(store, lot_id))
+        lot.pop("plan", None)
+        lot["tally"] = {"inspected": inspected, "nonconforming": nonconforming}
+        return _jsonable(lot)
+
+    def _recent_units(self) -> list[dict[str, Any]]:
+        try:
+            with self._store() as store:
+                runs = [r for r in store.runs() if r["station"] == self.station.name]
+        except Exception as exc:
+            log.warning("last units not read: %s", exc)
+            return []
+        return [
+            {
+                "serial": r["serial"],
+                "run_id": r["run_id"],
+                "verdict": r["verdict"],
+                "outcome": r["outcome"],
+                "engineering": bool(r["engineering"]),
+                "ended": str(r["ended_at"] or r["started_at"] or "")[11:16],
+            }
+            for r in reversed(runs[-20:])
+        ]
+
+
+def _holder_dict(holder: Any) -> dict[str, Any] | None:
+    if holder is None:
+        return None
+    from dataclasses import asdict
+
+    return asdict(holder)
+
+
+def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in data.items()}
+
+
+__all__ = ["PanelConfig", "PanelConflict", "PanelController", "Phase"]
