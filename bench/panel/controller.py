@@ -9,8 +9,11 @@ repeated-serial warning and the last units come from the results store the CLI u
 from __future__ import annotations
 
 import logging
+import statistics
 import threading
+import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +24,7 @@ log = logging.getLogger(__name__)
 
 #: how often the station lock's holder note is read (another process may take the station)
 LOCK_POLL_S = 1.0
+STOPPED = "the operator station was stopped (Ctrl-C)"
 
 
 @dataclass
@@ -46,6 +50,9 @@ class PanelController:
         self._control: Any = None  # the active run's bench.events.RunControl
         self._reports: dict[str, dict[str, str]] = {}  # run_id -> {kind: path}
         self._closing = threading.Event()
+        #: wall durations of this panel's completed runs (the expected time of the next)
+        self._durations: list[float] = []
+        self._stored_durations: list[float] = []
         self._poller: threading.Thread | None = None
         if config.lot:
             self.state.update_lot(self._lot_view(config.lot))
@@ -79,7 +86,7 @@ class PanelController:
         Returns whether the worker finished (False only if it is still running after
         ``timeout_s``: the runner is stuck in an instrument call longer than its timeouts)."""
         self._closing.set()
-        self.abort("the operator station was stopped (Ctrl-C)")
+        self.abort(STOPPED)
         worker = self._worker
         if worker is not None:
             worker.join(timeout_s)
@@ -141,7 +148,7 @@ class PanelController:
 
     # ------------------------------------------------------------------ runs
     def start(self, serial: str = "") -> None:
-        self.state.begin_run(serial)
+        self.state.begin_run(serial, self._expected_s())
         snapshot = self.state.snapshot()
         self._worker = threading.Thread(
             target=self._run, args=(snapshot["run"]["serial"],), name="panel-run", daemon=True
@@ -149,43 +156,52 @@ class PanelController:
         self._worker.start()
 
     def _run(self, serial: str) -> None:
+        from bench.errors import one_line
         from bench.events import RunControl
-        from bench.runner import run_request
+        from bench.runner import Runner
 
         control = RunControl()
         self._control = control
         if self._closing.is_set():
-            control.abort("the operator station was stopped (Ctrl-C)")
+            control.abort(STOPPED)
         lot = self.state.lot
+        started = time.monotonic()
         try:
-            request = self._request(serial, lot["lot_id"] if lot else "")
-            result = run_request(request, listener=self._on_event, control=control)
+            result = Runner(self._request(serial), self._on_event, control).run()
         except Exception as exc:  # refused before anything was switched on
-            from bench.errors import one_line
-
             self.state.start_failed(one_line(exc))
             return
         finally:
             self._control = None
-        if result is not None and result.record.run_id:
-            self._reports[result.record.run_id] = {k: str(v) for k, v in result.reports.items()}
+        record = result.record
+        self._reports[record.run_id] = {k: str(v) for k, v in result.reports.items()}
+        self.state.set_identities({r: i.get("idn", "") for r, i in record.instruments.items()})
+        if record.outcome == "completed":
+            self._durations.append(time.monotonic() - started)
         if lot:
             self.state.update_lot(self._lot_view(lot["lot_id"]))
 
-    def _request(self, serial: str, lot_id: str) -> Any:
+    def _expected_s(self) -> float | None:
+        """Typical wall time from Start to verdict: this panel's last completed runs, else
+        the station's last stored ones (start to stored, reports included)."""
+        recent = self._durations[-5:] or self._stored_durations[-5:]
+        return statistics.median(recent) if recent else None
+
+    def _request(self, serial: str) -> Any:
         from bench.runner import RunRequest
 
+        lot = self.state.lot
         return RunRequest(
             station=self.config.station,
             serial=serial,
             profile=self.config.profile,
             plan=self.config.plan,
             operator=self.state.operator,
-            lot=lot_id,
+            lot=lot["lot_id"] if lot else "",
             engineering=self.config.engineering,
             out_dir=self.config.out_dir,
             db_url=self.config.db_url,
-            front_end="station",
+            front_end="panel",
         )
 
     def _on_event(self, event: Any) -> None:
@@ -226,12 +242,17 @@ class PanelController:
         return _jsonable(lot)
 
     def _recent_units(self) -> list[dict[str, Any]]:
+        """The station's last stored units (and how long they took, for the expected time)."""
         try:
             with self._store() as store:
-                runs = [r for r in store.runs() if r["station"] == self.station.name]
+                runs = [r for r in store.runs() if r["station"] == self.station.name][-20:]
         except Exception as exc:
             log.warning("last units not read: %s", exc)
             return []
+        for r in runs:
+            took = _seconds_between(r.get("started_at"), r.get("created_at"))
+            if r["outcome"] == "completed" and took is not None:
+                self._stored_durations.append(took)
         return [
             {
                 "serial": r["serial"],
@@ -239,10 +260,26 @@ class PanelController:
                 "verdict": r["verdict"],
                 "outcome": r["outcome"],
                 "engineering": bool(r["engineering"]),
-                "ended": str(r["ended_at"] or r["started_at"] or "")[11:16],
+                "ended": _local_hh_mm(r["ended_at"] or r["started_at"]),
             }
-            for r in reversed(runs[-20:])
+            for r in reversed(runs)
         ]
+
+
+def _local_hh_mm(stamp: Any) -> str:
+    """A stored UTC time stamp as the bench's local clock time (as the panel's own runs)."""
+    try:
+        return datetime.fromisoformat(str(stamp)).astimezone().strftime("%H:%M")
+    except ValueError:
+        return ""
+
+
+def _seconds_between(start: Any, end: Any) -> float | None:
+    try:
+        seconds = datetime.fromisoformat(str(end)) - datetime.fromisoformat(str(start))
+    except ValueError:
+        return None
+    return seconds.total_seconds() if seconds.total_seconds() >= 0 else None
 
 
 def _holder_dict(holder: Any) -> dict[str, Any] | None:

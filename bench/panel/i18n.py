@@ -18,7 +18,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "operator": ("Operator", "Prüfer"),
     "lot": ("Lot", "Los"),
     "no_lot": ("no lot (single units)", "kein Los (Einzelprüfung)"),
-    "change_setup": ("Change operator or lot", "Prüfer oder Los ändern"),
+    "change_setup": ("Operator / lot", "Prüfer / Los"),
     "language_switch": ("Deutsch", "English"),
     "language_switch_label": ("Sprache: Deutsch", "Language: English"),
     "plan": ("Plan", "Prüfplan"),

@@ -153,18 +153,21 @@ def transfer_plot(points: list[dict[str, Any]], t: Callable[..., str]) -> str:
         x, y = sx(float(p["input_a"]) * 1e3), sy(float(p["value"]) * 1e6)
         u = float(p.get("U") or 0.0) * 1e6
         kind, colour = SERIES[_series(p)]
+        parts = []
         if u > 0:
             y_hi, y_lo = sy(float(p["value"]) * 1e6 + u), sy(float(p["value"]) * 1e6 - u)
-            body.append(svg.line(x, y_hi, x, y_lo, stroke=colour, stroke_width=1.8))
+            parts.append(svg.line(x, y_hi, x, y_lo, stroke=colour, stroke_width=1.8))
             for yy in (y_hi, y_lo):
-                body.append(svg.line(x - 5, yy, x + 5, yy, stroke=colour, stroke_width=1.8))
-        body.append(_marker(kind, x, y, colour))
+                parts.append(svg.line(x - 5, yy, x + 5, yy, stroke=colour, stroke_width=1.8))
+        parts.append(_marker(kind, x, y, colour))
         ring = RING.get(str(p.get("statement", "")))
         if ring:
-            body.append(
+            parts.append(
                 f"<circle {svg.attrs(cx=x, cy=y, r=13.0, fill='none', stroke=ring)} "
                 'stroke-width="3"/>'
             )
+        statement = svg.attrs(class_="pt", data_statement=p.get("statement", ""))
+        body.append(f"<g {statement}>{''.join(parts)}</g>")
     worst = max(finite, key=lambda p: abs(float(p["value"])), default=None)
     title = (
         t("plot_title_empty")

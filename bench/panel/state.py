@@ -170,7 +170,7 @@ class PanelState:
                 self.phase, self.serial, self.scan_notes, self.notice = Phase.IDLE, "", [], None
                 self._changed()
 
-    def begin_run(self, serial: str) -> None:
+    def begin_run(self, serial: str, expected_s: float | None = None) -> None:
         """Start pressed: only from the instruction screen, for the serial it shows."""
         with self._lock:
             if self.phase == Phase.RUNNING:
@@ -183,7 +183,7 @@ class PanelState:
                     "scanned (another tab?); check the module in the fixture"
                 )
             self.phase, self.notice = Phase.RUNNING, None
-            self.run = RunView(serial=self.serial)
+            self.run = RunView(serial=self.serial, expected_s=expected_s)
             self._changed()
 
     def start_failed(self, text: str) -> None:
@@ -231,7 +231,7 @@ class PanelState:
 
     def _on_run_started(self, run: RunView, data: dict[str, Any]) -> None:
         run.run_id = str(data.get("run_id", ""))
-        run.expected_s = data.get("expected_s")
+        run.expected_s = data.get("expected_s", run.expected_s)
         run.engineering = bool(data.get("engineering", False))
         run.steps = [StepView(s["name"], s.get("title", s["name"])) for s in data.get("steps", [])]
 
@@ -278,9 +278,6 @@ class PanelState:
                 }
             )
 
-    def _on_instruments(self, run: RunView, data: dict[str, Any]) -> None:
-        self.identities = {role: str(i.get("idn", "")) for role, i in data.items()}
-
     def _on_safe_state(self, run: RunView, data: dict[str, Any]) -> None:
         run.safe_state = dict(data)
 
@@ -315,6 +312,11 @@ class PanelState:
     def set_units(self, units: list[dict[str, Any]]) -> None:
         with self._lock:
             self.units = list(units[:LAST_UNITS])
+            self._changed()
+
+    def set_identities(self, identities: dict[str, str]) -> None:
+        with self._lock:
+            self.identities = dict(identities)
             self._changed()
 
     def update_lot(self, lot: dict[str, Any] | None) -> None:
