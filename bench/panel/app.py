@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import math
 from collections.abc import AsyncIterator
 from typing import Any
@@ -35,6 +36,8 @@ from bench.panel import i18n
 from bench.panel.controller import PanelController
 from bench.panel.state import PanelConflict
 from bench.panel.view import PageView
+
+log = logging.getLogger(__name__)
 
 #: a burst of runner events becomes at most this many updates per second per tab
 MAX_UPDATES_PER_S = 10.0
@@ -123,6 +126,13 @@ def create_app(controller: PanelController, view: PageView) -> Starlette:
                 return JSONResponse({"error": str(exc), **payload(lang)}, status_code=409)
             except (BadRequest, ValueError) as exc:
                 return JSONResponse({"error": str(exc), **payload(lang)}, status_code=400)
+            except Exception as exc:  # a bug: one line to the tab, the details in the log
+                from bench.errors import one_line
+
+                log.exception("panel action %s failed", request.url.path)
+                text = f"internal error: {one_line(exc)}"
+                state.refuse(text)
+                return JSONResponse({"error": text, **payload(lang)}, status_code=500)
             return JSONResponse(payload(lang))
 
         return endpoint

@@ -136,7 +136,7 @@ def run_station(args: argparse.Namespace) -> int:
     run = server.controller.state.snapshot()["run"]
     if running and run and run.get("result"):
         result = run["result"]
-        safe = result.get("safe_state_verified")
+        safe = (run.get("safe_state") or {}).get("verified", False)
         print(
             f"{run['serial']}: {result.get('headline') or result.get('outcome')}; "
             + ("safe state verified" if safe else "safe state NOT verified - check the bench")

@@ -67,14 +67,19 @@ class PanelController:
         self._poller.start()
 
     def _poll_lock(self) -> None:
+        while not self._closing.wait(LOCK_POLL_S):
+            self._refresh_lock()
+
+    def _refresh_lock(self) -> None:
+        if self.config.station == "sim":
+            return
         from bench.lock import lock_holder
 
-        while not self._closing.wait(LOCK_POLL_S):
-            try:
-                holder = lock_holder(self.station)
-            except Exception:  # a note being rewritten: read it next time
-                continue
-            self.state.set_lock_holder(_holder_dict(holder))
+        try:
+            holder = lock_holder(self.station)
+        except Exception:  # a note being rewritten: read it next time
+            return
+        self.state.set_lock_holder(_holder_dict(holder))
 
     @property
     def closing(self) -> bool:
@@ -135,16 +140,25 @@ class PanelController:
         self.state.scanned(value, self._repeat_notes(value))
 
     def _repeat_notes(self, serial: str) -> list[Notice]:
-        """A serial seen before warns and says how the new run will count."""
-        from bench.runner import repeat_note
-
-        lot = self.state.lot
+        """A serial seen before warns (its last stored run and verdict)."""
         try:
-            text = repeat_note(serial, lot["lot_id"] if lot else "", self.config.db_url)
+            with self._store() as store:
+                runs = store.history(serial)
         except Exception as exc:
             log.warning("history of %s not read: %s", serial, exc)
             return []
-        return [Notice("warning", text)] if text else []
+        if not runs:
+            return []
+        last = runs[-1]
+        when = _local_hh_mm(last["started_at"], "%Y-%m-%d %H:%M")
+        verdict = last["verdict"] if last["outcome"] != "aborted" else "aborted"
+        return [
+            Notice(
+                "warning",
+                f"{serial} was inspected before: {len(runs)} run(s), the last on {when} "
+                f"({verdict}, lot {last['lot'] or '-'})",
+            )
+        ]
 
     # ------------------------------------------------------------------ runs
     def start(self, serial: str = "") -> None:
@@ -173,6 +187,7 @@ class PanelController:
             return
         finally:
             self._control = None
+        self._refresh_lock()  # released: say so now, not at the next poll
         record = result.record
         self._reports[record.run_id] = {k: str(v) for k, v in result.reports.items()}
         self.state.set_identities({r: i.get("idn", "") for r, i in record.instruments.items()})
@@ -233,10 +248,16 @@ class PanelController:
 
     def _lot_view(self, lot_id: str) -> dict[str, Any]:
         from bench.records_cli import lot_counts, lot_units
+        from bench.store import StoreError
 
-        with self._store() as store:
-            lot = store.lot(lot_id)
-            inspected, nonconforming = lot_counts(lot_units(store, lot_id))
+        try:
+            with self._store() as store:
+                lot = store.lot(lot_id)
+                inspected, nonconforming = lot_counts(lot_units(store, lot_id))
+        except StoreError as exc:
+            text = f"lot {lot_id}: {exc}"
+            self.state.refuse(text)
+            raise PanelConflict(text) from None
         lot.pop("plan", None)
         lot["tally"] = {"inspected": inspected, "nonconforming": nonconforming}
         return _jsonable(lot)
@@ -260,16 +281,17 @@ class PanelController:
                 "verdict": r["verdict"],
                 "outcome": r["outcome"],
                 "engineering": bool(r["engineering"]),
+                "safe_state_verified": bool(r["safe_state_verified"]),
                 "ended": _local_hh_mm(r["ended_at"] or r["started_at"]),
             }
             for r in reversed(runs)
         ]
 
 
-def _local_hh_mm(stamp: Any) -> str:
+def _local_hh_mm(stamp: Any, form: str = "%H:%M") -> str:
     """A stored UTC time stamp as the bench's local clock time (as the panel's own runs)."""
     try:
-        return datetime.fromisoformat(str(stamp)).astimezone().strftime("%H:%M")
+        return datetime.fromisoformat(str(stamp)).astimezone().strftime(form)
     except ValueError:
         return ""
 

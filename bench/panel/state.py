@@ -35,7 +35,7 @@ class Phase(StrEnum):
     VERDICT = "verdict"  # the last result, kept until the next serial is scanned
 
 
-class PanelConflict(Exception):
+class PanelConflict(ValueError):
     """An action the station's current state does not allow (HTTP 409); one line."""
 
 
@@ -296,6 +296,7 @@ class PanelState:
                 "verdict": data.get("verdict", ""),
                 "outcome": data.get("outcome", ""),
                 "engineering": run.engineering,
+                "safe_state_verified": bool((run.safe_state or {}).get("verified", False)),
                 "ended": time.strftime("%H:%M", time.localtime(run.ended_epoch)),
             },
         )

@@ -8,6 +8,7 @@ them in as they arrive. Values are formatted here with the digits their uncertai
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
 from collections.abc import Callable
 from functools import cache
@@ -42,11 +43,10 @@ def environment() -> Environment:
     )
 
 
-def verdict_key(result: dict[str, Any]) -> str:
-    """The banner's word: ABORTED for any run that did not complete, else the verdict."""
-    if result.get("outcome") not in ("completed", "stopped") or not result.get(
-        "safe_state_verified", True
-    ):
+def verdict_key(result: dict[str, Any], safe_verified: bool = True) -> str:
+    """The banner's word: ABORTED for a run that did not complete or whose bench was not
+    verified safe (the runner's exit code 2), else the verdict."""
+    if result.get("outcome") not in ("completed", "stopped") or not safe_verified:
         return "aborted"
     return str(result.get("verdict") or "informative")
 
@@ -100,6 +100,14 @@ def _measured(item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _idn_text(idn: str, t: Callable[..., str]) -> str:
+    """``*IDN?`` (maker, model, serial, firmware; IEEE 488.2 10.14) as the operator reads it."""
+    parts = [p.strip() for p in idn.split(",")]
+    if len(parts) != 4:
+        return idn
+    return t("instrument_idn", serial=parts[2], firmware=parts[3])
+
+
 class PageView:
     """Renders the page and its regions for one station; wiring pictures cached per language."""
 
@@ -119,9 +127,17 @@ class PageView:
         t = i18n.translator(lang)
         run = view.get("run") or {}
         result = run.get("result") or None
-        verdict = None
+        verdict, safe = None, None
+        if result is not None:
+            state = run.get("safe_state") or {}
+            detail = "; ".join(
+                f"{role}: {v}"
+                for role, v in (state.get("results") or {}).items()
+                if v != "verified"
+            )
+            safe = {"verified": bool(state.get("verified")), "detail": detail or "?"}
         if view["phase"] == "verdict" and result:
-            key = verdict_key(result)
+            key = verdict_key(result, bool(safe and safe["verified"]))
             verdict = {
                 "key": key,
                 "css": VERDICT_CSS.get(key, "aborted"),
@@ -129,13 +145,6 @@ class PageView:
                 "serial": run.get("serial", ""),
                 "engineering": run.get("engineering", False),
             }
-        safe = None
-        if result is not None:
-            state = run.get("safe_state") or {}
-            results = state.get("results") or result.get("safe_state") or {}
-            verified = bool(state.get("verified", result.get("safe_state_verified", False)))
-            detail = "; ".join(f"{role}: {v}" for role, v in results.items() if v != "verified")
-            safe = {"verified": verified, "detail": detail or "?"}
         context: dict[str, Any] = {
             "t": t,
             "known": i18n.MESSAGES,
@@ -152,12 +161,12 @@ class PageView:
             "report_links": self._report_links(run, result, t),
             "lot_tally": self._lot_tally(view.get("lot")),
             "instruments": self._instruments(view.get("identities") or {}, t),
-            "lock_text": self._lock_text(view.get("lock_holder"), t),
+            "lock_text": self._lock_text(view.get("lock_holder"), view["phase"] == "running", t),
             "units": view.get("units", []),
             "open_lots": self.open_lots() if view["phase"] == "setup" else [],
         }
         for unit in view.get("units", []):
-            key = verdict_key(unit)
+            key = verdict_key(unit, bool(unit.get("safe_state_verified", True)))
             unit["css"], unit["word"] = VERDICT_CSS.get(key, "aborted"), t(f"verdict_{key}")
         if view["phase"] == "ready":
             context["wiring"] = self.wiring(lang)
@@ -218,6 +227,7 @@ class PageView:
                     "model": cfg.model,
                     "serial": cfg.serial or "",
                     "idn": identities.get(role, ""),
+                    "idn_text": _idn_text(identities.get(role, ""), t),
                     "cal_text": cal,
                     "overdue": overdue,
                 }
@@ -225,16 +235,17 @@ class PageView:
         return rows
 
     @staticmethod
-    def _lock_text(holder: dict[str, Any] | None, t: Callable[..., str]) -> str:
-        if not holder:
-            return t("lock_free")
+    def _lock_text(holder: dict[str, Any] | None, running: bool, t: Callable[..., str]) -> str:
+        if not holder or holder.get("pid") == os.getpid():
+            return t("lock_self") if running else t("lock_free")
+        serial = holder.get("serial")
         return t(
             "lock_held",
-            frontend=holder.get("frontend", "?"),
+            frontend=holder.get("front_end", "?"),
             pid=holder.get("pid", "?"),
             host=holder.get("host", "?"),
-            serial=holder.get("serial", "?"),
-            since=holder.get("started_at", holder.get("since", "?")),
+            what=t("lock_inspecting", serial=serial) if serial else t("lock_checking"),
+            since=holder.get("started_at", "?"),
         )
 
     # ------------------------------------------------------------------ rendering
