@@ -91,6 +91,7 @@ class PanelController:
         Returns whether the worker finished (False only if it is still running after
         ``timeout_s``: the runner is stuck in an instrument call longer than its timeouts)."""
         self._closing.set()
+        self.state.wake()  # the event streams see the station closing and end
         self.abort(STOPPED)
         worker = self._worker
         if worker is not None:

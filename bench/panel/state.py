@@ -108,6 +108,12 @@ class PanelState:
 
         return unsubscribe
 
+    def wake(self) -> None:
+        """Wake every subscriber without a change (the server is stopping: streams end)."""
+        with self._lock:
+            for wake in list(self._subscribers):
+                wake()
+
     def _changed(self) -> None:
         """Call with the lock held, at the end of a mutation."""
         self.version += 1

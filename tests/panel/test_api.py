@@ -279,3 +279,21 @@ def test_a_second_station_process_cannot_start_a_run_while_the_first_runs_and_ct
         next((panel.out_dir.parent / "second").glob("LOCK-0002_*/record.json")).read_text()
     )
     assert record["outcome"] == "aborted" and record["safe_state_verified"] is True
+
+
+def _luminance(colour: str) -> float:
+    """Relative luminance, WCAG 2.1 (sRGB, 0.2126 R + 0.7152 G + 0.0722 B)."""
+    channels = [int(colour.lstrip("#")[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def test_verdict_colours_have_at_least_aa_contrast_with_their_white_text() -> None:
+    from importlib import resources
+
+    css = resources.files("bench.panel").joinpath("static/panel.css").read_text("utf-8")
+    colours = dict(re.findall(r"--(pass|cond-pass|cond-fail|fail|aborted):\s*(#[0-9a-f]{6})", css))
+    assert set(colours) == {"pass", "cond-pass", "cond-fail", "fail", "aborted"}
+    for name, colour in colours.items():
+        ratio = (_luminance("#ffffff") + 0.05) / (_luminance(colour) + 0.05)
+        assert ratio >= 4.5, (name, ratio)  # WCAG 2.1 1.4.3 (AA for normal-size text)
