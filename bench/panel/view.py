@@ -92,7 +92,7 @@ def _measured(item: dict[str, Any]) -> dict[str, Any]:
     decimals = du.decimals_for(big_u)
     return {
         "title": str(item.get("title") or item.get("characteristic", "")),
-        "conditions": condition_text(item.get("conditions") or {}),
+        "conditions": condition_text(item["conditions"]) if item.get("conditions") else "",
         "value": du.fmt(value, decimals),
         "U": du.fmt(big_u, decimals) if big_u is not None else "–",
         "limit": limits_text(item.get("lower"), item.get("upper"), du),
