@@ -112,9 +112,10 @@ class PanelController:
     def open_lot(
         self, lot_size: int, aql: float, supplier: str, level: str = "II", lot_id: str = ""
     ) -> dict[str, Any]:
-        from bench.records_cli import create_lot
+        from bench.records_cli import start_lot
 
-        lot = create_lot(self.config.db_url, lot_size, aql, supplier, level, lot_id or None)
+        with self._store() as store:
+            lot, _ = start_lot(store, lot_size, aql, supplier.strip(), level, lot_id or None)
         self.state.set_lot(self._lot_view(lot["lot_id"]))
         return lot
 

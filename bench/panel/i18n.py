@@ -84,7 +84,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "step_aborted": ("aborted", "abgebrochen"),
     "step_not run": ("not run", "nicht ausgeführt"),
     "step_error": ("error", "Fehler"),
-    "plot_heading": ("Transmission error", "Übertragungsfehler"),
+    "plot_heading": (
+        "Transmission error · bars: U (k = 2)",
+        "Übertragungsfehler · Balken: U (k = 2)",
+    ),
     "plot_x": ("measured input current (mA)", "gemessener Eingangsstrom (mA)"),
     "plot_y": ("error I_out − I_in (µA)", "Fehler I_out − I_in (µA)"),
     "plot_title_empty": (
@@ -97,7 +100,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Übertragungsfehler: {n} Punkte, größter Fehler {error} µA bei {input} mA, "
         "Grenze ±{limit} µA",
     ),
-    "legend_up": ("upscale (bars: U, k = 2)", "aufwärts (Balken: U, k = 2)"),
+    "legend_up": ("upscale", "aufwärts"),
     "legend_down": ("downscale", "abwärts"),
     "legend_other": ("supply / load effect", "Versorgungs-/Bürdeneinfluss"),
     "legend_limit": ("limit", "Grenzwert"),

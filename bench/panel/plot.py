@@ -183,12 +183,15 @@ def transfer_plot(points: list[dict[str, Any]], t: Callable[..., str]) -> str:
     return svg.svg(WIDTH, HEIGHT, body, title, class_="plot")
 
 
-def legend(t: Callable[..., str]) -> list[dict[str, str]]:
-    """The plot's legend as data (the page lays it out as text, readable and translatable)."""
+def legend(points: list[dict[str, Any]], t: Callable[..., str]) -> list[dict[str, str]]:
+    """The plot's legend as data (the page lays it out as text, readable and translatable):
+    the series that have points, the limit and the guard band."""
+    present = {_series(p) for p in points}
     return [
-        {"kind": "up", "colour": SERIES["up"][1], "label": t("legend_up")},
-        {"kind": "down", "colour": SERIES["down"][1], "label": t("legend_down")},
-        {"kind": "other", "colour": SERIES["other"][1], "label": t("legend_other")},
+        {"kind": kind, "colour": SERIES[kind][1], "label": t(f"legend_{kind}")}
+        for kind in ("up", "down", "other")
+        if kind in present
+    ] + [
         {"kind": "limit", "colour": LIMIT_COLOUR, "label": t("legend_limit")},
         {"kind": "guard", "colour": GUARD_COLOUR, "label": t("legend_guard")},
     ]

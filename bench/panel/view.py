@@ -156,7 +156,7 @@ class PageView:
             "view": view,
             "verdict": verdict,
             "safe": safe,
-            "legend": plot.legend(t),
+            "legend": plot.legend(run.get("points", []) if run else [], t),
             "failing": _worst_per_characteristic((result or {}).get("failing", [])),
             "report_links": self._report_links(run, result, t),
             "lot_tally": self._lot_tally(view.get("lot")),

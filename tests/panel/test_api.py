@@ -244,7 +244,7 @@ def test_a_second_station_process_cannot_start_a_run_while_the_first_runs_and_ct
     panel: Panel, station_process: tuple[subprocess.Popen[str], str]
 ) -> None:
     process, url = station_process
-    panel.sim.inject(parse_fault("slow@dmm,delay_s=0.015,duration=forever"))
+    panel.sim.inject(parse_fault("slow@dmm,delay_s=0.01,duration=forever"))
     try:
         panel.sim.insert_unit("LOCK-0001")
         httpx.post(panel.url + "api/scan", json={"serial": "LOCK-0001"})

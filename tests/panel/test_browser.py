@@ -23,8 +23,8 @@ OpenPage = Callable[..., Page]
 
 @pytest.fixture
 def slow_dmm(panel: Panel) -> Iterator[None]:
-    """The DMM answers 15 ms late: a run lasts long enough to act in the middle of it."""
-    panel.sim.inject(parse_fault("slow@dmm,delay_s=0.015,duration=forever"))
+    """The DMM answers 10 ms late: a run lasts long enough to act in the middle of it."""
+    panel.sim.inject(parse_fault("slow@dmm,delay_s=0.01,duration=forever"))
     try:
         yield
     finally:
@@ -101,8 +101,8 @@ def test_a_defective_unit_ends_in_fail_naming_the_characteristic(
     failing = page.locator("#failing")
     expect(failing).to_contain_text("Transmission error")
     row = failing.locator("tbody tr").first
-    expect(row).to_contain_text("µA")  # value, limit and U, with their unit
-    expect(row).to_contain_text("±20 µA")
+    expect(row).to_contain_text("24 V, 250 Ω")  # the conditions of its worst point
+    expect(row).to_contain_text("±20 µA")  # value, limit and U, with their unit
     expect(row).to_contain_text("FAIL")
     expect(page.locator("svg.plot g.pt[data-statement=fail]").first).to_be_visible()
     shot(page, "05-verdict-fail")
@@ -172,8 +172,9 @@ def test_lot_progress_increments_and_a_repeated_serial_warns(
     page.get_by_label("Lot id (optional)").fill("LOT-PANEL-1")
     page.get_by_role("button", name="Open lot").click()
     expect(page.locator("#lot-name")).to_have_text("LOT-PANEL-1")
-    # ISO 2859-1, lot of 50 at AQL 1.0 %, level II: code letter D, n = 8, Ac 0, Re 1
-    expect(page.locator("#lot-progress")).to_have_text("units 0 of 8")
+    # ISO 2859-1, lot of 50, level II: code letter D; at AQL 1.0 % its arrow points to the
+    # plan of letter E: n = 13, Ac 0, Re 1
+    expect(page.locator("#lot-progress")).to_have_text("units 0 of 13")
     expect(page.locator("#lot-select")).to_have_value("LOT-PANEL-1")
     shot(page, "09-setup-operator-and-lot")
     page.get_by_label("Operator name").press("Enter")
@@ -183,7 +184,8 @@ def test_lot_progress_increments_and_a_repeated_serial_warns(
     expect(page.locator(".scan-note")).to_have_count(0)
     page.keyboard.press("Enter")
     verdict(page)
-    expect(page.locator("#lot-progress")).to_have_text("units 1 of 8")
+    expect(page.locator("#lot-progress")).to_have_text("units 1 of 13")
+    expect(page.locator("#verdict-lot")).to_contain_text("LOT-PANEL-1: units 1 of 13")
     shot(page, "10-lot-progress")
     scan(page, "LOT-0001")
     note = page.locator(".scan-note")
