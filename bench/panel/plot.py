@@ -21,6 +21,8 @@ SERIES = {
     "down": ("triangle-down", "#1b6e20"),
     "other": ("square", "#6a1b9a"),
 }
+#: room above the largest error (with its U) so its marker and ring stay inside the frame
+HEADROOM = 1.1
 LIMIT_COLOUR = "#c62828"
 GUARD_COLOUR = "#b35c00"
 RING = {"conditional pass": "#7a7a00", "conditional fail": "#b35c00", "fail": "#c62828"}
@@ -64,6 +66,7 @@ def transfer_plot(points: list[dict[str, Any]], t: Callable[..., str]) -> str:
     )
     extent = (
         max([limit * 1.25] + [abs(float(p["value"])) + float(p.get("U") or 0.0) for p in finite])
+        * HEADROOM
         * 1e6
     )
     x_max = max([20.5] + [float(p["input_a"]) * 1e3 + 0.5 for p in finite])

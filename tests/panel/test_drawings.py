@@ -42,7 +42,8 @@ def test_plot_draws_each_point_the_limits_and_the_guard_band() -> None:
     # rings mark the two points that did not plainly pass
     assert [len(m.findall("s:circle", NS)) for m in markers] == [0, 1, 1]
     # limit lines at +-20 uA on a scale that shows the largest error with its U (24.5 uA)
-    extent = max(1.25 * 20, 24.0 + 0.5)
+    # and some room above it
+    extent = max(1.25 * 20, 24.0 + 0.5) * plot.HEADROOM
     limit_ys = sorted(
         float(line.get("y1"))
         for line in root.findall("s:line", NS)
