@@ -83,13 +83,9 @@ RELAY_SWITCH_S = 0.003  # [E] 2000-SCAN relay close/open incl. settling
 READING_OVERHEAD_S = 50e-6  # [E] per reading besides the integration (ADC, buffer store)
 TRIGGER_LATENCY_S = 0.0  # [E] EXT TRIG IN to start of the next block
 WAITING_AFTER_S = 0.1  # [V sister] "Waiting": same wait block for more than 100 ms
-DEFAULT_BUFFER_SIZE = 100_000  # [E] defbuffer1/defbuffer2 capacity after *RST
-MIN_BUFFER_SIZE = 10  # [E] (MSL driver always asks for at least 10)
-MAX_BUFFER_TOTAL = 7_000_000  # [E] reading memory of the DMM6500
 MAX_BLOCK = 63  # [E]
 HIGH_Z_OHM = 10e9  # input impedance AUTO on the 100 mV .. 10 V ranges [V sister: > 10 Gohm]
 TEN_MEG_OHM = 10e6
-DEFAULT_BUFFERS = ("defbuffer1", "defbuffer2")
 #: measure functions modelled (DC volts); the others (RES, CURR:DC, ...) answer -224
 FUNCTION_NAMES = dict.fromkeys(("VOLT", "VOLT:DC", "VOLTAGE", "VOLTAGE:DC"), "VOLT:DC")
 
@@ -147,23 +143,6 @@ class DigitizeSettings:
     @property
     def aperture(self) -> float:
         return 1.0 / self.srate if self.aperture_auto else self.aperture_s
-
-
-@dataclass
-class ReadingBuffer:
-    size: int
-    values: list[float] = field(default_factory=list)
-    times: list[float] = field(default_factory=list)
-
-    def add(self, values: np.ndarray, times: np.ndarray) -> None:
-        self.values.extend(float(v) for v in values)
-        self.times.extend(float(t) for t in times)
-        if len(self.values) > self.size:  # fill mode continuous: the oldest readings go
-            del self.values[: -self.size], self.times[: -self.size]
-
-    def clear(self) -> None:
-        self.values.clear()
-        self.times.clear()
 
 
 @dataclass
@@ -234,13 +213,13 @@ class KeithleyDMM6500(KeithleyTti):
         return Identity("KEITHLEY INSTRUMENTS", "MODEL DMM6500", "04512346", "1.7.12b")
 
     def reset(self) -> None:
+        super().reset()
         self.terminal = MeasureSettings()
         self.channels = {ch: MeasureSettings() for ch in CHANNELS}
         self.digitize = DigitizeSettings()
         self.active = "MEAS"  # which function family READ? and MDIGitize blocks use
         self.count = 1
         self.closed: int | None = None
-        self.buffers = {name: ReadingBuffer(DEFAULT_BUFFER_SIZE) for name in DEFAULT_BUFFERS}
         self.blocks: dict[int, Block] = {}
         self.model_state = "EMPTY"
         self.last_block = 0
@@ -250,12 +229,6 @@ class KeithleyDMM6500(KeithleyTti):
         self.detected: dict[str, float | None] = {"EXTERNAL": None, "COMMAND": None}
 
     # ------------------------------------------------------------------ helpers
-    def _buffer(self, text: str | None) -> str:
-        name = "defbuffer1" if text is None else parse_string(text)
-        if name not in self.buffers:
-            raise ScpiError(-224, f"no buffer {name!r}")
-        return name
-
     def _channels(self, text: str) -> list[int]:
         channels = parse_channel_list(text)
         if any(ch not in CHANNELS for ch in channels):
@@ -641,33 +614,12 @@ class KeithleyDMM6500(KeithleyTti):
         self._materialize(self.world.clock.now)
 
     # ------------------------------------------------------------------ reading queries
-    def _elements(self, buffer: str, indices: range, elements: list[str]) -> str:
-        buf = self.buffers[buffer]
-        names = []
-        for element in elements or ["READ"]:
-            names.append(
-                parse_choice(
-                    element, ["READing", "RELative", "SEConds", "FRACtional", "UNIT", "STATus"]
-                )
-            )
-        first = buf.times[0] if buf.times else 0.0
-        out: list[str] = []
-        for i in indices:
-            value, t = buf.values[i], buf.times[i]
-            for name in names:
-                if name == "READING":
-                    out.append(self.format_number(value))
-                elif name == "RELATIVE":
-                    out.append(self.format_number(t - first))
-                elif name == "SECONDS":
-                    out.append(str(math.floor(t)))
-                elif name == "FRACTIONAL":
-                    out.append(self.format_number(t - math.floor(t)))
-                elif name == "UNIT":
-                    out.append("Volt DC")
-                else:  # STATus: terminal bit 8 = front [V sister]; digitizer origin not kept
-                    out.append(self.format_number(0.0 if self.terminals == "REAR" else 8.0))
-        return ",".join(out)
+    def reading_status(self, name: str, value: float) -> float:
+        """STATus element: bit 8 = front terminals [V sister]; digitizer origin not kept."""
+        return 0.0 if self.terminals == "REAR" else 8.0
+
+    def sync_buffers(self) -> None:
+        self._materialize(self.world.clock.now)
 
     def _read(self, call: Call, digitize: bool) -> str:
         call.expect((0, 12))
@@ -681,7 +633,7 @@ class KeithleyDMM6500(KeithleyTti):
                 if digitize
                 else "a digitize function is active",
             )
-        buffer = self._buffer(call.params[0] if call.params else None)
+        buffer = self.buffer_name(call.params[0] if call.params else None)
         start = self.world.clock.now
         if digitize:
             acq = self._schedule_digitize(start, self.digitize.count, buffer)
@@ -690,7 +642,7 @@ class KeithleyDMM6500(KeithleyTti):
         self._acquire_now(acq)
         buf = self.buffers[buffer]
         last = len(buf.values) - 1
-        return self._elements(buffer, range(last, last + 1), call.params[1:])
+        return self.format_elements(buffer, range(last, last + 1), call.params[1:])
 
     @scpi(":READ?")
     def _read_q(self, call: Call) -> str:
@@ -715,76 +667,9 @@ class KeithleyDMM6500(KeithleyTti):
         return self._read(call, digitize=True)
 
     # ------------------------------------------------------------------ buffers
-    @scpi(":TRACe:MAKE!")
-    def _trace_make(self, call: Call) -> None:
-        call.expect((2, 3))
-        name = parse_string(call.param(0))
-        if not name or name in self.buffers or not name[0].isalpha():
-            raise ScpiError(-224, f"buffer name {name!r} exists or is invalid")
-        size = int(parse_number(call.param(1), minimum=MIN_BUFFER_SIZE, maximum=MAX_BUFFER_TOTAL))
-        if len(call.params) == 3:
-            parse_choice(call.param(2), ["STANdard", "COMPact", "FULL"])
-        total = sum(b.size for b in self.buffers.values()) + size
-        if total > MAX_BUFFER_TOTAL:
-            raise ScpiError(-222, "not enough reading memory")
-        self.buffers[name] = ReadingBuffer(size)
-
-    @scpi(":TRACe:DELete!")
-    def _trace_delete(self, call: Call) -> None:
-        call.expect(1)
-        name = self._buffer(call.param())
-        if name in DEFAULT_BUFFERS:
-            raise ScpiError(-221, "default buffers cannot be deleted")
-        self._materialize(self.world.clock.now)
-        del self.buffers[name]
-
-    @scpi(":TRACe:CLEar!")
-    def _trace_clear(self, call: Call) -> None:
-        call.expect((0, 1))
-        name = self._buffer(call.params[0] if call.params else None)
-        self._materialize(self.world.clock.now)
-        self.buffers[name].clear()
-
-    @scpi(":TRACe:ACTual?")
-    def _trace_actual(self, call: Call) -> str:
-        call.expect((0, 1))
-        name = self._buffer(call.params[0] if call.params else None)
-        self._materialize(self.world.clock.now)
-        return str(len(self.buffers[name].values))
-
-    @scpi(":TRACe:POINts")
-    def _trace_points(self, call: Call) -> str | None:
-        if call.query:
-            call.expect((0, 1))
-            return str(self.buffers[self._buffer(call.params[0] if call.params else None)].size)
-        call.expect((1, 2))
-        name = self._buffer(call.params[1] if len(call.params) > 1 else None)
-        size = int(parse_number(call.param(0), minimum=MIN_BUFFER_SIZE, maximum=MAX_BUFFER_TOTAL))
-        self._materialize(self.world.clock.now)
-        buf = self.buffers[name]
-        buf.size = size
-        buf.clear()  # changing the capacity clears the buffer [E]
-        return None
-
-    @scpi(":TRACe:DATA?")
-    def _trace_data(self, call: Call) -> str:
-        call.expect((2, 12))
-        start = int(parse_number(call.param(0), minimum=1, maximum=MAX_BUFFER_TOTAL))
-        end = int(parse_number(call.param(1), minimum=1, maximum=MAX_BUFFER_TOTAL))
-        name = self._buffer(call.params[2] if len(call.params) > 2 else None)
-        self._materialize(self.world.clock.now)
-        actual = len(self.buffers[name].values)
-        if end < start or end > actual:
-            raise ScpiError(-222, f"buffer {name} holds {actual} readings")
-        return self._elements(name, range(start - 1, end), call.params[3:])
-
-    @scpi(":TRACe:TRIGger!")
-    def _trace_trigger(self, call: Call) -> None:
-        call.expect((0, 1))
-        self._materialize(self.world.clock.now)
+    def trace_trigger(self, buffer: str) -> None:
         if self._running():
             raise ScpiError(-221, "trigger model running")
-        buffer = self._buffer(call.params[0] if call.params else None)
         if self.active == "DIG":
             acq = self._schedule_digitize(self.world.clock.now, self.digitize.count, buffer)
         else:
@@ -816,7 +701,7 @@ class KeithleyDMM6500(KeithleyTti):
     def _block_buffer_clear(self, call: Call) -> None:
         call.expect((1, 2))
         number = self._block_number(call)
-        buffer = self._buffer(call.params[1] if len(call.params) > 1 else None)
+        buffer = self.buffer_name(call.params[1] if len(call.params) > 1 else None)
         self._define(number, Block("BUFFER_CLEAR", buffer=buffer))
 
     @scpi(":TRIGger:BLOCk:WAIT!")
@@ -840,7 +725,7 @@ class KeithleyDMM6500(KeithleyTti):
     def _block_mdigitize(self, call: Call) -> None:
         call.expect((1, 3))
         number = self._block_number(call)
-        buffer = self._buffer(call.params[1] if len(call.params) > 1 else None)
+        buffer = self.buffer_name(call.params[1] if len(call.params) > 1 else None)
         count = None
         if len(call.params) == 3 and call.param(2).strip().upper() != "AUTO":
             if call.param(2).strip().upper().startswith("INF"):
