@@ -65,8 +65,8 @@ class KeithleyTti(SimInstrument):
     default_buffer_size: int = 100_000
     min_buffer_size: int = 10
     max_buffer_total: int = 7_000_000
-    #: display digits accepted by :DISPlay:<function>:DIGits (3.5 .. 6.5 digits)
-    display_digits = (3, 4, 5, 6)
+    #: command sets ``*LANG`` names (only SCPI is simulated)
+    languages: tuple[str, ...] = ("SCPI", "TSP")
 
     def __init__(self, world, identity) -> None:
         self.epoch = time.time()  # wall time of simulated t = 0, for SEConds/TSTamp elements
@@ -94,7 +94,7 @@ class KeithleyTti(SimInstrument):
             call.expect(0)
             return "SCPI"
         call.expect(1)
-        language = parse_choice(call.param(), ["SCPI", "TSP", "SCPI2400"])
+        language = parse_choice(call.param(), list(self.languages))
         if language != "SCPI":
             # takes effect after a reboot on the instrument; the simulator speaks SCPI only
             raise ScpiError(-221, f"command set {language} is not simulated")

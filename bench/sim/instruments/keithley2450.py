@@ -178,6 +178,7 @@ class State2450:
 
 class Keithley2450(KeithleyTti):
     role = "source"
+    languages = ("SCPI", "TSP", "SCPI2400")
     single_nodes = frozenset({"SOUR", "OUTP", "SENS"})
     command_overhead_s = 0.0005
 
