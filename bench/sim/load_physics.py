@@ -18,8 +18,9 @@ resistance):
   the module reaches ``V_set`` before its compliance (``V_set < V_c``) the load takes all of
   ``I``: ``R = V_set / I``; otherwise the load draws nothing (open, the module at compliance).
 * CP ``P_set``: ``I = P / V``. With the whole module current ``V = P / I``; if that is below the
-  compliance ``R = P / I**2``, otherwise the module sits at its compliance and
-  ``R = V_c**2 / P - R_other``.
+  compliance ``R = P / I**2``. Otherwise the load wants more current than the module gives at
+  every voltage it can reach (``P / V > I`` for all ``V < V_c``): its input collapses to
+  (nearly) 0 V, as in CC above the module current.
 
 ``R_other`` is the rest of the output loop (shunt, meter burden, leads). A module without
 output current (unpowered, no input) sees an open load in CC/CV/CP (no operating point).
@@ -60,7 +61,7 @@ def operating_ohm(
         voltage = level / module_a
         if voltage + module_a * other_ohm < compliance_v:
             return max(voltage / module_a, min_ohm)
-        return max(compliance_v**2 / level - other_ohm, min_ohm)
+        return min_ohm  # wants more than the module gives at any voltage: collapses
     raise ValueError(f"unknown load mode {mode!r}")
 
 

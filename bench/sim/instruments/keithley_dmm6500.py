@@ -428,10 +428,12 @@ class KeithleyDMM6500(KeithleyTti):
         return "IDLE;0;0" if self.scan_list else "EMPTY;0;0"
 
     def _run_scan(self) -> None:
-        """Every scan: each listed channel closes (relay time), then ``[:SENSe]:COUNt``
-        readings with the channel's settings; scans start ``INTerval`` apart."""
+        """The buffer is cleared, then every scan: each listed channel closes (relay time),
+        then ``[:SENSe]:COUNt`` readings with the channel's settings; scans start
+        ``INTerval`` apart."""
         now = self.world.clock.now
         cursor = now
+        self.pending.append(BufferClear(now, self.scan_buffer))  # the scan model's first block
         for _ in range(self.scan_count):
             scan_start = cursor
             for channel in self.scan_list:
