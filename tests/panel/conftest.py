@@ -91,21 +91,6 @@ def station_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SimB
         sim.stop()
 
 
-@pytest.fixture(scope="module")
-def _lock_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Station locks of these tests in a folder of their own (no clash with other tests)."""
-    folder = tmp_path_factory.mktemp("panel-locks")
-    previous = os.environ.get("ISOBENCH_LOCK_DIR")
-    os.environ["ISOBENCH_LOCK_DIR"] = str(folder)
-    try:
-        yield folder
-    finally:
-        if previous is None:
-            os.environ.pop("ISOBENCH_LOCK_DIR", None)
-        else:
-            os.environ["ISOBENCH_LOCK_DIR"] = previous
-
-
 def start_panel(
     station_file: Path, folder: Path, operator: str = "Test Operator", plan: str = "sweep"
 ) -> StationServer:
@@ -126,7 +111,6 @@ def start_panel(
 def panel(
     station_sim: tuple[SimBench, Path],
     tmp_path_factory: pytest.TempPathFactory,
-    _lock_dir: Path,
 ) -> Iterator[Panel]:
     sim, file = station_sim
     folder = tmp_path_factory.mktemp("panel")
