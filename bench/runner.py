@@ -51,6 +51,7 @@ from procedures.plan import (
 )
 from procedures.profile import Characteristic, Profile, resolve_profile
 from procedures.record import MeasurementRecord, Recorder, RunRecord, StepRecord, utc_now
+from procedures.uncertainty import Budget
 
 log = logging.getLogger(__name__)
 
@@ -367,15 +368,20 @@ class Runner:
         conditions: dict[str, Any] | None = None,
         step: str = "user",
         note: str = "",
+        budget: Budget | None = None,
     ) -> MeasurementRecord:
         """Judge a value the front-end measured itself (a profile characteristic by name, or
         its own :class:`~procedures.profile.Characteristic` with limits and rule) and record
-        it like any built-in measurement."""
+        it like any built-in measurement (with its uncertainty budget when given: then ``u``
+        defaults to the budget's)."""
         assert self.ctx is not None and self.profile is not None
         char = self.profile[characteristic] if isinstance(characteristic, str) else characteristic
+        if budget is not None and not u:
+            u = budget.u
         decision = char.judge(value, u, allowance=self.ctx.temperature_allowance_a)
         measurement = MeasurementRecord.judged(
-            char, step, decision, dict(conditions or {}), {}, None, note
+            char, step, decision, dict(conditions or {}), budget.to_dict() if budget else {},
+            None, note,
         )
         self.ctx.recorder.point(
             measurement,
@@ -643,6 +649,8 @@ class Runner:
 
 
 _RUN_ENDING = (InstrumentError, SafetyError, ValidationError, TraceabilityError, PlanStopped)
+#: exceptions that end a run and are recorded as its end (a front-end need not re-raise them)
+RUN_ENDING = _RUN_ENDING
 
 
 def _set_outcome(record: RunRecord, ending: BaseException | None, folder: Path) -> None:

@@ -125,12 +125,17 @@ class Step(ABC):
 def run_plan(steps: list[Step], ctx: RunContext) -> None:
     """Run the steps in order; the record shows each step's status whatever happens.
 
-    Steps of an earlier call stay listed (a front-end may run its own steps after the plan).
+    Steps of an earlier call stay listed (a front-end may run its own steps after the plan, or
+    the plan a few steps at a time); a step already listed keeps its place, new ones are added.
     """
     record = ctx.recorder.record
-    names = {step.name for step in steps}
-    record.steps = [s for s in record.steps if s.name not in names]
-    record.steps += [StepRecord(step.name, step.title) for step in steps]
+    listed = {s.name: i for i, s in enumerate(record.steps)}
+    for step in steps:
+        fresh = StepRecord(step.name, step.title)
+        if step.name in listed:
+            record.steps[listed[step.name]] = fresh
+        else:
+            record.steps.append(fresh)
     ctx.recorder.save()
     for step in steps:
         status = record.step(step.name)

@@ -97,6 +97,7 @@ def _characteristic_case(
             ("conformance_probability", _num(c.probability_si)),
             ("points", c.count),
             ("display", f"{c.value} (limits {c.limits}, U {c.U}, TUR {c.tur}) at {c.conditions}"),
+            *([("note", c.note)] if c.note else []),
         ],
     )
     failures = 0

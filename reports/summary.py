@@ -330,10 +330,16 @@ def characteristics(record: dict[str, Any], profile: dict[str, Any]) -> list[Cha
                 counts=counts,
                 rows=rows,
                 datasheet=str(p.get("datasheet", "")),
-                note=str(p.get("note", "")),
+                note=str(p.get("note", "")) if name in chars_profile else _notes(items),
             )
         )
     return out
+
+
+def _notes(items: list[dict[str, Any]]) -> str:
+    """A characteristic from outside the profile (a test engineer's own check) says where it
+    comes from in its measurements' notes ("user check FILE::TEST")."""
+    return "; ".join(dict.fromkeys(str(i["note"]) for i in items if i.get("note")))
 
 
 def _prob(d: dict[str, Any], statement: str) -> str:

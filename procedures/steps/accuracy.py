@@ -55,6 +55,7 @@ def derived(
 class AccuracyTraverse(Step):
     name = "accuracy"
     title = "Accuracy traverse 0.2-20 mA up and down, 24 V, 250 ohm"
+    judges = ("transmission_error", "gain_error", "offset", "non_linearity", "hysteresis")
 
     def __init__(
         self,
@@ -67,6 +68,7 @@ class AccuracyTraverse(Step):
         self.points_a = tuple(points_a)
         self.supply_v, self.load_ohm = supply_v, load_ohm
         self.characteristic, self.derive = characteristic, derive
+        self.judges = (characteristic, *(type(self).judges[1:] if derive else ()))
 
     def run(self, ctx: RunContext) -> None:
         supply_v = self.supply_v or ctx.profile.module.nominal_supply_v

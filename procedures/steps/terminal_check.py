@@ -66,6 +66,7 @@ def diagnose(
 class TerminalCheck(Step):
     name = "terminal_check"
     title = "Terminal check: 1 mA in, about 1 mA out"
+    judges = ("terminal_check",)
     gate = True
 
     def run(self, ctx: RunContext) -> None:
