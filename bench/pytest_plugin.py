@@ -58,19 +58,6 @@ _DEPENDENT = (
 )
 
 
-def _typed(parse: Any) -> Any:
-    """An argparse ``type`` whose error pytest shows as a usage error (one line)."""
-
-    def convert(text: str) -> Any:
-        try:
-            return parse(text)
-        except argparse.ArgumentTypeError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
-
-    convert.__name__ = parse.__name__.strip("_")
-    return convert
-
-
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup(
         "isobench", "isobench incoming inspection (passive unless --isobench-station is given)"
@@ -84,7 +71,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--isobench-serial",
         metavar="SN",
-        type=_typed(_serial),
+        type=_serial,
         default=None,
         help="serial number of the module on the bench (required)",
     )
@@ -133,7 +120,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        type=_typed(_key_value),
+        type=_key_value,
         help="simulated module parameter (repeatable)",
     )
     group.addoption(
@@ -526,19 +513,18 @@ class IsobenchRun:
 
         check = UserCheck.make(pyfuncitem)
         self.current = (check.name, pyfuncitem)
+        refused = ""
         try:
             self.runner.run_steps([check])
         except KeyboardInterrupt:
             raise
         except SafetyError as exc:  # refused before it reached an instrument
             self._check_ended(check.name, "failed", str(exc))
-            pytest.fail(
-                f"{exc}; a station check may only ask for what the envelope allows", pytrace=False
-            )
+            refused = f"{exc}; a station check may only ask for what the envelope allows"
         except RUN_ENDING as exc:  # an instrument fault: the run ends, outputs safe first
             self._check_ended(check.name, "aborted", str(exc))
             self.finish(exc)
-            pytest.fail(f"the run ABORTED: {one_line(exc)}", pytrace=False)
+            refused = f"the run ABORTED: {one_line(exc)}"
         except BaseException as exc:  # the check failed, was skipped, or has a bug
             failed = isinstance(exc, AssertionError | pytest.fail.Exception)
             if isinstance(exc, pytest.skip.Exception):
@@ -550,6 +536,8 @@ class IsobenchRun:
             self._check_ended(check.name, None, "")
         finally:
             self.current = ("user", None)
+        if refused:
+            pytest.fail(refused, pytrace=False)  # one line, outside the handler: no chain
         return True
 
     def _check_ended(self, name: str, status: str | None, message: str) -> None:

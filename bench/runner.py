@@ -380,8 +380,13 @@ class Runner:
             u = budget.u
         decision = char.judge(value, u, allowance=self.ctx.temperature_allowance_a)
         measurement = MeasurementRecord.judged(
-            char, step, decision, dict(conditions or {}), budget.to_dict() if budget else {},
-            None, note,
+            char,
+            step,
+            decision,
+            dict(conditions or {}),
+            budget.to_dict() if budget else {},
+            None,
+            note,
         )
         self.ctx.recorder.point(
             measurement,

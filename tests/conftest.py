@@ -6,6 +6,9 @@ import pytest
 
 from bench.sim.bench import SimBench, SimBenchConfig
 
+#: tests/plugin runs pytest sessions of its own (the isobench pytest plugin)
+pytest_plugins = ["pytester"]
+
 
 @pytest.fixture
 def sim_bench() -> Iterator[SimBench]:
