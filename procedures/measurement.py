@@ -28,7 +28,7 @@ import numpy as np
 
 from drivers.errors import InstrumentCommunicationError, InstrumentError, InstrumentRebooted
 from procedures.plan import RunContext
-from procedures.uncertainty import Budget, Component, budget, type_a, type_b
+from procedures.uncertainty import Budget, Component, NoisePool, budget, type_b
 
 #: [E] DMM transfer between two nearly equal readings on one range (metrology.md 4.2, M5)
 TRANSFER_REL = 2e-6
@@ -67,6 +67,7 @@ class ShuntRatio:
     ratio: float
     u: float
     calibrated: bool
+    dof: float = math.inf
 
 
 def _range_for(ranges: tuple[float, ...], value: float) -> float:
@@ -99,6 +100,34 @@ class Measurer(ABC):
         self.ctx = ctx
         self.bench = ctx.bench
         self._trigger_delay: float | None = None
+        #: the run's pooled type-A estimates, one per noise class (GUM 4.2.4)
+        self.noise = NoisePool()
+
+    def _noise_key(self, quantity: str) -> tuple[str, float]:
+        return (quantity, self.ctx.settings.nplc)
+
+    def pooled(
+        self, name: str, quantity: str, readings: np.ndarray, scale: float = 1.0
+    ) -> Component:
+        """Pool ``readings`` into their noise class, then the type-A component of their mean."""
+        key = self._noise_key(quantity)
+        self.noise.add(key, readings)
+        return self.noise.component(name, key, len(readings), scale)
+
+    def settling_residual(self, settle_band_a: float, readings: int) -> Component:
+        """Residual settling after the wait, averaged over the readings' integration.
+
+        The wait leaves at most ``settle_band_a`` of the step, decaying with the module's time
+        constant while the meter integrates over ``readings`` apertures T: the mean residual is
+        at most ``band tau / (n T)`` (first-order response, docs/metrology.md 4.3), taken as a
+        rectangular half-width (GUM 4.3.7).
+        """
+        tau = self.ctx.dynamics.params.tau_s + self.ctx.dynamics.params.tau2_s
+        aperture = self.ctx.settings.nplc / self.ctx.settings.line_frequency_hz
+        half = settle_band_a * min(1.0, tau / (max(readings, 1) * aperture))
+        return Component(
+            "residual settling", half / math.sqrt(3.0), "B rectangular", "settle band x tau / T"
+        )
 
     def _account(self, seconds: float) -> None:
         self.ctx.lower_bound_s += seconds
@@ -197,7 +226,8 @@ class DirectMeasurer(Measurer):
             error_budget = budget(
                 type_b("DMM output current", b.dmm.accuracy(output), output),
                 type_b("source input-current read-back", source.current_accuracy, source.current_a),
-                type_a("output repeatability", readings),
+                self.pooled("output noise", "output current", readings),
+                self.settling_residual(self.ctx.settings.settle_band_a, n),
             )
         else:
             error_budget = budget()
@@ -217,7 +247,7 @@ class DirectMeasurer(Measurer):
             value,
             budget(
                 type_b("DMM output current", b.dmm.accuracy(value), value),
-                type_a("repeatability", readings),
+                self.pooled("output noise", "output current", readings),
             ),
             readings,
         )
@@ -333,10 +363,11 @@ class ShuntScanMeasurer(Measurer):
             Component(
                 "shunt ratio calibration",
                 abs(i_out) * self.ratio.u,
-                "B normal" if self.ratio.calibrated else "B rectangular",
+                "A/B combined" if self.ratio.calibrated else "B rectangular",
                 "in-situ ratio calibration"
                 if self.ratio.calibrated
                 else f"uncalibrated: shunt tolerance {w.shunt_tolerance:g}",
+                dof=self.ratio.dof,
             ),
             Component(
                 "DMM transfer and shunt tracking",
@@ -344,8 +375,9 @@ class ShuntScanMeasurer(Measurer):
                 "B rectangular",
                 "[E] metrology.md 4.2 M5",
             ),
-            type_a("output repeatability", out_readings),
-            type_a("input repeatability", v_in, scale=1.0 / r_in),
+            self.pooled("output noise", "output shunt", out_readings),
+            self.pooled("input noise", "input shunt", v_in, scale=1.0 / r_in),
+            self.settling_residual(self.ctx.settings.settle_band_a, len(out_readings)),
             # the absolute shunt value scales only the error itself
             Component(
                 "input shunt value (scales e)",
@@ -381,7 +413,7 @@ class ShuntScanMeasurer(Measurer):
                     "B rectangular",
                     f"shunt tolerance {w.shunt_tolerance:g}",
                 ),
-                type_a("repeatability", readings),
+                self.pooled("output noise", "output shunt", readings),
             ),
             readings,
         )
@@ -409,7 +441,7 @@ class ShuntScanMeasurer(Measurer):
                     "B rectangular",
                     f"shunt tolerance {w.shunt_tolerance:g}",
                 ),
-                type_a("supply current repeatability", readings),
+                self.pooled("supply current noise", "supply shunt", readings),
             ),
             readings,
         )
@@ -423,7 +455,7 @@ class ShuntScanMeasurer(Measurer):
             value,
             budget(
                 type_b("DMM load voltage", self.bench.dmm.accuracy(value), value),
-                type_a("load voltage repeatability", readings),
+                self.pooled("load voltage noise", "load voltage", readings),
             ),
             readings,
         )
@@ -463,12 +495,17 @@ class ShuntScanMeasurer(Measurer):
                 self._range_for_current(level, max(w.input_shunt_ohm, w.output_shunt_ohm))
             )
             ratios = []
+            input_key = self._noise_key("input shunt")
             for k in range(pairs):
                 settle = 0.005 if k == 0 else 0.0
-                a1 = float(np.mean(self._read(w.input_shunt_channel, settle)))
+                readings = self._read(w.input_shunt_channel, settle)
+                self.noise.add(input_key, readings)  # the source's current: the input's noise
+                a1 = float(np.mean(readings))
                 b1 = float(np.mean(self._read(w.output_shunt_channel, 0.0)))
                 b2 = float(np.mean(self._read(w.output_shunt_channel, 0.0)))
-                a2 = float(np.mean(self._read(w.input_shunt_channel, 0.0)))
+                readings = self._read(w.input_shunt_channel, 0.0)
+                self.noise.add(input_key, readings)
+                a2 = float(np.mean(readings))
                 ratios.append((b1 + b2) / (a1 + a2) * (w.input_shunt_ohm / w.output_shunt_ohm))
             ratio = float(np.mean(ratios))
             u = float(np.std(ratios, ddof=1) / math.sqrt(len(ratios))) if len(ratios) > 1 else 0.0
@@ -476,7 +513,13 @@ class ShuntScanMeasurer(Measurer):
         level, ratio, u = results[0]
         # the spread between levels (voltage coefficient, self-heating) enters as a type B term
         spread = max(abs(r - ratio) for _, r, _ in results) if len(results) > 1 else 0.0
-        self.ratio = ShuntRatio(ratio, math.hypot(u, spread / math.sqrt(3.0), 1e-6), True)
+        parts = [
+            Component("ABBA pairs", u, "A", dof=float(pairs - 1)),
+            Component("level spread", spread / math.sqrt(3.0), "B rectangular"),
+            Component("floor", 1e-6, "B"),
+        ]
+        ratio_budget = budget(*parts)
+        self.ratio = ShuntRatio(ratio, ratio_budget.u, True, ratio_budget.dof)
         return results
 
 
