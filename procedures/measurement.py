@@ -36,6 +36,9 @@ TRANSFER_REL = 2e-6
 TRACKING_REL = 2e-6
 #: the DMM range is chosen so the expected reading stays below this share of it
 RANGE_HEADROOM = 0.95
+#: digitised samples at the initial level just before a step capture (5 ms at 50 kS/s, about
+#: three time constants: the dead time rests on this level, docs/metrology.md section 5.2)
+BASELINE_SAMPLES = 250
 
 
 @dataclass
@@ -51,6 +54,15 @@ class TransferReading:
     @property
     def error_a(self) -> float:
         return self.output_a - self.input_a
+
+
+@dataclass
+class StepCapture:
+    """A digitised step: aperture-centre times after the trigger, the output, a baseline."""
+
+    t_s: np.ndarray
+    output_a: np.ndarray
+    baseline_a: np.ndarray
 
 
 @dataclass
@@ -189,11 +201,35 @@ class Measurer(ABC):
         """Voltage across the load (for the actual loop resistance, not the setpoint)."""
 
     @abstractmethod
+    def _setup_capture(
+        self, samples: int, interval_s: float, trigger: str, delay_s: float = 0.0
+    ) -> float:
+        """Configure the digitiser on the output; return the factor to amperes."""
+
+    @checked
     def capture_output(
-        self, samples: int, interval_s: float, step: Callable[[], None]
-    ) -> np.ndarray:
-        """Output current record, triggered by ``step`` (which steps the input and fires the
-        source's trigger output); sample k is at k * interval_s after the trigger."""
+        self, samples: int, interval_s: float, step: Callable[[], None], settle_s: float = 0.0
+    ) -> StepCapture:
+        """Output current record triggered by ``step`` (which steps the input and fires the
+        source's trigger output), with a short baseline of the same digitiser just before.
+
+        ``t_s`` is each sample's aperture centre after the trigger (the DMM's
+        ``capture_times_s``); the baseline fixes the initial level on the digitiser's own
+        scale, which the dead time needs (see ``procedures.step_analysis.fit_step``). It is
+        taken ``settle_s`` after the call (the module settling at the initial level).
+        """
+        dmm = self.bench.dmm
+        scale = self._setup_capture(BASELINE_SAMPLES, interval_s, "immediate", settle_s)
+        dmm.arm()
+        baseline = dmm.fetch() * scale
+        scale = self._setup_capture(samples, interval_s, "external")
+        times = dmm.capture_times_s()
+        dmm.arm()
+        step()
+        data = dmm.fetch() * scale
+        self._account(settle_s + (samples + BASELINE_SAMPLES) * interval_s)
+        self.prepare()
+        return StepCapture(times, data, baseline)
 
 
 class DirectMeasurer(Measurer):
@@ -280,21 +316,17 @@ class DirectMeasurer(Measurer):
             np.array([value]),
         )
 
-    @checked
-    def capture_output(
-        self, samples: int, interval_s: float, step: Callable[[], None]
-    ) -> np.ndarray:
+    def _setup_capture(
+        self, samples: int, interval_s: float, trigger: str, delay_s: float = 0.0
+    ) -> float:
         b = self.bench
         b.dmm.configure_dc_current(
             range_a=_range_for(b.dmm.current_ranges_a, 0.02), nplc=0.001, autozero=False
         )
-        b.dmm.configure_capture(samples=samples, interval_s=interval_s, trigger="external")
-        b.dmm.arm()
-        step()
-        data = b.dmm.fetch()
-        self._account(samples * interval_s)
-        self.prepare()
-        return data
+        b.dmm.configure_capture(
+            samples=samples, interval_s=interval_s, trigger=trigger, delay_s=delay_s
+        )
+        return 1.0
 
 
 class ShuntScanMeasurer(Measurer):
@@ -460,22 +492,22 @@ class ShuntScanMeasurer(Measurer):
             readings,
         )
 
-    @checked
-    def capture_output(
-        self, samples: int, interval_s: float, step: Callable[[], None]
-    ) -> np.ndarray:
+    def _setup_capture(
+        self, samples: int, interval_s: float, trigger: str, delay_s: float = 0.0
+    ) -> float:
         b, w = self.bench, self.wiring
         range_v = self._range_for_current(0.02, w.output_shunt_ohm)
-        b.dmm.select_channel(w.output_shunt_channel)
+        if self._channel != w.output_shunt_channel:
+            b.dmm.select_channel(w.output_shunt_channel)
+            self._channel = w.output_shunt_channel
         b.dmm.configure_capture(
-            samples=samples, interval_s=interval_s, trigger="external", range_v=range_v
+            samples=samples,
+            interval_s=interval_s,
+            trigger=trigger,
+            delay_s=delay_s,
+            range_v=range_v,
         )
-        b.dmm.arm()
-        step()
-        data = b.dmm.fetch() / (self.ratio.ratio * w.input_shunt_ohm)
-        self._account(samples * interval_s)
-        self.prepare()
-        return data
+        return 1.0 / (self.ratio.ratio * w.input_shunt_ohm)
 
     # ------------------------------------------------------------------ ratio calibration
     @checked

@@ -1,7 +1,8 @@
 """Re-judge a stored run against another module profile, without measuring again.
 
 A measurement record keeps the measured value y, its standard uncertainty u, its effective
-degrees of freedom and the coverage factor k; the decision depends only on those and on the profile's limits and rule. Re-judging
+degrees of freedom and the coverage factor k; the decision depends only on those and on the
+profile's limits and rule. Re-judging
 applies the new profile's limits and rules to the same (y, u) (and the run's recorded ambient
 temperature for the allowance), so the new verdict sits beside the original, never over it.
 """

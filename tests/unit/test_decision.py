@@ -11,7 +11,6 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from scipy.stats import norm
 
-from procedures.decision import decide as decide_t
 from procedures.decision import (
     Decision,
     Rule,
@@ -25,6 +24,7 @@ from procedures.decision import (
     tur,
     worst,
 )
+from procedures.decision import decide as decide_t
 
 T = 20.0  # uA, symmetric tolerance used by the metrology.md illustrations
 U4 = 1.93  # uA, standard uncertainty of method M4 (U = 3.86 uA at k = 2)

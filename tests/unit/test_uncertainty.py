@@ -14,7 +14,9 @@ from procedures.uncertainty import Component, NoisePool, budget, type_a
 def test_welch_satterthwaite_gum_example() -> None:
     """Hand computation: u = (1.0, nu 4), (2.0, nu inf), (1.5, nu 9):
     u_c^2 = 1 + 4 + 2.25 = 7.25; nu_eff = 7.25^2 / (1/4 + 1.5^4/9) = 52.5625 / 0.8125 = 64.69."""
-    b = budget(Component("a", 1.0, "A", dof=4), Component("b", 2.0, "B"), Component("c", 1.5, "A", dof=9))
+    b = budget(
+        Component("a", 1.0, "A", dof=4), Component("b", 2.0, "B"), Component("c", 1.5, "A", dof=9)
+    )
     assert b.u == pytest.approx(math.sqrt(7.25))
     assert b.dof == pytest.approx(52.5625 / 0.8125)
     assert b.k == pytest.approx(stats.t.ppf(0.975, 52.5625 / 0.8125))
