@@ -14,6 +14,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from bench.calibration import traceability_problems
+from bench.lock import StationLock
 from bench.safety import SafetyEnvelope, SafetyError
 from bench.session import BenchSession, Opener, SafeStateReport, _default_opener
 from bench.station import ROLES, Station
@@ -116,9 +117,20 @@ def check_station(
     profile: Profile,
     opener: Opener = _default_opener,
     today: dt.date | None = None,
+    front_end: str = "isobench check",
 ) -> StationCheck:
     """Open every instrument (each on its own: one failure does not hide the others), build
-    the safety envelope, then put everything in its safe state and read it back."""
+    the safety envelope, then put everything in its safe state and read it back.
+
+    The check holds the station lock (it resets every instrument): during a run it is
+    refused with :class:`~bench.lock.StationBusy` naming the run."""
+    with StationLock(station, front_end=front_end):
+        return _check(station, profile, opener, today)
+
+
+def _check(
+    station: Station, profile: Profile, opener: Opener, today: dt.date | None
+) -> StationCheck:
     today = today or dt.date.today()
     result = StationCheck(station.station.name)
 

@@ -126,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument(
         "--sim-topology",
         choices=["shunt-scan", "direct"],
-        default="shunt-scan",
+        default=None,
         help="measurement topology of the simulated station (default: shunt-scan)",
     )
     inspect.add_argument(
@@ -165,9 +165,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="module profile whose ratings bound the safety envelope (default: wago-857-411)",
     )
 
+    from bench.panel.command import add_station_command
     from bench.records_cli import add_commands
 
     add_commands(sub)
+    add_station_command(sub)
 
     sim = sub.add_parser("sim", help="run the simulated bench in the foreground (Ctrl-C stops)")
     sim.add_argument("--host", default=None, help="address to listen on (default: 127.0.0.1)")
@@ -267,27 +269,42 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 class _InterruptOnce:
-    """SIGINT/SIGTERM handler: the first signal aborts the run; later ones are ignored.
+    """SIGINT/SIGTERM handler: the first signal aborts the run; later ones are answered, not
+    acted on.
 
     The abort is what makes the bench safe (its handlers switch every output off and write
     the record). A second Ctrl-C pressed while that is under way must not cut it short, and
-    there is a window before the finalisation holds signals itself.
+    there is a window before the finalisation holds signals itself. Once the run is
+    finishing (after its last reading) a signal only gets its answer from the runner.
     """
 
     def __init__(self) -> None:
         self.received: list[int] = []
+        self.control: object | None = None  # bench.events.RunControl of the run, once known
 
     def __call__(self, signum: int, frame: object) -> None:
         self.received.append(signum)
-        if len(self.received) == 1:
+        phase = getattr(self.control, "phase", "idle")
+        if len(self.received) == 1 and phase in ("idle", "measuring"):
             raise KeyboardInterrupt(f"signal {signum}")
+        if phase in ("finishing", "done") and self.control is not None:
+            self.control.abort("interrupted by the operator (Ctrl-C or SIGTERM)")  # type: ignore[attr-defined]
+        else:
+            print(
+                "isobench: already stopping: making the outputs safe and writing the record",
+                file=sys.stderr,
+                flush=True,
+            )
+
+
+_INTERRUPTS = _InterruptOnce()
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="isobench: %(levelname)s: %(message)s")
     if threading.current_thread() is threading.main_thread() and args.command != "sim":
-        handler = _InterruptOnce()
+        handler = _INTERRUPTS
         signal.signal(signal.SIGTERM, handler)
         if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # e.g. a background job
             signal.signal(signal.SIGINT, handler)
@@ -298,6 +315,10 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_inspect(args)
         if args.command == "check":
             return _cmd_check(args)
+        if args.command == "station":
+            from bench.panel.command import run_station
+
+            return run_station(args)
         from bench.records_cli import run_command
 
         return run_command(args)
@@ -312,71 +333,37 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
-    from bench.runner import RunOptions, run_inspection
-    from bench.station import load_station, sim_station
-    from procedures.plans import PLANS
-    from procedures.profile import resolve_profile
-    from reports.console import Progress
+    from bench.events import RunControl
+    from bench.runner import Runner, RunRequest, SimOptions
+    from reports.console import ConsoleListener, Progress
 
-    profile = resolve_profile(args.profile)
-    lot = _lot_for(args) if args.lot else None
-    if lot is not None and lot["status"] != "open":
-        print(
-            f"isobench: error: lot {args.lot} is closed ({lot['disposition']}); start a new "
-            "lot with 'isobench lot start'",
-            file=sys.stderr,
-        )
-        return EXIT_ERROR
-    supplier = (lot or {}).get("supplier") or args.supplier
-    sim = None
-    if args.station == "sim":
-        from bench.sim.bench import SimBench, SimBenchConfig
-        from bench.sim.defects import parse_defect
-
-        overrides: dict[str, float | str] = dict(args.sim_set)
-        if args.sim_supply_model:
-            overrides["supply_model"] = args.sim_supply_model
-        sim = SimBench(
-            SimBenchConfig(
-                serial=args.serial,
-                overrides=overrides,
-                defects=[parse_defect(text) for text in args.defect],
-                healthy_spread=not args.sim_nominal,
-                topology=args.sim_topology,
-            )
-        ).start()
-        station = sim_station(sim.resources, sim.models, topology=args.sim_topology)
-    else:
-        if args.sim_set or args.sim_nominal or args.defect or args.sim_supply_model:
-            print(
-                "isobench: error: --sim-set/--sim-nominal/--defect/--sim-supply-model only "
-                "apply to --station sim (a station file's simulator takes them: isobench sim)",
-                file=sys.stderr,
-            )
-            return EXIT_ERROR
-        station = load_station(args.station)
-    try:
-        with Progress(enabled=not args.quiet) as progress:
-            options = RunOptions(
-                serial=args.serial,
-                output_dir=args.out,
-                operator=args.operator,
-                lot=args.lot,
-                supplier=supplier,
-                date_code=args.date_code,
-                ambient_c=args.ambient_c,
-                humidity_pct=args.humidity,
-                engineering=args.engineering,
-                database_url=args.db,
-                progress=progress.update,
-                bench_clock=(lambda: sim.bench_time_s) if sim else None,
-            )
-            result = run_inspection(
-                station, profile, PLANS[args.plan](station.station.topology), options
-            )
-    finally:
-        if sim is not None:
-            sim.stop()
+    request = RunRequest(
+        station=args.station,
+        serial=args.serial,
+        profile=args.profile,
+        plan=args.plan,
+        operator=args.operator,
+        lot=args.lot,
+        supplier=args.supplier,
+        date_code=args.date_code,
+        ambient_c=args.ambient_c,
+        humidity_pct=args.humidity,
+        engineering=args.engineering,
+        out_dir=args.out,
+        db_url=args.db,
+        sim=SimOptions(
+            overrides=dict(args.sim_set),
+            defects=list(args.defect),
+            nominal=args.sim_nominal,
+            topology=args.sim_topology,
+            supply_model=args.sim_supply_model,
+        ),
+        front_end="isobench inspect",
+    )
+    control = RunControl()
+    _INTERRUPTS.control = control
+    with Progress(enabled=not args.quiet) as progress:
+        result = Runner(request, ConsoleListener(progress), control).run()
     record = result.record
     print(f"{record.serial}: {result.headline}")
     if record.outcome == "aborted":
@@ -387,24 +374,26 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     print(f"report: {report}")
     if result.publish_message:
         print(f"isobench: warning: {result.publish_message}", file=sys.stderr)
-    if lot is not None and result.publish is not None:
-        _join_lot(args, result.publish.run_id)
+    if result.lot_message:
+        print(f"isobench: warning: {result.lot_message}", file=sys.stderr)
     return result.exit_code
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
     from bench.check import NOT_READY, check_station
-    from bench.station import load_station, sim_station
+    from bench.runner import SimOptions, start_sim_station
+    from bench.station import load_station
     from procedures.profile import resolve_profile
 
     profile = resolve_profile(args.profile)
     if args.station != "sim":
         result = check_station(load_station(args.station), profile)
     else:
-        from bench.sim.bench import SimBench, SimBenchConfig
-
-        with SimBench(SimBenchConfig(serial="CHECK")) as sim:
-            result = check_station(sim_station(sim.resources, sim.models), profile)
+        station, sim = start_sim_station("CHECK", SimOptions())
+        try:
+            result = check_station(station, profile)
+        finally:
+            sim.stop()
     for line in result.lines():
         print(line)
     if result.exit_code == NOT_READY:
@@ -415,27 +404,6 @@ def _cmd_check(args: argparse.Namespace) -> int:
             problems.append(result.safe_state.summary())
         print(f"isobench: error: station not ready: {problems[0]}", file=sys.stderr)
     return result.exit_code
-
-
-def _lot_for(args: argparse.Namespace) -> dict:
-    """The lot named by --lot, from --db, the station's database or the local store."""
-    from bench.records_cli import open_store
-
-    with open_store(args) as store:
-        return store.lot(args.lot)
-
-
-def _join_lot(args: argparse.Namespace, run_id: str) -> None:
-    """Assign the run to its lot; a lot store out of reach is only a warning (the record names
-    the lot, so 'isobench lot close' still counts the unit once the run is uploaded)."""
-    from bench.records_cli import open_store
-    from bench.store import StoreError
-
-    try:
-        with open_store(args) as store:
-            store.add_unit_to_lot(args.lot, run_id)
-    except StoreError as exc:
-        print(f"isobench: warning: unit not yet assigned to lot {args.lot}: {exc}", file=sys.stderr)
 
 
 def _cmd_sim(args: argparse.Namespace) -> int:
@@ -528,6 +496,7 @@ def _cmd_sim(args: argparse.Namespace) -> int:
             ports=ports,
             topology=topology,  # type: ignore[arg-type]
             seed=module.seed if module.seed is not None or lot is None else lot.seed,
+            realtime=True,  # external clients sleep in wall time: the clock follows it
         )
     )
     bench.start()

@@ -95,26 +95,48 @@ def open_store(args: argparse.Namespace):
 
 # ------------------------------------------------------------------ lots
 def _lot_start(args: argparse.Namespace) -> int:
-    from procedures.sampling import SwitchingState, single_sampling_plan
-
     with open_store(args) as store:
-        state = store.switching_state(args.supplier) or SwitchingState()
-        if state.discontinued:
-            print(
-                f"isobench: error: supplier {args.supplier}: inspection is discontinued (5 lots "
-                "not accepted on tightened inspection); resume only after corrective action",
-                file=sys.stderr,
+        try:
+            lot, plan = start_lot(
+                store, args.lot_size, args.aql, args.supplier, args.level, args.lot_id
             )
+        except LotRefused as exc:
+            print(f"isobench: error: {exc}", file=sys.stderr)
             return EXIT_ERROR
-        plan = single_sampling_plan(args.lot_size, args.aql, args.level, state.severity)
-        lot_id = args.lot_id or datetime.now(UTC).strftime("LOT-%Y%m%d-%H%M%S")
-        store.create_lot(lot_id, args.supplier, plan.to_dict())
+    lot_id = lot["lot_id"]
     print(f"lot {lot_id} ({args.supplier}, {args.lot_size} units): {plan.describe()}")
     print(
         f"inspect {plan.sample_size} units with: isobench inspect --lot {lot_id} "
         "--serial <serial> --station <station>"
     )
     return EXIT_OK
+
+
+class LotRefused(ValueError):
+    """A lot that may not be opened; ``str()`` is one line with the reason."""
+
+
+def start_lot(
+    store: Any,
+    lot_size: int,
+    aql: float,
+    supplier: str,
+    level: str = "II",
+    lot_id: str | None = None,
+) -> tuple[dict[str, Any], Any]:
+    """Open a lot in ``store`` with its ISO 2859-1 plan at the supplier's switching state
+    (``isobench lot start`` and the operator panel); returns the stored lot and the plan."""
+    from procedures.sampling import SwitchingState, single_sampling_plan
+
+    state = store.switching_state(supplier) or SwitchingState()
+    if state.discontinued:
+        raise LotRefused(
+            f"supplier {supplier}: inspection is discontinued (5 lots not accepted on "
+            "tightened inspection); resume only after corrective action"
+        )
+    plan = single_sampling_plan(lot_size, aql, level, state.severity)
+    lot_id = lot_id or datetime.now(UTC).strftime("LOT-%Y%m%d-%H%M%S")
+    return store.create_lot(lot_id, supplier, plan.to_dict()), plan
 
 
 def _lot_show(args: argparse.Namespace) -> int:

@@ -1,27 +1,45 @@
-"""Run one inspection on a station: session, plan, record, safe state, reports, exit code.
+"""The one runner: every inspection, whichever front-end asked for it, goes this one path.
+
+    station (file, or the simulator started for ``sim``) -> request and lot checked -> station
+    lock -> run folder and record -> session open -> traceability -> steps -> safe state read
+    back -> record complete -> reports -> store (local, then central or outbox) -> lot -> unlock
+
+A front-end (``isobench inspect``, the operator panel, the pytest plugin) fills a
+:class:`RunRequest`, renders the :class:`~bench.events.RunEvent` objects it is sent and may
+abort through :class:`~bench.events.RunControl`, which is treated exactly like Ctrl-C.
+``Runner(request, listener).run()`` is a whole inspection; ``with Runner(...) as run:`` keeps the
+bench open for a front-end's own operations (``run.execute_plan()``, ``run.run_steps()``,
+``run.judge()``, ``run.session``) and finalises on exit exactly like ``inspect``.
 
 Whatever ends the run (normal end, a failed gate, an instrument error, a safety refusal,
-Ctrl-C or SIGTERM, a bug), the order is: instruments to their safe state and read back, then
-the record completed on disk, then the reports rendered from the record. Data is never lost:
-readings were appended as they were taken and the record was rewritten after every step.
+Ctrl-C, SIGTERM, an abort, a bug), the order is: instruments to their safe state and read back,
+then the record completed on disk, then the reports rendered from the record. Data is never
+lost: readings were appended as they were taken and the record was rewritten after every step.
+A request that cannot run (:class:`RunRefused`) is refused before anything is switched on.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from bench.calibration import TraceabilityError, missing_calibration_data, traceability_problems
+from bench.errors import RunRefused
+from bench.events import OPERATOR_INTERRUPT, Listener, RunAborted, RunControl, RunEvent, ignore
+from bench.lock import StationLock
 from bench.safety import SafetyEnvelope, SafetyError
 from bench.session import BenchSession, Opener, _default_opener, signals_held
-from bench.station import Station
+from bench.station import Station, load_station, sim_station
 from drivers.errors import InstrumentError, ValidationError
 from procedures.decision import Statement
+from procedures.interrupts import deferred_signals_observed
 from procedures.plan import (
     PlanSettings,
     PlanStopped,
@@ -31,18 +49,58 @@ from procedures.plan import (
     WiringSettings,
     run_plan,
 )
-from procedures.profile import Profile
-from procedures.record import Recorder, RunRecord, StepRecord, utc_now
+from procedures.profile import Characteristic, Profile, resolve_profile
+from procedures.record import MeasurementRecord, Recorder, RunRecord, StepRecord, utc_now
 
 log = logging.getLogger(__name__)
 
 EXIT_PASS, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
+#: statements a console names after the verdict: failing, and conditional either way
+NOT_PASSED = (
+    Statement.FAIL.value,
+    Statement.CONDITIONAL_FAIL.value,
+    Statement.CONDITIONAL_PASS.value,
+)
+
+
+class OutputFolderError(OSError):
+    """The run folder cannot be created: nothing was measured yet."""
+
+
+# ------------------------------------------------------------------ the request
+@dataclass
+class SimOptions:
+    """The simulated module of the built-in ``sim`` station (refused with a real station)."""
+
+    overrides: dict[str, float | str] = field(default_factory=dict)
+    defects: list[str] = field(default_factory=list)  # "NAME" or "NAME=VALUE"
+    nominal: bool = False
+    topology: str | None = None  # None: shunt-scan
+    supply_model: str | None = None
+
+    def given(self) -> list[str]:
+        """The options that differ from the default, as command-line flags."""
+        default = SimOptions()
+        names = {
+            "overrides": "--sim-set",
+            "defects": "--defect",
+            "nominal": "--sim-nominal",
+            "topology": "--sim-topology",
+            "supply_model": "--sim-supply-model",
+        }
+        return [flag for key, flag in names.items() if getattr(self, key) != getattr(default, key)]
 
 
 @dataclass
-class RunOptions:
+class RunRequest:
+    """What a front-end gathers for one run."""
+
+    station: str | Station  # "sim", a station .toml path, or a loaded Station
     serial: str
-    output_dir: Path
+    profile: str | Profile = "wago-857-411"
+    plan: str | Sequence[Step] = "full"  # "full" | "sweep" | steps
+    #: None: every characteristic; else only the steps that judge these (plus the gates)
+    characteristics: frozenset[str] | None = None
     operator: str = ""
     lot: str = ""
     supplier: str = ""
@@ -50,15 +108,18 @@ class RunOptions:
     ambient_c: float | None = None
     humidity_pct: float | None = None
     engineering: bool = False
-    publish: bool = True  # store the record (local store, then the station's database)
-    render: bool = True  # render the reports (HTML, PDF, JUnit, Parquet) after the run
+    out_dir: Path = Path("isobench-output")
+    db_url: str | None = None  # the lot's / shared database; default: the station's
     local_store_url: str | None = None  # default: SQLite in the user's data folder
-    database_url: str | None = None  # shared store; default: the station's database_url
+    sim: SimOptions | None = None
+    extra_steps: Sequence[Step] = ()  # a front-end's own steps, judged like built-in ones
+    front_end: str = "api"  # who asked: "cli", "panel", "pytest" (shown as the lock holder)
+    publish: bool = True  # store the record (local store, then the shared database)
+    render: bool = True  # render the reports (HTML, PDF, JUnit, Parquet)
     settings: PlanSettings = field(default_factory=PlanSettings)
-    progress: ProgressFn = lambda step, done, total, text: None
-    #: modelled bench time source (the simulator's clock); None = wall-clock duration
-    bench_clock: Callable[[], float] | None = None
     opener: Opener = _default_opener
+    #: modelled bench time source; None = the simulator's clock for ``sim``, else wall time
+    bench_clock: Callable[[], float] | None = None
 
 
 @dataclass
@@ -69,6 +130,7 @@ class RunResult:
     reports: dict[str, Path] = field(default_factory=dict)
     publish: object | None = None  # bench.store.sync.PublishResult
     publish_message: str = ""
+    lot_message: str = ""
 
     @property
     def headline(self) -> str:
@@ -96,10 +158,6 @@ def run_folder(output_dir: Path, serial: str) -> Path:
     return folder
 
 
-class OutputFolderError(OSError):
-    """The run folder cannot be created: nothing was measured yet."""
-
-
 def exit_code_for(record: RunRecord) -> int:
     """0 pass (incl. conditional pass), 1 fail (incl. conditional fail), 2 error/aborted."""
     if record.outcome == "aborted" or not record.safe_state_verified:
@@ -111,17 +169,570 @@ def exit_code_for(record: RunRecord) -> int:
     return EXIT_ERROR  # nothing judged
 
 
+# ------------------------------------------------------------------ the runner
+class _EventRecorder(Recorder):
+    """The recorder that also tells the front-end about every judged point."""
+
+    def __init__(self, folder: Path, record: RunRecord, emit: Callable[..., None]) -> None:
+        self._emit = emit
+        super().__init__(folder, record)
+
+    def point(self, measurement: MeasurementRecord, **row: Any) -> None:
+        super().point(measurement, **row)
+        self._emit("point", **point_data(measurement))
+
+    def measurement(self, measurement: MeasurementRecord) -> None:
+        super().measurement(measurement)
+        self._emit("point", **point_data(measurement))
+
+
+def point_data(m: MeasurementRecord) -> dict[str, Any]:
+    d = m.decision
+    return {
+        "step": m.step,
+        "characteristic": m.characteristic,
+        "title": m.title,
+        "conditions": m.conditions,
+        "value": m.value,
+        "unit": m.unit,
+        "U": d.get("U"),
+        "lower": d.get("lower"),
+        "upper": d.get("upper"),
+        "acceptance_lower": d.get("acceptance_lower"),
+        "acceptance_upper": d.get("acceptance_upper"),
+        "statement": m.statement,
+    }
+
+
+class _ReportedStep(Step):
+    """A plan step that tells the front-end when it starts and how it ended."""
+
+    def __init__(self, step: Step, index: int, total: int, emit: Callable[..., None]) -> None:
+        self.step, self.index, self.total, self._emit = step, index, total, emit
+        self.name, self.title, self.gate = step.name, step.title, step.gate
+
+    def run(self, ctx: RunContext) -> None:
+        where = {"name": self.name, "title": self.title, "index": self.index, "total": self.total}
+        self._emit("step_started", **where)
+        status, message = "aborted", ""
+        try:
+            self.step.run(ctx)
+            status = "completed"
+        except PlanStopped as exc:
+            status, message = "failed", str(exc)
+            raise
+        except BaseException as exc:
+            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise
+        finally:
+            self._emit("step_finished", **where, status=status, message=message)
+
+
+def start_sim_station(serial: str, opts: SimOptions) -> tuple[Station, Any]:
+    """Start the built-in simulated bench (imported here only: real code never imports the
+    simulator) and return its station and the ``SimBench`` to stop afterwards."""
+    from bench.sim.bench import SimBench, SimBenchConfig
+    from bench.sim.defects import parse_defect
+
+    defects = [parse_defect(text) for text in opts.defects]  # a typo: refused, not started
+    overrides = dict(opts.overrides)
+    if opts.supply_model:
+        overrides["supply_model"] = opts.supply_model
+    topology = opts.topology or "shunt-scan"
+    sim = SimBench(
+        SimBenchConfig(
+            serial=serial,
+            overrides=overrides,
+            defects=defects,
+            healthy_spread=not opts.nominal,
+            topology=topology,  # type: ignore[arg-type]
+        )
+    ).start()
+    return sim_station(sim.resources, sim.models, topology=topology), sim
+
+
+def plan_steps(request: RunRequest, topology: str) -> list[Step]:
+    """The request's steps: the named plan (or given steps), narrowed to the characteristics
+    asked for (gates and steps that judge nothing are kept), then the front-end's own."""
+    if isinstance(request.plan, str):
+        from procedures.plans import PLANS
+
+        if request.plan not in PLANS:
+            raise RunRefused(f"plan {request.plan!r}: unknown; use one of {', '.join(PLANS)}")
+        steps = PLANS[request.plan](topology)
+    else:
+        steps = list(request.plan)
+    wanted = request.characteristics
+    if wanted is not None:
+        steps = [
+            s
+            for s in steps
+            if s.gate or not getattr(s, "judges", ()) or set(s.judges) & wanted  # type: ignore[attr-defined]
+        ]
+    return [*steps, *request.extra_steps]
+
+
+class Runner:
+    """One run of one request. ``run()`` for a whole inspection; a context manager to keep the
+    bench open for the front-end's own operations (the exit finalises like ``inspect``)."""
+
+    def __init__(
+        self,
+        request: RunRequest,
+        listener: Listener = ignore,
+        control: RunControl | None = None,
+    ) -> None:
+        self.request = request
+        self.listener = listener
+        self.control = control or RunControl()
+        self.result: RunResult | None = None
+        self.station: Station | None = None
+        self.profile: Profile | None = None
+        self.steps: list[Step] = []
+        self.sim: Any = None  # bench.sim.bench.SimBench of the built-in sim station
+        self.session: BenchSession | None = None
+        self.ctx: RunContext | None = None
+        self.record: RunRecord | None = None
+        self.recorder: Recorder | None = None
+        self.folder: Path | None = None
+        self.lock: StationLock | None = None
+        self._lot: dict[str, Any] | None = None
+        self._stack = contextlib.ExitStack()
+        self._failure: BaseException | None = None  # what ended the run while it opened
+        self._bench_clock: Callable[[], float] | None = request.bench_clock
+        self._clock_start: float | None = None
+        self._wall_start = datetime.now(UTC)
+
+    # ---------------------------------------------------------------- events
+    def emit(self, kind: str, **data: Any) -> None:
+        """Send one event; a front-end's failing listener never ends the run."""
+        try:
+            self.listener(RunEvent(kind, data))
+        except Exception:
+            log.exception("run event listener failed on %s", kind)
+
+    # ---------------------------------------------------------------- whole run
+    def run(self) -> RunResult:
+        """The whole inspection; raises only :class:`RunRefused` and the other refusals
+        that come before the run folder exists (station file, profile, output folder)."""
+        self.__enter__()
+        ending: BaseException | None = None
+        try:
+            self.execute_plan()
+        except BaseException as exc:  # recorded as the run's end, as inspect always did
+            ending = exc
+        self.__exit__(type(ending), ending, None)
+        assert self.result is not None
+        return self.result
+
+    # ---------------------------------------------------------------- context manager
+    def __enter__(self) -> Runner:
+        try:
+            self._prepare()
+            self._open()
+        except BaseException:
+            self._stack.close()
+            raise
+        return self
+
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> bool:
+        ending = self._failure or exc
+        self._finalise(ending)
+        if ending is None or ending is self._failure:
+            return True
+        # run-ending problems are in the record; a front-end's own bug still propagates
+        return isinstance(ending, (KeyboardInterrupt, *_RUN_ENDING))
+
+    # ---------------------------------------------------------------- operations
+    def execute_plan(self) -> None:
+        """Run the request's steps (the plan, narrowed, plus the front-end's own)."""
+        self.run_steps(self.steps)
+
+    def run_steps(self, steps: Sequence[Step]) -> None:
+        """Run steps on the open bench; each is listed in the record with its status."""
+        if self._failure is not None:
+            return  # the run already ended while it opened; the exit records why
+        assert self.ctx is not None
+        self.control.check()
+        total = len(steps)
+        reported = [_ReportedStep(s, i, total, self.emit) for i, s in enumerate(steps, 1)]
+        run_plan(reported, self.ctx)  # type: ignore[arg-type]
+
+    def judge(
+        self,
+        characteristic: str | Characteristic,
+        value: float,
+        *,
+        u: float = 0.0,
+        conditions: dict[str, Any] | None = None,
+        step: str = "user",
+        note: str = "",
+    ) -> MeasurementRecord:
+        """Judge a value the front-end measured itself (a profile characteristic by name, or
+        its own :class:`~procedures.profile.Characteristic` with limits and rule) and record
+        it like any built-in measurement."""
+        assert self.ctx is not None and self.profile is not None
+        char = self.profile[characteristic] if isinstance(characteristic, str) else characteristic
+        decision = char.judge(value, u, allowance=self.ctx.temperature_allowance_a)
+        measurement = MeasurementRecord.judged(
+            char, step, decision, dict(conditions or {}), {}, None, note
+        )
+        self.ctx.recorder.point(
+            measurement,
+            step=step,
+            characteristic=char.name,
+            **(conditions or {}),
+            value=value,
+            unit=char.unit,
+            u=u,
+            expanded_u=decision.U,
+            statement=decision.statement.value,
+        )
+        self.ctx.recorder.save()
+        return measurement
+
+    # ---------------------------------------------------------------- stages
+    def _prepare(self) -> None:
+        """Everything that can refuse the run: nothing is switched on, no folder made."""
+        req = self.request
+        profile = req.profile if isinstance(req.profile, Profile) else resolve_profile(req.profile)
+        profile.check_environment(req.ambient_c, req.humidity_pct)
+        self.profile = profile
+        self.station = self._station()
+        self.steps = plan_steps(req, self.station.station.topology)
+        self._lot = self._lot_of_request()
+        self.lock = self._stack.enter_context(
+            StationLock(self.station, serial=req.serial, front_end=req.front_end)
+        )
+        self.folder = run_folder(req.out_dir, req.serial)
+
+    def _station(self) -> Station:
+        req = self.request
+        given = req.sim.given() if req.sim is not None else []
+        if isinstance(req.station, Station):
+            if given:
+                raise RunRefused(f"{'/'.join(given)}: only for the built-in sim station")
+            return req.station
+        if req.station != "sim":
+            if given:
+                raise RunRefused(
+                    f"{'/'.join(given)}: only for --station sim (a station file's simulator "
+                    "takes them: isobench sim --station FILE)"
+                )
+            return load_station(req.station)
+        station, sim = start_sim_station(req.serial, req.sim or SimOptions())
+        self._stack.callback(sim.stop)
+        self.sim = sim
+        if self._bench_clock is None:
+            self._bench_clock = lambda: sim.bench_time_s
+        return station
+
+    def _lot_of_request(self) -> dict[str, Any] | None:
+        """The open lot the unit joins (its supplier is the run's), or None."""
+        req = self.request
+        if not req.lot:
+            return None
+        from bench.store import ResultStore, StoreError, StoreUnavailable
+
+        try:
+            with ResultStore.open(self.lot_store_url()) as store:
+                lot = store.lot(req.lot)
+        except StoreUnavailable as exc:  # the run is queued; it joins the lot once synced
+            self.emit(
+                "notice",
+                level="warning",
+                text=f"lot {req.lot} not checked ({exc}); the record names the lot, so the "
+                "unit joins it when 'isobench sync' uploads the run",
+            )
+            return None
+        except StoreError as exc:
+            raise RunRefused(str(exc)) from None
+        if lot["status"] != "open":
+            raise RunRefused(
+                f"lot {req.lot} is closed ({lot['disposition']}); start a new lot with "
+                "'isobench lot start'"
+            )
+        return lot
+
+    def lot_store_url(self) -> str:
+        """--db, else the station's shared database, else the default store."""
+        from bench.store import default_url
+
+        assert self.station is not None
+        return self.request.db_url or self.station.station.database_url or default_url()
+
+    def _open(self) -> None:
+        """Folder, record, session open, traceability; a failure is kept for the exit."""
+        req, station, profile = self.request, self.station, self.profile
+        assert station is not None and profile is not None and self.folder is not None
+        supplier = (self._lot or {}).get("supplier") or req.supplier
+        record = RunRecord(
+            serial=req.serial,
+            module_type=profile.title,
+            profile=profile.source_file,
+            station=station.name,
+            topology=station.station.topology,
+            operator=req.operator,
+            lot=req.lot,
+            supplier=supplier,
+            date_code=req.date_code,
+            ambient_c=req.ambient_c,
+            humidity_pct=req.humidity_pct,
+            engineering=req.engineering,
+        )
+        self.record = record
+        self.recorder = recorder = _EventRecorder(self.folder, record, self.emit)
+        record.steps = [StepRecord(step.name, step.title) for step in self.steps]
+        recorder.save()
+        if profile.source_file:  # the limits this run was judged against travel with its data
+            shutil.copy(profile.source_file, self.folder / "profile.toml")
+        self._clock_start = self._bench_clock() if self._bench_clock else None
+        settings = req.settings
+        settings.line_frequency_hz = float(station.station.line_frequency_hz)
+        settings.topology = station.station.topology
+        settings.wiring = WiringSettings(**station.wiring.model_dump())
+
+        def envelope(supply_capability_v: float) -> SafetyEnvelope:
+            return SafetyEnvelope.build(station.limits, profile.ratings, supply_capability_v)
+
+        self.session = session = BenchSession(
+            station, envelope, req.opener, interlock=self.control.check
+        )
+        self.control.on_abort = self._answer_abort
+        self.control.phase = "measuring"
+        self.emit(
+            "run_started",
+            run_id=record.run_id,
+            serial=record.serial,
+            station=station.name,
+            topology=record.topology,
+            operator=record.operator,
+            lot=record.lot,
+            engineering=record.engineering,
+            front_end=req.front_end,
+            steps=[{"name": s.name, "title": s.title} for s in self.steps],
+            folder=str(self.folder),
+        )
+        try:
+            session.open()
+            record.instruments = {
+                role: {
+                    "model": cfg.model,
+                    "resource": cfg.resource,
+                    "idn": session.identities.get(role, ""),
+                    "serial": cfg.serial or "",
+                    "calibration_due": cfg.calibration_due.isoformat()
+                    if cfg.calibration_due
+                    else "",
+                }
+                for role, cfg in station.instruments.items()
+            }
+            problems = traceability_problems(station, session.identities)
+            if problems and not req.engineering:
+                raise TraceabilityError(
+                    f"production run refused: {problems[0]}"
+                    + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
+                    + " - recalibrate or correct the station file, or rerun with --engineering"
+                )
+            record.notes += [f"engineering run: {p}" for p in problems]
+            missing = missing_calibration_data(station)
+            if missing and station.name != "sim":
+                record.notes.append(
+                    "no serial or calibration due date in the station file for: "
+                    + ", ".join(missing)
+                )
+            recorder.save()
+            self.ctx = RunContext(
+                session, profile, recorder, settings, self._progress, req.ambient_c
+            )
+        except BaseException as exc:
+            self._failure = exc
+
+    def _progress(self, step: str, done: int, total: int, text: str) -> None:
+        self.emit("progress", step=step, done=done, total=total, text=text)
+
+    # ---------------------------------------------------------------- the end
+    def _answer(self) -> None:
+        """Every Ctrl-C/SIGTERM/abort that does not abort the run gets an answer."""
+        record = self.record
+        if self.control.phase != "measuring" and record and record.outcome == "completed":
+            text = "run complete, finishing reports"
+        else:
+            text = "already stopping: making the outputs safe and writing the record"
+        self.emit("interrupt", phase=self.control.phase, text=text)
+
+    def _answer_abort(self, first: bool) -> None:
+        if not (first and self.control.phase == "measuring"):  # else: it aborts the run
+            self._answer()
+
+    def _answer_signal(self, signum: int) -> None:
+        if self.control.phase != "measuring":  # while measuring it is redelivered: an abort
+            self._answer()
+
+    def _finalise(self, ending: BaseException | None) -> None:
+        record, recorder, session = self.record, self.recorder, self.session
+        assert record is not None and recorder is not None and session is not None
+        assert self.folder is not None
+        _set_outcome(record, ending, self.folder)
+        self.control.phase = "finishing"
+        try:
+            # finalisation is not interrupted: a later Ctrl-C/SIGTERM waits (and is answered)
+            # until the instruments are safe, the record complete and the reports rendered
+            with deferred_signals_observed(self._answer_signal), signals_held():
+                self._finish(record, recorder, session)
+                self.emit(
+                    "safe_state",
+                    results=dict(record.safe_state),
+                    verified=record.safe_state_verified,
+                )
+                reports = render_reports(self.folder) if self.request.render else {}
+                self.result = result = RunResult(
+                    record, self.folder, exit_code_for(record), reports
+                )
+                if self.request.publish:
+                    self._store(result)
+                self.emit("run_finished", **finished_data(result))
+        finally:
+            self.control.phase = "done"
+            self._stack.close()  # lock released, simulator stopped
+
+    def _finish(self, record: RunRecord, recorder: Recorder, session: BenchSession) -> None:
+        """Safe state (read back), then the record completed on disk."""
+        safe = session.close()
+        record.safe_state = dict(safe.results)
+        record.safe_state_verified = safe.verified
+        if not safe.verified:
+            record.notes.append(safe.summary())
+        else:  # verified, but not at once: the record says which instrument needed more tries
+            record.notes += [f"safe state: {note}" for note in safe.retry_notes()]
+        for step in record.steps:
+            if step.status == "running":
+                step.status = "aborted"
+        record.ended_at = utc_now()
+        if self._bench_clock is not None and self._clock_start is not None:
+            record.bench_time_s = self._bench_clock() - self._clock_start
+            record.bench_clock = "simulator"
+        else:
+            record.bench_time_s = (datetime.now(UTC) - self._wall_start).total_seconds()
+        record.lower_bound_s = self.ctx.lower_bound_s if self.ctx is not None else None
+        record.compute_verdict()
+        recorder.close()
+
+    def _store(self, result: RunResult) -> None:
+        """Local store, then the shared database (or the outbox), then the lot."""
+        assert self.station is not None
+        result.publish, result.publish_message = publish_run(
+            result.folder,
+            self.request.db_url or self.station.station.database_url,
+            self.request.local_store_url,
+        )
+        if self._lot is not None and result.publish is not None:
+            result.lot_message = self._join_lot(result.publish.run_id)  # type: ignore[attr-defined]
+
+    def _join_lot(self, run_id: str) -> str:
+        """Assign the run to its lot; a lot store out of reach is only a warning (the record
+        names the lot, so 'isobench lot close' still counts the unit once it is uploaded)."""
+        from bench.store import ResultStore, StoreError
+
+        try:
+            with ResultStore.open(self.lot_store_url()) as store:
+                store.add_unit_to_lot(self.request.lot, run_id)
+        except StoreError as exc:
+            return f"unit not yet assigned to lot {self.request.lot}: {exc}"
+        return ""
+
+
+_RUN_ENDING = (InstrumentError, SafetyError, ValidationError, TraceabilityError, PlanStopped)
+
+
+def _set_outcome(record: RunRecord, ending: BaseException | None, folder: Path) -> None:
+    """The record's outcome and abort reason from what ended the run."""
+    if ending is None:
+        record.outcome = "completed"
+    elif isinstance(ending, PlanStopped):
+        record.outcome, record.abort_reason = "stopped", str(ending)
+    elif isinstance(ending, RunAborted):
+        record.outcome, record.abort_reason = "aborted", ending.reason
+    elif isinstance(ending, KeyboardInterrupt):
+        record.outcome, record.abort_reason = "aborted", OPERATOR_INTERRUPT
+    elif isinstance(ending, _RUN_ENDING):
+        record.outcome, record.abort_reason = "aborted", str(ending)
+    else:  # a bug must still end safely and keep the data
+        record.outcome = "aborted"
+        record.abort_reason = f"internal error {type(ending).__name__}: {ending}"
+        text = "".join(traceback.format_exception(ending))
+        with contextlib.suppress(OSError):
+            (folder / "traceback.txt").write_text(text, encoding="utf-8")
+
+
+def finished_data(result: RunResult) -> dict[str, Any]:
+    """The ``run_finished`` event's data."""
+    record = result.record
+    failing = [
+        {
+            "characteristic": m.characteristic,
+            "title": m.title,
+            "conditions": m.conditions,
+            "value": m.value,
+            "unit": m.unit,
+            "lower": m.decision.get("lower"),
+            "upper": m.decision.get("upper"),
+            "U": m.decision.get("U"),
+            "statement": m.statement,
+        }
+        for m in record.measurements
+        if m.statement in NOT_PASSED
+    ]
+    publish = result.publish
+    return {
+        "run_id": record.run_id,
+        "outcome": record.outcome,
+        "verdict": record.verdict,
+        "exit_code": result.exit_code,
+        "headline": result.headline,
+        "engineering": record.engineering,
+        "failing": failing,
+        "abort_reason": record.abort_reason,
+        "folder": str(result.folder),
+        "reports": {name: str(path) for name, path in result.reports.items()},
+        "store": result.publish_message or (getattr(publish, "central", "") if publish else ""),
+        "lot_tally": result.lot_message,
+    }
+
+
+# ------------------------------------------------------------------ compatibility
+@dataclass
+class RunOptions:
+    """The options of :func:`run_inspection` (in-process callers with a loaded station)."""
+
+    serial: str
+    output_dir: Path
+    operator: str = ""
+    lot: str = ""
+    supplier: str = ""
+    date_code: str = ""
+    ambient_c: float | None = None
+    humidity_pct: float | None = None
+    engineering: bool = False
+    publish: bool = True
+    render: bool = True
+    local_store_url: str | None = None
+    database_url: str | None = None
+    settings: PlanSettings = field(default_factory=PlanSettings)
+    progress: ProgressFn = lambda step, done, total, text: None
+    bench_clock: Callable[[], float] | None = None
+    opener: Opener = _default_opener
+
+
 def run_inspection(
     station: Station, profile: Profile, plan: list[Step], options: RunOptions
 ) -> RunResult:
-    profile.check_environment(options.ambient_c, options.humidity_pct)  # before anything
-    folder = run_folder(options.output_dir, options.serial)
-    record = RunRecord(
+    """One inspection through the runner, for callers that hold a station and a profile."""
+    request = RunRequest(
+        station=station,
         serial=options.serial,
-        module_type=profile.title,
-        profile=profile.source_file,
-        station=station.name,
-        topology=station.station.topology,
+        profile=profile,
+        plan=plan,
         operator=options.operator,
         lot=options.lot,
         supplier=options.supplier,
@@ -129,110 +740,21 @@ def run_inspection(
         ambient_c=options.ambient_c,
         humidity_pct=options.humidity_pct,
         engineering=options.engineering,
+        out_dir=options.output_dir,
+        db_url=options.database_url,
+        local_store_url=options.local_store_url,
+        publish=options.publish,
+        render=options.render,
+        settings=options.settings,
+        opener=options.opener,
+        bench_clock=options.bench_clock,
     )
-    recorder = Recorder(folder, record)
-    record.steps = [StepRecord(step.name, step.title) for step in plan]  # even if open fails
-    recorder.save()
-    if profile.source_file:  # the limits this run was judged against travel with its data
-        shutil.copy(profile.source_file, folder / "profile.toml")
-    clock_start = options.bench_clock() if options.bench_clock else None
-    wall_start = datetime.now(UTC)
-    settings = options.settings
-    settings.line_frequency_hz = float(station.station.line_frequency_hz)
-    settings.topology = station.station.topology
-    settings.wiring = WiringSettings(**station.wiring.model_dump())
 
-    def envelope(supply_capability_v: float) -> SafetyEnvelope:
-        return SafetyEnvelope.build(station.limits, profile.ratings, supply_capability_v)
+    def listener(event: RunEvent) -> None:
+        if event.kind == "progress":
+            options.progress(**event.data)
 
-    session = BenchSession(station, envelope, options.opener)
-    ctx: RunContext | None = None
-    try:
-        session.open()
-        record.instruments = {
-            role: {
-                "model": cfg.model,
-                "resource": cfg.resource,
-                "idn": session.identities.get(role, ""),
-                "serial": cfg.serial or "",
-                "calibration_due": cfg.calibration_due.isoformat() if cfg.calibration_due else "",
-            }
-            for role, cfg in station.instruments.items()
-        }
-        problems = traceability_problems(station, session.identities)
-        if problems and not options.engineering:
-            raise TraceabilityError(
-                f"production run refused: {problems[0]}"
-                + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
-                + " - recalibrate or correct the station file, or rerun with --engineering"
-            )
-        record.notes += [f"engineering run: {p}" for p in problems]
-        missing = missing_calibration_data(station)
-        if missing and station.name != "sim":
-            record.notes.append(
-                "no serial or calibration due date in the station file for: " + ", ".join(missing)
-            )
-        recorder.save()
-        ctx = RunContext(session, profile, recorder, settings, options.progress, options.ambient_c)
-        run_plan(plan, ctx)
-        record.outcome = "completed"
-    except PlanStopped as exc:
-        record.outcome, record.abort_reason = "stopped", str(exc)
-    except KeyboardInterrupt:
-        record.outcome, record.abort_reason = (
-            "aborted",
-            "interrupted by the operator (Ctrl-C or SIGTERM)",
-        )
-    except (InstrumentError, SafetyError, ValidationError, TraceabilityError) as exc:
-        record.outcome, record.abort_reason = "aborted", str(exc)
-    except Exception as exc:  # a bug must still end safely and keep the data
-        record.outcome = "aborted"
-        record.abort_reason = f"internal error {type(exc).__name__}: {exc}"
-        (folder / "traceback.txt").write_text(traceback.format_exc(), encoding="utf-8")
-    finally:
-        # finalisation is not interrupted: a second Ctrl-C/SIGTERM waits until the instruments
-        # are safe, the record is complete on disk and the reports are rendered
-        with signals_held():
-            _finish(record, recorder, session, options, ctx, clock_start, wall_start)
-            reports = render_reports(folder) if options.render else {}
-    result = RunResult(record, folder, exit_code_for(record))
-    result.reports = reports
-    if options.publish:
-        result.publish, result.publish_message = publish_run(
-            folder, options.database_url or station.station.database_url, options.local_store_url
-        )
-    return result
-
-
-def _finish(
-    record: RunRecord,
-    recorder: Recorder,
-    session: BenchSession,
-    options: RunOptions,
-    ctx: RunContext | None,
-    clock_start: float | None,
-    wall_start: datetime,
-) -> None:
-    """Safe state (read back), then the record completed on disk."""
-    safe = session.close()
-    record.safe_state = dict(safe.results)
-    record.safe_state_verified = safe.verified
-    if not safe.verified:
-        record.notes.append(safe.summary())
-    else:  # verified, but not at once: the record says which instrument needed more tries
-        record.notes += [f"safe state: {note}" for note in safe.retry_notes()]
-    for step in record.steps:
-        if step.status == "running":
-            step.status = "aborted"
-    record.ended_at = utc_now()
-    if options.bench_clock is not None and clock_start is not None:
-        record.bench_time_s = options.bench_clock() - clock_start
-        record.bench_clock = "simulator"
-    else:
-        record.bench_time_s = (datetime.now(UTC) - wall_start).total_seconds()
-    record.lower_bound_s = ctx.lower_bound_s if ctx is not None else None
-    record.compute_verdict()
-    recorder.close()
+    return Runner(request, listener).run()
 
 
 def publish_run(

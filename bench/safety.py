@@ -10,7 +10,9 @@ Output order: enable supply, then load, then source; disable in reverse.
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -118,7 +120,28 @@ class OutputOrder:
         self.on.discard(name)
 
 
+def _interlocked(method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def guarded(self: _Guard, *args: Any, **kwargs: Any) -> Any:
+        if self.interlock is not None:
+            self.interlock()
+        return method(self, *args, **kwargs)
+
+    return guarded
+
+
 class _Guard:
+    """Every public method of a guard first calls ``interlock`` (when set): the run's abort
+    check, so an abort asked for from another thread stops the run at the next command."""
+
+    interlock: Callable[[], None] | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name, member in list(vars(cls).items()):
+            if not name.startswith("_") and callable(member):
+                setattr(cls, name, _interlocked(member))
+
     def __init__(self, driver: Any, envelope: SafetyEnvelope, order: OutputOrder) -> None:
         self._driver = driver
         self.envelope = envelope
@@ -133,6 +156,8 @@ class _Guard:
         return self._driver.identity
 
     def check_errors(self, context: str = "configuration") -> None:
+        if self.interlock is not None:
+            self.interlock()
         self._driver.check_errors(context)
 
 
@@ -262,4 +287,7 @@ class GuardedDmm(_Guard):
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
-        return getattr(self._driver, name)
+        value = getattr(self._driver, name)
+        if self.interlock is not None and callable(value):
+            self.interlock()
+        return value

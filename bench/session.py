@@ -91,8 +91,11 @@ class BenchSession:
         station: Station,
         envelope_factory: Callable[[float], SafetyEnvelope],
         opener: Opener = _default_opener,
+        interlock: Callable[[], None] | None = None,
     ) -> None:
         self.station = station
+        #: called before every guarded command and reading (the run's abort check)
+        self.interlock = interlock
         self._envelope_factory = envelope_factory
         self._opener = opener
         self.drivers: dict[str, Role] = {}
@@ -145,6 +148,8 @@ class BenchSession:
         self.dmm = GuardedDmm(self.drivers["dmm"], self.envelope, self.order)
         self.supply = GuardedSupply(self.drivers["supply"], self.envelope, self.order)
         self.load = GuardedLoad(self.drivers["load"], self.envelope, self.order)
+        for guard in (self.source, self.dmm, self.supply, self.load):
+            guard.interlock = self.interlock
         return self
 
     def __enter__(self) -> BenchSession:
@@ -161,6 +166,8 @@ class BenchSession:
     def check_health(self, *, compliance_ok: bool = False) -> None:
         """Each identified instrument's health check (reboot, queued errors, trips); one
         query per instrument. Procedures call it with every reading, before it is judged."""
+        if self.interlock is not None:
+            self.interlock()
         for role in ("source", "dmm", "supply", "load"):
             if role in self.trusted:
                 self.drivers[role].check_health(compliance_ok=compliance_ok)  # type: ignore[attr-defined]

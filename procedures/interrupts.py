@@ -12,9 +12,29 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 DEFERRED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+#: called with the signal number whenever a deferred signal arrives (the runner answers the
+#: operator: "run complete, finishing reports" / "already stopping")
+_observers: list[Callable[[int], None]] = []
+
+
+@contextlib.contextmanager
+def deferred_signals_observed(callback: Callable[[int], None]) -> Iterator[None]:
+    """Call ``callback(signum)`` for every signal a deferring block receives meanwhile."""
+    _observers.append(callback)
+    try:
+        yield
+    finally:
+        _observers.remove(callback)
+
+
+def _note(received: list[int], signum: int) -> None:
+    received.append(signum)
+    for callback in list(_observers):
+        with contextlib.suppress(Exception):
+            callback(signum)
 
 
 @contextlib.contextmanager
@@ -37,7 +57,7 @@ def interrupts_deferred(*, redeliver: bool = True) -> Iterator[list[int]]:
         if handler is None:  # installed outside Python: leave it alone
             continue
         previous[sig] = handler
-        signal.signal(sig, lambda signum, _frame: received.append(signum))
+        signal.signal(sig, lambda signum, _frame: _note(received, signum))
     try:
         yield received
     finally:

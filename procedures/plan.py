@@ -123,9 +123,14 @@ class Step(ABC):
 
 
 def run_plan(steps: list[Step], ctx: RunContext) -> None:
-    """Run the steps in order; the record shows each step's status whatever happens."""
+    """Run the steps in order; the record shows each step's status whatever happens.
+
+    Steps of an earlier call stay listed (a front-end may run its own steps after the plan).
+    """
     record = ctx.recorder.record
-    record.steps = [StepRecord(step.name, step.title) for step in steps]
+    names = {step.name for step in steps}
+    record.steps = [s for s in record.steps if s.name not in names]
+    record.steps += [StepRecord(step.name, step.title) for step in steps]
     ctx.recorder.save()
     for step in steps:
         status = record.step(step.name)

@@ -46,3 +46,27 @@ class Progress:
         if step != self._last_step or done == total:
             print(f"{step}: {done}/{total} {text}", file=sys.stderr, flush=True)
             self._last_step = step
+
+
+class ConsoleListener:
+    """Renders run events on the operator's console: progress bars (unless quiet), and every
+    notice and interrupt answer as one line on stderr (always)."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+
+    def __call__(self, event: Any) -> None:
+        data = event.data
+        if event.kind == "progress":
+            self.progress.update(data["step"], data["done"], data["total"], data["text"])
+        elif event.kind == "notice":
+            prefix = "warning: " if data.get("level") == "warning" else ""
+            self._line(f"isobench: {prefix}{data['text']}")
+        elif event.kind == "interrupt":
+            self._line(f"isobench: {data['text']}")
+
+    def _line(self, text: str) -> None:
+        if self.progress._rich is not None:
+            self.progress.console.print(text, markup=False, highlight=False)
+        else:
+            print(text, file=sys.stderr, flush=True)
