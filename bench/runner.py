@@ -376,9 +376,12 @@ class Runner:
         defaults to the budget's)."""
         assert self.ctx is not None and self.profile is not None
         char = self.profile[characteristic] if isinstance(characteristic, str) else characteristic
-        if budget is not None and not u:
+        allowance = self.ctx.temperature_allowance_a
+        if budget is not None and not u:  # its u, degrees of freedom and coverage factor
+            decision = char.judge(value, budget.u, allowance=allowance, k=budget.k, dof=budget.dof)
             u = budget.u
-        decision = char.judge(value, u, allowance=self.ctx.temperature_allowance_a)
+        else:
+            decision = char.judge(value, u, allowance=allowance)
         measurement = MeasurementRecord.judged(
             char,
             step,

@@ -17,15 +17,14 @@ from __future__ import annotations
 import warnings
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any
 
-import numpy as np
 import pytest
 
 from bench.runner import Runner
 from procedures.decision import Rule, Statement, worst
-from procedures.measurement import ScalarReading, TransferReading
+from procedures.measurement import ScalarReading, StepCapture, TransferReading
 from procedures.operations import BenchOps
 from procedures.plan import RunContext
 from procedures.profile import Characteristic, Profile
@@ -42,15 +41,6 @@ class IsobenchConditionalPass(UserWarning):
 
 class CheckFailed(AssertionError):
     """A judged characteristic did not pass; ``str()`` names each failing point (no traceback)."""
-
-
-@dataclass
-class Capture:
-    """A digitised output record: sample k was taken k * interval_s after the trigger."""
-
-    t_s: np.ndarray
-    output_a: np.ndarray
-    interval_s: float
 
 
 class StationHandle:
@@ -142,10 +132,11 @@ class StationHandle:
 
     def capture(
         self, samples: int = 2000, interval_s: float = 20e-6, *, to_a: float | None = None
-    ) -> Capture:
-        """Digitise the output: ``samples`` readings ``interval_s`` apart, triggered by the
-        source's trigger output as it steps to ``to_a`` (default: stays at the present level,
-        for ripple and noise). Set the start level with :meth:`measure_point` first."""
+    ) -> StepCapture:
+        """Digitise the output (``.t_s`` aperture centres after the trigger, ``.output_a``,
+        ``.baseline_a`` just before): ``samples`` readings ``interval_s`` apart, triggered by
+        the source's trigger output as it steps to ``to_a`` (default: it stays at the present
+        level, for ripple and noise). Set the start level with :meth:`measure_point` first."""
         ops, ctx = self.ops, self.ctx
         level = ops.level_a if to_a is None else to_a
         self.source.configure_trigger_output(ctx.settings.wiring.trigger_line)
@@ -153,7 +144,7 @@ class StationHandle:
             samples, interval_s, lambda: self.source.step_with_trigger(level)
         )
         ops.level_a = level
-        return Capture(np.arange(samples) * interval_s, np.asarray(record), interval_s)
+        return record
 
     def power_down(self) -> None:
         """Every output the controller switched on, off: source (at 0 A), load, supply."""
