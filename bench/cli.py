@@ -328,8 +328,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
     from bench.events import RunControl
-    from bench.runner import Runner, RunRequest, SimOptions
-    from reports.console import ConsoleListener, Progress
+    from bench.runner import Runner, RunRequest, SimOptions, finished_data
+    from reports.console import ConsoleListener, Progress, failing_lines
 
     request = RunRequest(
         station=args.station,
@@ -360,6 +360,11 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
         result = Runner(request, ConsoleListener(progress), control).run()
     record = result.record
     print(f"{record.serial}: {result.headline}")
+    if record.engineering:
+        print("ENGINEERING RUN - NOT FOR RELEASE: it never counts toward a lot or a supplier")
+    if record.outcome != "aborted":
+        for line in failing_lines(finished_data(result)["failing"]):
+            print(line)
     if record.outcome == "aborted":
         print(f"isobench: error: {record.serial}: ABORTED: {record.abort_reason}", file=sys.stderr)
     if not record.safe_state_verified:
@@ -370,6 +375,8 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
         print(f"isobench: warning: {result.publish_message}", file=sys.stderr)
     if result.lot_message:
         print(f"isobench: warning: {result.lot_message}", file=sys.stderr)
+    if result.lot_tally:
+        print(result.lot_tally)
     return result.exit_code
 
 

@@ -41,6 +41,7 @@ from drivers.errors import InstrumentError, ValidationError
 from procedures.decision import Statement
 from procedures.interrupts import deferred_signals_observed
 from procedures.plan import (
+    ModuleNotMeasured,
     PlanSettings,
     PlanStopped,
     ProgressFn,
@@ -130,7 +131,8 @@ class RunResult:
     reports: dict[str, Path] = field(default_factory=dict)
     publish: object | None = None  # bench.store.sync.PublishResult
     publish_message: str = ""
-    lot_message: str = ""
+    lot_message: str = ""  # a warning: the unit could not be assigned to its lot
+    lot_tally: str = ""  # the lot after this run: distinct units decided, nonconforming
 
     @property
     def headline(self) -> str:
@@ -452,7 +454,32 @@ class Runner:
                 f"lot {req.lot} is closed ({lot['disposition']}); start a new lot with "
                 "'isobench lot start'"
             )
+        if req.engineering:
+            self.emit(
+                "notice",
+                level="warning",
+                text=f"engineering run: kept in lot {req.lot} but never counted toward it or "
+                "the supplier's switching state",
+            )
+        else:
+            self._warn_repeated_serial(lot)
         return lot
+
+    def _warn_repeated_serial(self, lot: dict[str, Any]) -> None:
+        """A serial that already has attempts in the lot: say how this run will count."""
+        from bench.records_cli import lot_decisions, lot_policy
+        from bench.store import ResultStore, StoreError
+        from procedures.sampling import how_it_will_count
+
+        try:
+            with ResultStore.open(self.lot_store_url()) as store:
+                units = lot_decisions(store, lot)
+        except StoreError:
+            return
+        attempts = [a for u in units for a in u.attempts]
+        text = how_it_will_count(self.request.serial, attempts, lot_policy(lot))
+        if text:
+            self.emit("notice", level="warning", text=text)
 
     def lot_store_url(self) -> str:
         """--db, else the station's shared database, else the default store."""
@@ -627,18 +654,29 @@ class Runner:
             self.request.local_store_url,
         )
         if self._lot is not None and result.publish is not None:
-            result.lot_message = self._join_lot(result.publish.run_id)  # type: ignore[attr-defined]
+            result.lot_message = self._join_lot(result, result.publish.run_id)  # type: ignore[attr-defined]
 
-    def _join_lot(self, run_id: str) -> str:
+    def _join_lot(self, result: RunResult, run_id: str) -> str:
         """Assign the run to its lot; a lot store out of reach is only a warning (the record
         names the lot, so 'isobench lot close' still counts the unit once it is uploaded)."""
+        from bench.records_cli import lot_decisions
         from bench.store import ResultStore, StoreError
 
+        lot_id = self.request.lot
         try:
             with ResultStore.open(self.lot_store_url()) as store:
-                store.add_unit_to_lot(self.request.lot, run_id)
+                store.add_unit_to_lot(lot_id, run_id)
+                units = lot_decisions(store, store.lot(lot_id))
         except StoreError as exc:
-            return f"unit not yet assigned to lot {self.request.lot}: {exc}"
+            return f"unit not yet assigned to lot {lot_id}: {exc}"
+        decided = [u for u in units if u.decided]
+        assert self._lot is not None
+        counts = any(a.run_id == run_id and a.counts for u in units for a in u.attempts)
+        result.lot_tally = (
+            f"lot {lot_id}: {len(decided)} of {self._lot['sample_size']} distinct units "
+            f"decided, {sum(u.nonconforming for u in decided)} nonconforming; this run "
+            + ("counts" if counts else "does not count")
+        )
         return ""
 
 
@@ -649,6 +687,8 @@ def _set_outcome(record: RunRecord, ending: BaseException | None, folder: Path) 
     """The record's outcome and abort reason from what ended the run."""
     if ending is None:
         record.outcome = "completed"
+    elif isinstance(ending, ModuleNotMeasured):
+        record.outcome, record.abort_reason = "aborted", str(ending)
     elif isinstance(ending, PlanStopped):
         record.outcome, record.abort_reason = "stopped", str(ending)
     elif isinstance(ending, RunAborted):
@@ -695,7 +735,7 @@ def finished_data(result: RunResult) -> dict[str, Any]:
         "folder": str(result.folder),
         "reports": {name: str(path) for name, path in result.reports.items()},
         "store": result.publish_message or (getattr(publish, "central", "") if publish else ""),
-        "lot_tally": result.lot_message,
+        "lot_tally": result.lot_tally,
     }
 
 

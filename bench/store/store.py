@@ -864,6 +864,39 @@ class ResultStore:
                 )
         return self.lot(lot_id)
 
+    # ---------------------------------------------------------------- invalidations
+    def invalidate_run(self, run_id: str, reason: str, by: str = "") -> None:
+        """Record why a run must not count toward its lot (once per run; nothing else
+        about the run changes)."""
+        reason = " ".join(str(reason).split())
+        if not reason:
+            raise StoreError(f"run {run_id}: an invalidation needs a reason (--reason)")
+        with self._db(f"invalidate run {run_id}"):
+            if not self.has_run(run_id):
+                raise StoreNotFound(f"database {self.url}: no run {run_id}")
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(
+                        t.invalidations.insert().values(
+                            run_id=run_id,
+                            reason=reason,
+                            invalidated_by=str(by),
+                            invalidated_at=_now(),
+                        )
+                    )
+            except sa.exc.IntegrityError:
+                raise StoreConflict(
+                    f"database {self.url}: run {run_id} is already invalidated"
+                ) from None
+
+    def invalidations(self, run_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """``{run_id: {reason, invalidated_by, invalidated_at}}`` for those of ``run_ids``."""
+        if not run_ids:
+            return {}
+        query = sa.select(t.invalidations).where(t.invalidations.c.run_id.in_(run_ids))
+        with self._db("read invalidations"), self.engine.connect() as conn:
+            return {row.run_id: _row_dict(row, drop=("run_id",)) for row in conn.execute(query)}
+
     # ---------------------------------------------------------------- suppliers
     def supplier(self, name: str) -> dict[str, Any] | None:
         """``{name, switching_state (dict), revision, updated_at}`` or None if unknown."""

@@ -55,6 +55,7 @@ def derived(
 class AccuracyTraverse(Step):
     name = "accuracy"
     title = "Accuracy traverse 0.2-20 mA up and down, 24 V, 250 ohm"
+    judges = ("transmission_error", "gain_error", "offset", "non_linearity", "hysteresis")
 
     def __init__(
         self,

@@ -20,6 +20,7 @@ INPUTS_A = (4e-3, 20e-3)
 class SupplyEffect(Step):
     name = "supply_effect"
     title = "Supply effect 16.8 / 24 / 31.2 V at 4 and 20 mA"
+    judges = ("supply_effect", "supply_shift")
 
     def run(self, ctx: RunContext) -> None:
         ratings = ctx.profile.ratings
@@ -64,6 +65,7 @@ class SupplyEffect(Step):
 class LoadEffect(Step):
     name = "load_effect"
     title = "Load effect lowest / 250 / 600 ohm at 4 and 20 mA, 24 V and 16.8 V"
+    judges = ("load_effect", "load_shift", "output_compliance")
 
     def run(self, ctx: RunContext) -> None:
         ratings = ctx.profile.ratings

@@ -19,6 +19,7 @@ LEVEL_A = 20e-3
 class InputResistance(Step):
     name = "input_resistance"
     title = "Input resistance at 20 mA (4-wire)"
+    judges = ("input_resistance",)
 
     def run(self, ctx: RunContext) -> None:
         supply_v = ctx.profile.module.nominal_supply_v

@@ -18,6 +18,7 @@ NEVER_ABOVE_A = 30e-3
 class OverRange(Step):
     name = "over_range"
     title = "Over-range 20.5 ... 24 mA, clamp level, 20 mA re-check"
+    judges = ("over_range", "clamp_level", "transmission_error")
 
     def run(self, ctx: RunContext) -> None:
         supply_v = ctx.profile.module.nominal_supply_v
@@ -78,6 +79,7 @@ class OverRange(Step):
 class OpenInput(Step):
     name = "open_input"
     title = "Open input: output with the source off"
+    judges = ("open_input",)
 
     def run(self, ctx: RunContext) -> None:
         supply_v = ctx.profile.module.nominal_supply_v

@@ -33,6 +33,15 @@ STEPS = ((2e-3, 18e-3, "up"), (18e-3, 2e-3, "down"))
 class StepResponse(Step):
     name = "step_response"
     title = "Step response 2 <-> 18 mA (digitised, 50 kS/s)"
+    judges = (
+        "limit_frequency",
+        "rise_time",
+        "settling_time",
+        "overshoot",
+        "time_constant",
+        "dead_time",
+        "model_residual",
+    )
 
     def run(self, ctx: RunContext) -> None:
         supply_v = ctx.profile.module.nominal_supply_v

@@ -20,6 +20,7 @@ DCDC_SETTLE_S = 0.005
 class SupplyCurrent(Step):
     name = "supply_current"
     title = "Supply current at 16.8 / 24 / 31.2 V, input 0 and 20 mA, 600 ohm"
+    judges = ("supply_current", "supply_current_range")
 
     def run(self, ctx: RunContext) -> None:
         ratings = ctx.profile.ratings
