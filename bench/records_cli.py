@@ -72,7 +72,11 @@ def add_commands(sub: Any) -> None:
     history.add_argument("serial")
     store_options(history)
 
-    sync = sub.add_parser("sync", help="upload runs queued while the shared database was away")
+    sync = sub.add_parser(
+        "sync",
+        help="store the runs queued for a database (the shared one, or with neither --db nor "
+        "--station the bench's own store) while it was away or unwritable",
+    )
     store_options(sync)
 
     rejudge = sub.add_parser("rejudge", help="judge stored runs against another module profile")
@@ -351,15 +355,10 @@ def _history(args: argparse.Namespace) -> int:
 
 
 def _sync(args: argparse.Namespace) -> int:
+    from bench.store import default_url
     from bench.store.sync import sync
 
-    url = store_url(args)
-    if not url:
-        print(
-            "isobench: error: no shared database: give --station with a database_url or --db",
-            file=sys.stderr,
-        )
-        return EXIT_ERROR
+    url = store_url(args) or default_url()  # no shared database: the bench's own store
     report = sync(url)
     print(
         f"uploaded {len(report.uploaded)}, already there {len(report.already)}, "

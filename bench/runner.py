@@ -253,6 +253,15 @@ def start_sim_station(serial: str, opts: SimOptions) -> tuple[Station, Any]:
     return sim_station(sim.resources, sim.models, topology=topology), sim
 
 
+def _check_database_url(url: str) -> None:
+    from bench.store.store import StoreError, check_url
+
+    try:
+        check_url(url)
+    except StoreError as exc:
+        raise RunRefused(f"--db: {exc}") from None
+
+
 def plan_steps(request: RunRequest, topology: str) -> list[Step]:
     """The request's steps: the named plan (or given steps), narrowed to the characteristics
     asked for (gates and steps that judge nothing are kept), then the front-end's own."""
@@ -400,6 +409,9 @@ class Runner:
         profile = req.profile if isinstance(req.profile, Profile) else resolve_profile(req.profile)
         profile.check_environment(req.ambient_c, req.humidity_pct)
         self.profile = profile
+        for url in (req.db_url, req.local_store_url):
+            if url:
+                _check_database_url(url)
         self.station = self._station()
         self.steps = plan_steps(req, self.station.station.topology)
         self._lot = self._lot_of_request()

@@ -105,6 +105,18 @@ class StationInfo(BaseModel):
     #: first and uploaded when it is reachable
     database_url: str | None = None
 
+    @field_validator("database_url")
+    @classmethod
+    def _parsable_url(cls, value: str | None) -> str | None:
+        if value:
+            from bench.store.store import StoreError, check_url
+
+            try:
+                check_url(value)
+            except StoreError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
 
 class Wiring(BaseModel):
     """How the module is wired to the instruments (defaults: the recommended fixture)."""

@@ -49,6 +49,7 @@ __all__ = [
     "StoreError",
     "StoreNotFound",
     "StoreUnavailable",
+    "check_url",
     "data_dir",
     "default_url",
     "local_url",
@@ -291,6 +292,25 @@ def _plan_fields(plan: Any) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------------ engine
+URL_EXAMPLES = "sqlite:///C:/data/results.db or postgresql://user@host/isobench"
+
+
+def check_url(url: str) -> None:
+    """Refuse a database URL that cannot be parsed or names no supported backend, before
+    anything is measured (nothing is connected here)."""
+    try:
+        backend = make_url(url).get_backend_name()
+    except Exception:
+        raise StoreError(
+            f"database URL {mask_url(url)!r} cannot be parsed; write it like {URL_EXAMPLES}"
+        ) from None
+    if backend not in ("sqlite", "postgresql", "postgres"):
+        raise StoreError(
+            f"database URL {mask_url(url)!r}: unsupported backend {backend!r}; use sqlite or "
+            f"postgresql, e.g. {URL_EXAMPLES}"
+        )
+
+
 def _create_engine(url: str) -> sa.Engine:
     try:
         parsed = make_url(url)
