@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import signal
 import sys
 import threading
@@ -28,9 +29,12 @@ def _key_value(text: str) -> tuple[str, float]:
         raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE, e.g. gain_error=0.003")
     key, value = text.split("=", 1)
     try:
-        return key.strip(), float(value)
+        number = float(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r}: {value!r} is not a number") from None
+    if not math.isfinite(number):
+        raise argparse.ArgumentTypeError(f"{text!r}: give a finite number, not {value.strip()}")
+    return key.strip(), number
 
 
 def _serial(text: str) -> str:
@@ -401,6 +405,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         problems = [i.message for i in result.instruments if not i.ok]
         if not result.envelope_ok and not problems:
             problems.append(f"safety envelope {result.envelope}")
+        problems += result.plan
         if not result.safe_state.verified:
             problems.append(result.safe_state.summary())
         print(f"isobench: error: station not ready: {problems[0]}", file=sys.stderr)

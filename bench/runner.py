@@ -34,6 +34,7 @@ from bench.calibration import TraceabilityError, missing_calibration_data, trace
 from bench.errors import RunRefused
 from bench.events import OPERATOR_INTERRUPT, Listener, RunAborted, RunControl, RunEvent, ignore
 from bench.lock import StationLock
+from bench.plan_check import plan_problems
 from bench.safety import SafetyEnvelope, SafetyError
 from bench.session import BenchSession, Opener, _default_opener, signals_held
 from bench.station import Station, load_station, sim_station
@@ -414,6 +415,10 @@ class Runner:
                 _check_database_url(url)
         self.station = self._station()
         self.steps = plan_steps(req, self.station.station.topology)
+        problems = plan_problems(self.station, profile, self.steps, req.settings)
+        if problems:  # refused now, not by the safety envelope with the module powered
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise RunRefused(problems[0] + more)
         self._lot = self._lot_of_request()
         self.lock = self._stack.enter_context(
             StationLock(self.station, serial=req.serial, front_end=req.front_end)

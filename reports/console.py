@@ -101,8 +101,8 @@ def failing_lines(failing: list[dict[str, Any]], limit: int = 2) -> list[str]:
             worst[name] = point
     parts = []
     for point in sorted(worst.values(), key=lambda p: _ORDER.get(p["statement"], 9)):
-        magnitude = max(abs(x) for x in (point["value"], point["lower"], point["upper"], 0.0)
-                        if x is not None)  # fmt: skip
+        limits = [abs(x) for x in (point["lower"], point["upper"]) if x is not None]
+        magnitude = max(limits or [abs(point["value"] or 0.0)])
         du = display_unit(point["unit"], magnitude)
         lo, hi = point["lower"], point["upper"]
         if lo is not None and hi is not None and math.isclose(-lo, hi):

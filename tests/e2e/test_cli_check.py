@@ -90,7 +90,9 @@ def test_calibration_and_serials_decide_production_or_engineering_only() -> None
     assert "calibration due 2027-06-14 (in 200 days)" in "\n".join(ready.lines())
     assert restricted.exit_code == ENGINEERING_ONLY
     verdict = restricted.verdict()
-    assert verdict.startswith("usable for engineering runs only (--engineering): ")
+    assert verdict.startswith(
+        "ENGINEERING ONLY - usable for engineering runs only (--engineering): "
+    )
     assert "calibration was due 2026-11-25" in verdict and "is not the station file's" in verdict
     assert restricted.warnings == ["supply (keysight-e36104b): calibration due in 10 days"]
     assert "OVERDUE since 2026-11-25" in "\n".join(restricted.lines())
