@@ -197,4 +197,4 @@ def test_unclear_problems_become_one_line_naming_role_problem_and_fix(tmp_path: 
         line = one_line("lot", "start", "--lot-size", "5", "--aql", "1", "--supplier", "A",
                         "--lot", lot, "--db", f"sqlite:///{tmp_path / 'l.db'}")  # fmt: skip
         assert f"lot id {lot!r}: use 1-64 letters, digits" in line and "e.g. PO-77" in line
-    assert not (tmp_path / "out").exists() and not (tmp_path.parent / "escape2").exists()
+    assert not (tmp_path.parent / "escape2").exists() and not (tmp_path / "lot_PO").exists()
