@@ -371,9 +371,13 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
             print(line)
     if record.outcome == "aborted":
         print(f"isobench: error: {record.serial}: ABORTED: {record.abort_reason}", file=sys.stderr)
+        if record.safe_state_verified:
+            print(
+                f"outputs safe (every instrument read back off); the data so far: {result.folder}"
+            )
     if not record.safe_state_verified:
         print(f"WARNING: {'; '.join(record.notes)}")
-    report = result.reports.get("html") or result.reports.get("record")
+    report = result.reports.get("html") or result.reports.get("record") or result.folder
     print(f"report: {report}")
     if result.publish_message:
         print(f"isobench: warning: {result.publish_message}", file=sys.stderr)

@@ -52,7 +52,14 @@ from procedures.plan import (
     run_plan,
 )
 from procedures.profile import Characteristic, Profile, resolve_profile
-from procedures.record import MeasurementRecord, Recorder, RunRecord, StepRecord, utc_now
+from procedures.record import (
+    MeasurementRecord,
+    OutputWriteError,
+    Recorder,
+    RunRecord,
+    StepRecord,
+    utc_now,
+)
 
 log = logging.getLogger(__name__)
 
@@ -311,6 +318,8 @@ class Runner:
         self._lot: dict[str, Any] | None = None
         self._stack = contextlib.ExitStack()
         self._failure: BaseException | None = None  # what ended the run while it opened
+        #: why the final record could not be written to the run folder ("" if it was)
+        self.unsaved = ""
         self._bench_clock: Callable[[], float] | None = request.bench_clock
         self._clock_start: float | None = None
         self._wall_start = datetime.now(UTC)
@@ -629,7 +638,10 @@ class Runner:
                     results=dict(record.safe_state),
                     verified=record.safe_state_verified,
                 )
-                reports = render_reports(self.folder) if self.request.render else {}
+                reports: dict[str, Path] = {}
+                if self.request.render and not self.unsaved:
+                    with contextlib.suppress(OSError):  # the record stays the data
+                        reports = render_reports(self.folder)
                 self.result = result = RunResult(
                     record, self.folder, exit_code_for(record), reports
                 )
@@ -660,7 +672,13 @@ class Runner:
             record.bench_time_s = (datetime.now(UTC) - self._wall_start).total_seconds()
         record.lower_bound_s = self.ctx.lower_bound_s if self.ctx is not None else None
         record.compute_verdict()
-        recorder.close()
+        try:
+            recorder.close()
+        except OSError as exc:  # the disk filled up: the last complete record stays on disk
+            if record.outcome == "completed":
+                record.outcome, record.abort_reason = "aborted", str(exc)
+                record.compute_verdict()
+            self.unsaved = str(exc)
 
     def _store(self, result: RunResult) -> None:
         """Local store, then the shared database (or the outbox), then the lot."""
@@ -669,6 +687,7 @@ class Runner:
             result.folder,
             self.request.db_url or self.station.station.database_url,
             self.request.local_store_url,
+            record=result.record.to_dict() if self.unsaved else None,
         )
         if self._lot is not None and result.publish is not None:
             result.lot_message = self._join_lot(result, result.publish.run_id)  # type: ignore[attr-defined]
@@ -697,7 +716,14 @@ class Runner:
         return ""
 
 
-_RUN_ENDING = (InstrumentError, SafetyError, ValidationError, TraceabilityError, PlanStopped)
+_RUN_ENDING = (
+    InstrumentError,
+    SafetyError,
+    ValidationError,
+    TraceabilityError,
+    PlanStopped,
+    OutputWriteError,
+)
 
 
 def _set_outcome(record: RunRecord, ending: BaseException | None, folder: Path) -> None:
@@ -814,14 +840,18 @@ def run_inspection(
 
 
 def publish_run(
-    folder: Path, central_url: str | None, local_url: str | None
+    folder: Path,
+    central_url: str | None,
+    local_url: str | None,
+    record: dict[str, Any] | None = None,
 ) -> tuple[object | None, str]:
-    """Store the run locally first, then centrally (or queue it); never raises."""
+    """Store the run locally first, then centrally (or queue it); never raises. ``record``:
+    the complete record when the run folder could not take it (disk full)."""
     from bench.store.store import StoreError
     from bench.store.sync import publish
 
     try:
-        result = publish(folder, central_url, local_url)
+        result = publish(folder, central_url, local_url, record=record)
     except StoreError as exc:
         return None, f"run kept in {folder} but not stored: {exc}"
     return result, result.message

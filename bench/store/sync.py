@@ -281,8 +281,12 @@ def publish(
     central_url: str | None,
     local_store: ResultStore | str | None = None,
     queue: LocalQueue | None = None,
+    record: dict[str, Any] | None = None,
 ) -> PublishResult:
     """Store the run in ``folder`` locally, then centrally (or queue it for :func:`sync`).
+
+    ``record`` replaces the folder's record.json when the run folder could not take the
+    complete record (a full disk: the store must say how the run ended).
 
     No run is lost: a local store that cannot take it (corrupted, read-only, unwritable)
     queues the run in the local database's outbox, and the central upload then reads the run
@@ -294,7 +298,13 @@ def publish(
     local_status, local_message = "added", ""
     try:
         with _local(local_store) as local:
-            added = local.add_run(folder)
+            if record is not None:
+                on_disk = RunData.from_folder(folder)
+                added = local.import_run(
+                    RunData(record, on_disk.readings_csv, None, str(folder), on_disk.waveforms)
+                )
+            else:
+                added = local.add_run(folder)
             local_status = added.status
             if central_url:
                 data = local.export_run(added.run_id)
