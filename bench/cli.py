@@ -506,6 +506,7 @@ def _cmd_sim(args: argparse.Namespace) -> int:
             ports=ports,
             topology=topology,  # type: ignore[arg-type]
             seed=module.seed if module.seed is not None or lot is None else lot.seed,
+            realtime=True,  # external clients sleep in wall time: the clock follows it
         )
     )
     bench.start()

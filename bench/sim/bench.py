@@ -67,6 +67,9 @@ class SimBenchConfig:
     line_frequency_hz: float = 50.0
     host: str = "127.0.0.1"
     ports: dict[str, int] | None = None
+    #: the simulated clock never falls behind the wall clock (``isobench sim``); in-process
+    #: use keeps the pure virtual clock so tests never sleep
+    realtime: bool = False
 
 
 class SimBench:
@@ -90,6 +93,7 @@ class SimBench:
             seed=seed,
             ambient_c=cfg.ambient_c,
             line_frequency_hz=cfg.line_frequency_hz,
+            realtime=cfg.realtime,
         )
         models = DEFAULT_MODELS[cfg.topology]
         self.instruments: dict[str, SimInstrument] = {

@@ -4,6 +4,13 @@ A simulated instrument is a Python object with a command table built from ``@scp
 methods. ``process(message)`` executes one newline-terminated message exactly like the real
 instrument: program units separated by ``;``, replies only to queries (joined by ``;``), and
 every problem queued as an SCPI error for ``SYST:ERR?`` instead of a crash.
+
+What every SCPI instrument has lives here, so a new model only adds its own subsystems: the
+IEEE 488.2 common commands (``*IDN? *RST *CLS *OPC *WAI *ESR? *ESE *SRE *STB? *TST? *OPT?``),
+the SCPI-1999 required subsystems (``SYSTem:ERRor[:NEXT]?``, ``SYSTem:ERRor:COUNt?``,
+``SYSTem:VERSion?``, ``STATus:OPERation|QUEStionable[:EVENt]?|:CONDition?|:ENABle|:PTRansition|
+:NTRansition``, ``STATus:PRESet``; see ``bench.sim.status``) and the vendor formats a model
+chooses by its base class (``KeysightInstrument``, ``KeithleyTti``).
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from bench.sim.scpi import (
     scpi,
     split_outside_quotes,
 )
+from bench.sim.status import STB_EAV, STB_ESB, STB_MAV, STB_MSS, StatusSystem
 
 if TYPE_CHECKING:
     from bench.sim.world import World
@@ -39,10 +47,6 @@ ESR_DEVICE_ERROR = 1 << 3
 ESR_EXECUTION_ERROR = 1 << 4
 ESR_COMMAND_ERROR = 1 << 5
 ESR_POWER_ON = 1 << 7
-
-# status byte bits (IEEE 488.2 / SCPI)
-STB_ERROR_QUEUE = 1 << 2
-STB_ESB = 1 << 5
 
 
 def _esr_bit(code: int) -> int:
@@ -77,6 +81,10 @@ class SimInstrument:
     command_overhead_s: ClassVar[float] = 0.0005
     table: ClassVar[CommandTable]
     role: ClassVar[str] = ""
+    #: ``SYSTem:VERSion?``: the SCPI standard version the model complies with (YYYY.V)
+    scpi_version: ClassVar[str] = "1999.0"
+    #: ``*OPT?``: the installed options as the model lists them (None: no ``*OPT?``, -113)
+    options_reply: ClassVar[str | None] = "0"
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -106,6 +114,8 @@ class SimInstrument:
         self.esr = ESR_POWER_ON
         self.ese = 0
         self.sre = 0
+        self.status = StatusSystem()
+        self._replies: list[str] = []
         self.internal_errors: list[str] = []
         self.messages_processed = 0
         #: what ``*IDN?`` answers instead of the identity (fault injection: wrong instrument)
@@ -119,6 +129,10 @@ class SimInstrument:
 
     def format_number(self, value: float) -> str:
         raise NotImplementedError
+
+    def format_int(self, value: int) -> str:
+        """NR1 integers: Keysight answers ``+0``, Keithley ``0``."""
+        return f"{value:+d}" if self._plus_sign_integers() else str(value)
 
     def no_error(self) -> str:
         return self.format_error(0, "No error")
@@ -134,6 +148,7 @@ class SimInstrument:
         self.errors.clear()
         self.esr = ESR_POWER_ON
         self.ese = self.sre = 0
+        self.status = StatusSystem()
 
     def push_error(self, code: int, detail: str = "") -> None:
         message = ERRORS.get(code, "Device-specific error")
@@ -166,7 +181,10 @@ class SimInstrument:
             self.push_error(exc.code, exc.detail)
             return None
         replies: list[str] = []
+        self._replies = replies
         self._path: list[str] = []
+        if len(units) > 1 and not units[-1].strip():
+            units.pop()  # a message may end with ';' (IEEE 488.2 7.3.3)
         for unit_text in units:
             if not unit_text.strip():
                 self.push_error(-102, text[:40])
@@ -183,6 +201,7 @@ class SimInstrument:
                 log.error("simulator bug in %s on %r:\n%s", self.identity.model, unit_text, detail)
                 self.internal_errors.append(detail)
                 self.push_error(-200, "internal simulator error")
+        self.update_status()
         return ";".join(replies) if replies else None
 
     def _execute(self, unit_text: str, replies: list[str]) -> None:
@@ -246,6 +265,7 @@ class SimInstrument:
         call.expect(0)
         self.errors.clear()
         self.esr = 0
+        self.status.clear_events()
 
     @scpi("*OPC")
     def _opc(self, call: Call) -> str | None:
@@ -265,13 +285,13 @@ class SimInstrument:
     def _esr_q(self, call: Call) -> str:
         call.expect(0)
         value, self.esr = self.esr, 0
-        return f"{value:+d}" if self._plus_sign_integers() else str(value)
+        return self.format_int(value)
 
     @scpi("*ESE")
     def _ese(self, call: Call) -> str | None:
         if call.query:
             call.expect(0)
-            return f"{self.ese:+d}" if self._plus_sign_integers() else str(self.ese)
+            return self.format_int(self.ese)
         call.expect(1)
         self.ese = int(parse_number(call.param(0), minimum=0, maximum=255))
         return None
@@ -280,22 +300,44 @@ class SimInstrument:
     def _sre(self, call: Call) -> str | None:
         if call.query:
             call.expect(0)
-            return f"{self.sre:+d}" if self._plus_sign_integers() else str(self.sre)
+            return self.format_int(self.sre)
         call.expect(1)
-        self.sre = int(parse_number(call.param(0), minimum=0, maximum=255))
+        self.sre = int(parse_number(call.param(0), minimum=0, maximum=255)) & ~STB_MSS
         return None
+
+    def status_byte(self) -> int:
+        """``*STB?`` (IEEE 488.2 11.2): summaries of the queues and registers, MSS on top."""
+        self.update_status()
+        value = (
+            (STB_EAV if self.errors else 0)
+            | (STB_MAV if self._replies else 0)  # an earlier query of this message answered
+            | (STB_ESB if self.esr & self.ese else 0)
+            | self.status.stb_bits()
+            | self.extra_stb()
+        )
+        return value | (STB_MSS if value & self.sre else 0)
+
+    def extra_stb(self) -> int:
+        """Model-specific status byte bits (e.g. the Keithley measurement summary, bit 0)."""
+        return 0
 
     @scpi("*STB?")
     def _stb(self, call: Call) -> str:
         call.expect(0)
-        value = (STB_ERROR_QUEUE if self.errors else 0) | (STB_ESB if self.esr & self.ese else 0)
-        return f"{value:+d}" if self._plus_sign_integers() else str(value)
+        return self.format_int(self.status_byte())
 
     @scpi("*TST?")
     def _tst(self, call: Call) -> str:
         call.expect(0)
         self.world.clock.advance(2.0)  # self-test takes seconds on real instruments
-        return f"{0:+d}" if self._plus_sign_integers() else "0"
+        return self.format_int(0)
+
+    @scpi("*OPT?")
+    def _opt(self, call: Call) -> str:
+        if self.options_reply is None:
+            raise ScpiError(-113, "*OPT?")
+        call.expect(0)
+        return self.options_reply
 
     @scpi("SYSTem:ERRor[:NEXT]?")
     def _syst_err(self, call: Call) -> str:
@@ -305,7 +347,70 @@ class SimInstrument:
     @scpi("SYSTem:ERRor:COUNt?")
     def _syst_err_count(self, call: Call) -> str:
         call.expect(0)
-        return f"{len(self.errors):+d}" if self._plus_sign_integers() else str(len(self.errors))
+        return self.format_int(len(self.errors))
+
+    @scpi("SYSTem:VERSion?")
+    def _syst_version(self, call: Call) -> str:
+        call.expect(0)
+        return self.scpi_version
+
+    # ---------------------------------------------------------------- status registers
+    def status_conditions(self) -> tuple[int, int]:
+        """Live condition bits (operation, questionable); models override."""
+        return 0, 0
+
+    def update_status(self) -> None:
+        """Recompute the condition registers and latch their transitions."""
+        operation, questionable = self.status_conditions()
+        self.status.operation.update(operation)
+        self.status.questionable.update(questionable)
+
+    @scpi(
+        "STATus:OPERation[:EVENt]?",
+        "STATus:QUEStionable[:EVENt]?",
+    )
+    def _status_event(self, call: Call) -> str:
+        call.expect(0)
+        self.update_status()
+        return self.format_int(self._status_register(call).read_event())
+
+    @scpi("STATus:OPERation:CONDition?", "STATus:QUEStionable:CONDition?")
+    def _status_condition(self, call: Call) -> str:
+        call.expect(0)
+        self.update_status()
+        return self.format_int(self._status_register(call).condition)
+
+    @scpi(
+        "STATus:OPERation:ENABle",
+        "STATus:QUEStionable:ENABle",
+        "STATus:OPERation:PTRansition",
+        "STATus:QUEStionable:PTRansition",
+        "STATus:OPERation:NTRansition",
+        "STATus:QUEStionable:NTRansition",
+    )
+    def _status_mask(self, call: Call) -> str | None:
+        register = self._status_register(call)
+        attr = (
+            "ptr"
+            if call.has_node("PTRansition")
+            else "ntr"
+            if call.has_node("NTRansition")
+            else "enable"
+        )
+        if call.query:
+            call.expect(0)
+            return self.format_int(getattr(register, attr))
+        call.expect(1)
+        setattr(register, attr, int(parse_number(call.param(), minimum=0, maximum=65535)) & 0x7FFF)
+        return None
+
+    def _status_register(self, call: Call):
+        return self.status.register("OPER" if call.has_node("OPERation") else "QUES")
+
+    @scpi("STATus:PRESet!")
+    def _status_preset(self, call: Call) -> None:
+        call.expect(0)
+        self.status.preset()
 
     # ---------------------------------------------------------------- simple settings
     def number_setting(

@@ -8,7 +8,8 @@ What real instruments do and the simulator must do too:
   part of the node;
 * ``;`` separates program units inside one message; a unit without a leading ``:`` is
   resolved relative to the path of the previous unit (IEEE 488.2 section 7.6); common
-  commands (``*IDN?``) do not change that path;
+  commands (``*IDN?``, also written ``:*IDN?``) do not change that path; a message may end
+  with ``;`` (an empty *last* unit is legal, an empty unit between two others is -102);
 * parameters are separated by ``,``; strings are quoted with ``"`` or ``'``; channel lists
   are ``(@...)``;
 * an error never raises out of the parser: it becomes an error-queue entry with the SCPI
@@ -232,7 +233,9 @@ def parse_unit(text: str) -> ProgramUnit:
         if any(p == "" for p in params):
             raise ScpiError(-103 if len(params) > 1 else -102, repr(rest[:40]))
     if header.startswith("*"):
-        if absolute or ":" in header:
+        # ":*CLS" is legal (the colon before a common command is ignored, IEEE 488.2 7.6.1.5);
+        # "*IDN:X?" is not
+        if ":" in header:
             raise ScpiError(-102, repr(text[:40]))
         return ProgramUnit(False, header.upper(), [], q, params, text)
     tokens = header.upper().split(":")

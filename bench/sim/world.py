@@ -102,9 +102,11 @@ class World:
     seed: int = 0
     ambient_c: float = 23.0
     line_frequency_hz: float = 50.0
+    #: the clock follows the wall clock too (``isobench sim``; see ``bench.sim.clock``)
+    realtime: bool = False
 
     def __post_init__(self) -> None:
-        self.clock = SimClock()
+        self.clock = SimClock(realtime=self.realtime)
         self.lock = threading.RLock()
         self.rng = np.random.default_rng(self.seed)
         # source (input loop)
@@ -118,6 +120,8 @@ class World:
         # load and meters in the output loop
         self.load_on = False
         self.load_ohm = math.inf
+        #: a load in CC/CV/CP mode: module output target (A) -> the resistance it presents
+        self.load_characteristic: Callable[[float, float], float] | None = None
         self.output_meter_burden_ohm = 0.0
         self.dut_connected = True  # False: in-situ shunt calibration relay bypasses the module
         # the bench's shunts are within their tolerance of nominal, fixed for this bench
@@ -170,9 +174,30 @@ class World:
         )
         self.refresh()
 
-    def set_load(self, on: bool, resistance_ohm: float) -> None:
-        self.load_on, self.load_ohm = on, resistance_ohm
+    def set_load(
+        self,
+        on: bool,
+        resistance_ohm: float,
+        characteristic: Callable[[float, float], float] | None = None,
+    ) -> None:
+        """Constant resistance, or a characteristic ``(I_target, R_other) -> R`` (CC, CV, CP
+        loads) evaluated at every change of the bench (see ``load_operating_ohm``)."""
+        self.load_on, self.load_ohm, self.load_characteristic = on, resistance_ohm, characteristic
         self.refresh()
+
+    def _loop_other_ohm(self) -> float:
+        """The output loop without the load: shunt, meter burden, leads."""
+        return self.shunt_ohm["output"] + self.output_meter_burden_ohm + self.wiring.lead_ohm
+
+    def _module_target_a(self) -> float:
+        """The current the module's output stage drives when it is not limited (settled)."""
+        supply = self.supply
+        if not (supply.on and supply.set_v >= self.unit.params.uvlo_v) or not self.dut_connected:
+            return self.input_a if not self.dut_connected else 0.0
+        target = self.unit.model.transfer_a(
+            self.input_a, supply.set_v, self._loop_other_ohm(), 0.0, self.ambient_c
+        )
+        return max(float(target), 0.0)
 
     def set_output_meter_burden(self, ohm: float) -> None:
         self.output_meter_burden_ohm = ohm
@@ -188,6 +213,10 @@ class World:
             self.input_a = float(np.clip(self.source_demand_a, -i_max, i_max))
         else:
             self.input_a, self.source_in_compliance = 0.0, False
+        if self.load_on and self.load_characteristic is not None:
+            self.load_ohm = self.load_characteristic(
+                self._module_target_a(), self._loop_other_ohm()
+            )
         loop = self.output_loop_ohm()
         module_input = self.input_a if self.dut_connected else 0.0
         # supply: constant voltage unless the module would need more than the current limit

@@ -27,7 +27,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.sim.instrument import SimInstrument
+from bench.sim.instruments.keithley import KeithleyTti
 from bench.sim.instruments.keithley2450 import Keithley2450
+from bench.sim.instruments.keithley_dmm6500 import KeithleyDMM6500
 from bench.sim.instruments.keysight34465a import Keysight34465A
 from bench.sim.instruments.keysight_e36104b import KeysightE36104B
 from bench.sim.instruments.keysight_el34143a import KeysightEL34143A
@@ -46,6 +48,7 @@ FUZZ = settings(
 
 MODELS: dict[str, type[SimInstrument]] = {
     "keithley2450": Keithley2450,
+    "keithley-dmm6500": KeithleyDMM6500,
     "keysight34465a": Keysight34465A,
     "keysight-e36104b": KeysightE36104B,
     "keysight-el34143a": KeysightEL34143A,
@@ -135,7 +138,7 @@ def run(inst: SimInstrument, message: str) -> int:
 
 def drain(inst: SimInstrument) -> int:
     """Read the whole error queue (checking the vendor format); return the first code."""
-    keithley = isinstance(inst, Keithley2450)
+    keithley = isinstance(inst, KeithleyTti)
     first = 0
     for _ in range(inst.error_queue_depth + 1):
         reply = inst.process("SYST:ERR?")

@@ -173,7 +173,6 @@ def test_parse_unit_keeps_channel_lists_whole() -> None:
         ("SOUR::CURR 1", -102),
         ("SOUR: CURR 1", -102),
         ("1VOLT", -102),
-        (":*IDN?", -102),  # a common command has no path
         ("*IDN:X?", -102),
         ("VOLT 1,,2", -103),
         ("VOLT 1,", -103),

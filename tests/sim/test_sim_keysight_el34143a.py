@@ -132,14 +132,6 @@ def test_input_off_gives_zero_output_current(bench: Bench) -> None:
     assert number(bench.load, "MEAS:POW?") == 0.0
 
 
-def test_constant_current_mode_behaves_as_a_short(bench: Bench) -> None:
-    power_loop(bench, input_a=0.020)
-    send(bench.load, "FUNC CURR")
-    bench.world.clock.advance(0.1)
-    assert number(bench.dmm, "MEAS:CURR:DC? 0.1") == pytest.approx(0.020, abs=30e-6)
-    assert abs(number(bench.load, "MEAS:VOLT?")) < 0.02
-
-
 def test_loop_resistance_above_the_compliance_limits_the_output(bench: Bench) -> None:
     # 13.5 V output compliance: 20 mA needs <= 675 ohm; 1000 ohm gives 13.5 mA
     power_loop(bench, input_a=0.020, load_ohm=1000.0)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from bench.sim.errors_model import CalibrationErrors, RangeSpec
 from bench.sim.instrument import Identity
 from bench.sim.instruments.keithley import KeithleyTti
@@ -73,6 +75,30 @@ OVP_LEVELS = {
 }
 AUTO_SOURCE_DELAY_S = 0.001  # [E] automatic source delay on the mA ranges
 OVERRANGE = 1.05
+RESISTANCE_RANGES = (2.0, 20.0, 200.0, 2e3, 2e4, 2e5, 2e6, 2e7, 2e8)
+SENSE_RANGES = {"CURR": CURRENT_RANGES, "VOLT": VOLTAGE_RANGES, "RES": RESISTANCE_RANGES}
+SENSE_UNIT = {"CURR": "A", "VOLT": "V", "RES": "OHM"}
+SENSE_NAMES = {
+    **dict.fromkeys(("VOLT", "VOLT:DC", "VOLTAGE", "VOLTAGE:DC"), "VOLT"),
+    **dict.fromkeys(("CURR", "CURR:DC", "CURRENT", "CURRENT:DC"), "CURR"),
+    **dict.fromkeys(("RES", "RESISTANCE"), "RES"),
+}
+
+
+def _sense_name(call: Call) -> str:
+    """The function named in ``:SENSe:FUNCtion "VOLT:DC"`` (quoted; long or short form)."""
+    name = parse_string(call.param()).upper()
+    if name not in SENSE_NAMES:
+        raise ScpiError(-224, call.text)
+    return SENSE_NAMES[name]
+
+
+def _function_of(call: Call) -> str:
+    """The function a header names (``:SENSe:VOLTage:NPLC`` -> VOLT)."""
+    for node, function in (("VOLTage", "VOLT"), ("CURRent", "CURR"), ("RESistance", "RES")):
+        if call.has_node(node):
+            return function
+    return "CURR"
 
 
 def _range_for(value: float, ranges: tuple[float, ...]) -> float:
@@ -88,6 +114,24 @@ class SenseSettings:
     range: float = 0.0
     nplc: float = 1.0
     four_wire: bool = False
+    autozero: bool = True
+    user_delay_s: dict[int, float] = field(default_factory=dict)
+    average: bool = False
+    average_count: int = 10
+    average_filter: str = "REP"
+
+
+@dataclass
+class Sweep:
+    """A source sweep loaded into the trigger model (``:SOURce:SWEep:<fn>:LINear`` ...)."""
+
+    function: str
+    levels: list[float]
+    delay_s: float  # -1: auto delay
+    count: int
+    range_mode: str  # AUTO, BEST, FIXed
+    fail_abort: bool
+    buffer: str
 
 
 @dataclass
@@ -111,8 +155,17 @@ class State2450:
         default_factory=lambda: {
             "CURR": SenseSettings(range=1e-4),
             "VOLT": SenseSettings(range=0.02),
+            "RES": SenseSettings(range=2e5),
         }
     )
+    count: int = 1  # [:SENSe]:COUNt: readings per READ?/MEASure?/TRACe:TRIGger
+    terminals: str = "FRON"
+    trigger_model: str = "EMPTY"  # EMPTY, SWEEP, SIMPLELOOP
+    sweep: Sweep | None = None
+    loop: tuple[int, float, str] | None = None  # SimpleLoop: count, delay, buffer
+    last_block: int = 0
+    aborted: bool = False
+    source_user_delay_s: dict[str, dict[int, float]] = field(default_factory=dict)
     ovp_v: float = math.inf
     ovp_tripped: bool = False
     dig_line_mode: dict[int, tuple[str, str]] = field(default_factory=dict)
@@ -121,11 +174,11 @@ class State2450:
     dig_out_logic: dict[int, str] = field(default_factory=dict)
     dig_out_pulse_s: dict[int, float] = field(default_factory=dict)
     level_changed: bool = True
-    buffer: list[tuple[float, float]] = field(default_factory=list)
 
 
 class Keithley2450(KeithleyTti):
     role = "source"
+    languages = ("SCPI", "TSP", "SCPI2400")
     single_nodes = frozenset({"SOUR", "OUTP", "SENS"})
     command_overhead_s = 0.0005
 
@@ -139,6 +192,7 @@ class Keithley2450(KeithleyTti):
         return Identity("KEITHLEY INSTRUMENTS", "MODEL 2450", "04512345", "1.7.12b")
 
     def reset(self) -> None:
+        super().reset()
         self.state = State2450()
         self.world.set_source(False, 0.0, self.state.vlim_v)
         for line in range(1, 7):  # *RST makes every digital line an input: relays drop out
@@ -198,30 +252,39 @@ class Keithley2450(KeithleyTti):
         self._apply()
         return None
 
-    @scpi(":SOURce#:CURRent:RANGe")
-    def _current_range(self, call: Call) -> str | None:
+    def _source_attrs(self, call: Call) -> tuple[str, str, str, tuple[float, ...], str]:
+        """(level, range, auto attribute names, ranges, unit) of the function a header names."""
+        if call.has_node("VOLTage"):
+            return "voltage_level_v", "voltage_range_v", "voltage_range_auto", VOLTAGE_RANGES, "V"
+        return "current_level_a", "current_range_a", "current_range_auto", CURRENT_RANGES, "A"
+
+    @scpi(":SOURce#:CURRent:RANGe", ":SOURce#:VOLTage:RANGe")
+    def _source_range(self, call: Call) -> str | None:
         s = self.state
+        level, rng, auto, ranges, unit = self._source_attrs(call)
         if call.query:
-            return self.format_number(s.current_range_a)
+            return self.format_number(getattr(s, rng))
         call.expect(1)
-        value = parse_number(call.param(), unit="A", minimum=-1.05, maximum=1.05, default=1e-8)
-        new_range = _range_for(value, CURRENT_RANGES)
-        if abs(s.current_level_a) > new_range * OVERRANGE:
+        top = ranges[-1] * OVERRANGE
+        value = parse_number(call.param(), unit=unit, minimum=-top, maximum=top, default=ranges[0])
+        new_range = _range_for(value, ranges)
+        if abs(getattr(s, level)) > new_range * OVERRANGE:
             raise ScpiError(-221, call.text)  # range too small for the present level
-        s.current_range_a, s.current_range_auto = new_range, False
+        setattr(s, rng, new_range)
+        setattr(s, auto, False)
         self._apply()
         return None
 
-    @scpi(":SOURce#:CURRent:RANGe:AUTO")
-    def _current_range_auto(self, call: Call) -> str | None:
-        if call.query:
-            return "1" if self.state.current_range_auto else "0"
-        call.expect(1)
-        self.state.current_range_auto = parse_bool(call.param())
-        if self.state.current_range_auto:
-            self.state.current_range_a = _range_for(self.state.current_level_a, CURRENT_RANGES)
-        self._apply()
-        return None
+    @scpi(":SOURce#:CURRent:RANGe:AUTO", ":SOURce#:VOLTage:RANGe:AUTO")
+    def _source_range_auto(self, call: Call) -> str | None:
+        level, rng, auto, ranges, _ = self._source_attrs(call)
+
+        def follow() -> None:
+            if getattr(self.state, auto):
+                setattr(self.state, rng, _range_for(getattr(self.state, level), ranges))
+            self._apply()
+
+        return self.bool_setting(call, self.state, auto, after=follow)
 
     @scpi(":SOURce#:CURRent:VLIMit[:LEVel]")
     def _vlim(self, call: Call) -> str | None:
@@ -275,6 +338,16 @@ class Keithley2450(KeithleyTti):
         self.state.ilim_a = abs(value)
         self._apply()
         return None
+
+    @scpi(":SOURce#:VOLTage:ILIMit[:LEVel]:TRIPped?")
+    def _ilim_tripped(self, call: Call) -> str:
+        call.expect(0)
+        s = self.state
+        r = self.world.input_loop_ohm()
+        tripped = (
+            s.output and s.source_function == "VOLT" and abs(s.voltage_level_v) / r >= s.ilim_a
+        )
+        return "1" if tripped else "0"
 
     @scpi(":SOURce#:VOLTage:PROTection[:LEVel]")
     def _ovp(self, call: Call) -> str | None:
@@ -360,67 +433,151 @@ class Keithley2450(KeithleyTti):
     @scpi("[:SENSe#]:FUNCtion[:ON]")
     def _sense_function(self, call: Call) -> str | None:
         if call.query:
-            return f'"{self.state.sense_function}:DC"'
+            name = self.state.sense_function
+            return f'"{name}"' if name == "RES" else f'"{name}:DC"'
         call.expect(1)
-        name = parse_string(call.param()).upper()
-        mapping = {
-            "VOLT": "VOLT",
-            "VOLT:DC": "VOLT",
-            "VOLTAGE": "VOLT",
-            "VOLTAGE:DC": "VOLT",
-            "CURR": "CURR",
-            "CURR:DC": "CURR",
-            "CURRENT": "CURR",
-            "CURRENT:DC": "CURR",
-        }
-        if name not in mapping:
-            raise ScpiError(-224, call.text)
-        self.state.sense_function = mapping[name]
+        self.state.sense_function = _sense_name(call)
         return None
 
     def _sense(self, call: Call) -> SenseSettings:
-        return self.state.sense["VOLT" if call.has_node("VOLTage") else "CURR"]
+        return self.state.sense[_function_of(call)]
 
-    @scpi("[:SENSe#]:VOLTage[:DC]:RANGe[:UPPer]", "[:SENSe#]:CURRent[:DC]:RANGe[:UPPer]")
+    @scpi(
+        "[:SENSe#]:VOLTage[:DC]:RANGe[:UPPer]",
+        "[:SENSe#]:CURRent[:DC]:RANGe[:UPPer]",
+        "[:SENSe#]:RESistance:RANGe[:UPPer]",
+    )
     def _sense_range(self, call: Call) -> str | None:
         sense = self._sense(call)
-        voltage = call.has_node("VOLTage")
-        ranges = VOLTAGE_RANGES if voltage else CURRENT_RANGES
+        function = _function_of(call)
+        ranges = SENSE_RANGES[function]
         if call.query:
             return self.format_number(sense.range)
         call.expect(1)
-        top = 210.0 if voltage else 1.05
+        top = ranges[-1] * (OVERRANGE if function != "RES" else 1.0)
         value = parse_number(
-            call.param(), unit="V" if voltage else "A", minimum=-top, maximum=top, default=ranges[0]
+            call.param(), unit=SENSE_UNIT[function], minimum=-top, maximum=top, default=ranges[0]
         )
         sense.range, sense.range_auto = _range_for(value, ranges), False
         return None
 
-    @scpi("[:SENSe#]:VOLTage[:DC]:RANGe:AUTO", "[:SENSe#]:CURRent[:DC]:RANGe:AUTO")
+    @scpi(
+        "[:SENSe#]:VOLTage[:DC]:RANGe:AUTO",
+        "[:SENSe#]:CURRent[:DC]:RANGe:AUTO",
+        "[:SENSe#]:RESistance:RANGe:AUTO",
+    )
     def _sense_range_auto(self, call: Call) -> str | None:
-        sense = self._sense(call)
-        if call.query:
-            return "1" if sense.range_auto else "0"
-        call.expect(1)
-        sense.range_auto = parse_bool(call.param())
-        return None
+        return self.bool_setting(call, self._sense(call), "range_auto")
 
-    @scpi("[:SENSe#]:VOLTage[:DC]:NPLCycles", "[:SENSe#]:CURRent[:DC]:NPLCycles")
+    @scpi(
+        "[:SENSe#]:VOLTage[:DC]:NPLCycles",
+        "[:SENSe#]:CURRent[:DC]:NPLCycles",
+        "[:SENSe#]:RESistance:NPLCycles",
+    )
     def _nplc(self, call: Call) -> str | None:
-        sense = self._sense(call)
+        return self.number_setting(
+            call, self._sense(call), "nplc", minimum=0.01, maximum=10.0, default=1.0
+        )
+
+    @scpi(
+        "[:SENSe#]:VOLTage[:DC]:RSENse",
+        "[:SENSe#]:CURRent[:DC]:RSENse",
+        "[:SENSe#]:RESistance:RSENse",
+    )
+    def _rsense(self, call: Call) -> str | None:
+        return self.bool_setting(call, self._sense(call), "four_wire")
+
+    @scpi(
+        "[:SENSe#]:VOLTage[:DC]:AZERo[:STATe]",
+        "[:SENSe#]:CURRent[:DC]:AZERo[:STATe]",
+        "[:SENSe#]:RESistance:AZERo[:STATe]",
+    )
+    def _autozero(self, call: Call) -> str | None:
+        return self.bool_setting(call, self._sense(call), "autozero")
+
+    @scpi("[:SENSe#]:AZERo:ONCE!")
+    def _autozero_once(self, call: Call) -> None:
+        call.expect(0)
+        sense = self.state.sense[self.state.sense_function]
+        self.world.clock.advance(sense.nplc / self.world.line_frequency_hz)
+
+    @scpi(
+        "[:SENSe#]:VOLTage[:DC]:DELay:USER#",
+        "[:SENSe#]:CURRent[:DC]:DELay:USER#",
+        "[:SENSe#]:RESistance:DELay:USER#",
+        ":SOURce#:VOLTage:DELay:USER#",
+        ":SOURce#:CURRent:DELay:USER#",
+    )
+    def _user_delay(self, call: Call) -> str | None:
+        number = call.suffixes[-1]
+        if not 1 <= number <= 5:
+            raise ScpiError(-114, call.text)
+        source = call.header[0].startswith("SOUR")
+        delays = (
+            self.state.source_user_delay_s.setdefault(_function_of(call), {})
+            if source
+            else self._sense(call).user_delay_s
+        )
         if call.query:
-            return self.format_number(sense.nplc)
+            return self.format_number(delays.get(number, 0.0))
         call.expect(1)
-        sense.nplc = parse_number(call.param(), minimum=0.01, maximum=10.0, default=1.0)
+        delays[number] = parse_number(call.param(), unit="S", minimum=0.0, maximum=10_000.0)
         return None
 
-    @scpi("[:SENSe#]:VOLTage[:DC]:RSENse", "[:SENSe#]:CURRent[:DC]:RSENse")
-    def _rsense(self, call: Call) -> str | None:
+    @scpi(
+        "[:SENSe#]:VOLTage[:DC]:AVERage[:STATe]",
+        "[:SENSe#]:CURRent[:DC]:AVERage[:STATe]",
+        "[:SENSe#]:RESistance:AVERage[:STATe]",
+    )
+    def _average(self, call: Call) -> str | None:
+        return self.bool_setting(call, self._sense(call), "average")
+
+    @scpi(
+        "[:SENSe#]:VOLTage[:DC]:AVERage:COUNt",
+        "[:SENSe#]:CURRent[:DC]:AVERage:COUNt",
+        "[:SENSe#]:RESistance:AVERage:COUNt",
+    )
+    def _average_count(self, call: Call) -> str | None:
         sense = self._sense(call)
         if call.query:
-            return "1" if sense.four_wire else "0"
+            return str(sense.average_count)
         call.expect(1)
-        sense.four_wire = parse_bool(call.param())
+        sense.average_count = round(parse_number(call.param(), minimum=1, maximum=100, default=10))
+        return None
+
+    @scpi(
+        "[:SENSe#]:VOLTage[:DC]:AVERage:TCONtrol",
+        "[:SENSe#]:CURRent[:DC]:AVERage:TCONtrol",
+        "[:SENSe#]:RESistance:AVERage:TCONtrol",
+    )
+    def _average_filter(self, call: Call) -> str | None:
+        sense = self._sense(call)
+        if call.query:
+            return sense.average_filter
+        call.expect(1)
+        sense.average_filter = parse_choice(call.param(), ["REPeat", "MOVing"], short=True)
+        return None
+
+    @scpi("[:SENSe#]:COUNt")
+    def _count(self, call: Call) -> str | None:
+        if call.query:
+            call.expect(0)
+            return str(self.state.count)
+        call.expect(1)
+        self.state.count = round(parse_number(call.param(), minimum=1, maximum=300_000, default=1))
+        return None
+
+    @scpi(":ROUTe:TERMinals")
+    def _terminals(self, call: Call) -> str | None:
+        if call.query:
+            call.expect(0)
+            return self.state.terminals
+        call.expect(1)
+        terminals = parse_choice(call.param(), ["FRONt", "REAR"], short=True)
+        if terminals != self.state.terminals:
+            self.state.output = False  # changing terminals turns the output off (manual)
+            self.state.terminals = terminals
+            self._apply()
         return None
 
     # ------------------------------------------------------------------ measurements
@@ -433,7 +590,7 @@ class Keithley2450(KeithleyTti):
         s.level_changed = False
         sense = s.sense[s.sense_function]
         aperture = sense.nplc / self.world.line_frequency_hz
-        clock.advance(aperture + 0.0002)
+        clock.advance(aperture + 0.0002)  # [E] autozero refs taken between readings
         rng = self.world.rng
         current_true = self.world.input_a
         four_wire = sense.four_wire and s.output
@@ -441,10 +598,15 @@ class Keithley2450(KeithleyTti):
         if s.output and s.source_function == "CURR" and self.world.source_in_compliance:
             voltage_true = math.copysign(min(s.vlim_v, s.ovp_v), current_true)
         noise_scale = math.sqrt(1.0 / max(sense.nplc, 0.01))
+        current_sense = s.sense["CURR"]
         i_range = (
             s.current_range_a
             if s.source_function == "CURR"
-            else (sense.range if not sense.range_auto else _range_for(current_true, CURRENT_RANGES))
+            else (
+                current_sense.range
+                if not current_sense.range_auto
+                else _range_for(current_true, CURRENT_RANGES)
+            )
         )
         i_spec = MEASURE_CURRENT_SPEC[i_range]
         current = self.cal.apply("measure-current", i_spec, current_true)
@@ -459,52 +621,199 @@ class Keithley2450(KeithleyTti):
         voltage += rng.normal(0.0, 0.02 * v_spec.offset * noise_scale)
         if s.sense_function == "CURR":
             reading = current
-            source = (
-                (voltage if s.readback else s.voltage_level_v)
-                if s.source_function == "VOLT"
-                else (current if s.readback else s.current_level_a)
-            )
-        else:
+        elif s.sense_function == "VOLT":
             reading = voltage
-            source = (
-                (current if s.readback else s.current_level_a)
-                if s.source_function == "CURR"
-                else (voltage if s.readback else s.voltage_level_v)
-            )
-        s.buffer.append((source, reading))
-        del s.buffer[:-10000]
+        else:  # resistance: V / I (overflow when no current flows)
+            reading = voltage / current if abs(current) > 1e-12 else math.inf
+        if s.source_function == "CURR":
+            source = current if s.readback else s.current_level_a
+        else:
+            source = voltage if s.readback else s.voltage_level_v
         return source, reading
+
+    def _take(self, count: int, buffer: str) -> None:
+        """``count`` readings into ``buffer`` (what READ?, MEASure? and TRACe:TRIGger do)."""
+        unit = {"CURR": "Amp DC", "VOLT": "Volt DC", "RES": "Ohm"}[self.state.sense_function]
+        for _ in range(count):
+            start = self.world.clock.now
+            source, reading = self._measure()
+            self.buffers[buffer].add([reading], [start], unit=unit, sources=[source])
+
+    def source_unit(self) -> str:
+        return "Amp DC" if self.state.source_function == "CURR" else "Volt DC"
+
+    def trace_trigger(self, buffer: str) -> None:
+        self._take(self.state.count, buffer)
+
+    def _read_into(self, call: Call) -> str:
+        call.expect((0, 16))
+        buffer = self.buffer_name(call.params[0] if call.params else None)
+        self._take(self.state.count, buffer)
+        last = len(self.buffers[buffer]) - 1
+        if last < 0:  # fill mode ONCE and the buffer is full: nothing new was stored
+            raise ScpiError(-225, f"buffer {buffer} is full")
+        return self.format_elements(buffer, range(last, last + 1), call.params[1:])
 
     @scpi(":READ?")
     def _read(self, call: Call) -> str:
-        call.expect((0, 15))
-        elements = [p.strip().upper() for p in call.params[1:]]
-        if call.params:
-            buffer_name = parse_string(call.params[0])
-            if buffer_name.lower() not in ("defbuffer1", "defbuffer2"):
-                raise ScpiError(-224, call.text)
-        source, reading = self._measure()
-        values = []
-        for element in elements or ["READ"]:
-            if element in ("READ", "READING"):
-                values.append(self.format_number(reading))
-            elif element in ("SOUR", "SOURCE"):
-                values.append(self.format_number(source))
-            elif element in ("REL", "RELATIVE"):
-                values.append(self.format_number(self.world.clock.now))
+        return self._read_into(call)
+
+    @scpi(
+        ":MEASure[:VOLTage][:DC]?",
+        ":MEASure:CURRent[:DC]?",
+        ":MEASure:RESistance?",
+    )
+    def _measure_q(self, call: Call) -> str:
+        if len(call.header) > 1:  # :MEASure:<function>? selects the function first
+            self.state.sense_function = _function_of(call)
+        return self._read_into(call)
+
+    # ------------------------------------------------------------------ sweeps, trigger model
+    @scpi(
+        ":SOURce#:SWEep:CURRent:LINear!",
+        ":SOURce#:SWEep:VOLTage:LINear!",
+        ":SOURce#:SWEep:CURRent:LINear:STEP!",
+        ":SOURce#:SWEep:VOLTage:LINear:STEP!",
+        ":SOURce#:SWEep:CURRent:LOG!",
+        ":SOURce#:SWEep:VOLTage:LOG!",
+    )
+    def _sweep(self, call: Call) -> None:
+        """Load a sweep into the trigger model: start, stop, points (or step), delay, count,
+        range type, fail/abort, dual, buffer (2450 Reference Manual, :SOURce:SWEep)."""
+        call.expect((3, 9))
+        function = "VOLT" if call.has_node("VOLTage") else "CURR"
+        self._idle_required(call)
+        top = 1.05 if function == "CURR" else 210.0
+        unit = "A" if function == "CURR" else "V"
+        start = parse_number(call.param(0), unit=unit, minimum=-top, maximum=top)
+        stop = parse_number(call.param(1), unit=unit, minimum=-top, maximum=top)
+        if call.has_node("STEP"):
+            step = parse_number(call.param(2), unit=unit, minimum=-2 * top, maximum=2 * top)
+            if step == 0.0 or (stop - start) * step < 0:
+                raise ScpiError(-221, "step does not lead from start to stop")
+            points = math.floor(abs((stop - start) / step) + 1e-9) + 1
+            levels = [start + k * step for k in range(points)]
+        else:
+            points = round(parse_number(call.param(2), minimum=2, maximum=1_000_000))
+            if call.has_node("LOG"):
+                if start * stop <= 0:
+                    raise ScpiError(-221, "a log sweep needs start and stop of one sign")
+                levels = list(np.geomspace(start, stop, points))
             else:
-                raise ScpiError(-224, call.text)
-        return ",".join(values)
+                levels = list(np.linspace(start, stop, points))
+        params = call.params
+        delay = (
+            parse_number(params[3], unit="S", minimum=-1.0, maximum=10_000.0)
+            if len(params) > 3
+            else -1.0
+        )
+        count = (
+            round(parse_number(params[4], minimum=1, maximum=268_435_455))
+            if len(params) > 4 and not params[4].strip().upper().startswith("INF")
+            else 1
+        )
+        range_mode = (
+            parse_choice(params[5], ["AUTO", "BEST", "FIXed"], short=True)
+            if len(params) > 5
+            else "BEST"
+        )
+        fail_abort = parse_bool(params[6]) if len(params) > 6 else True
+        dual = parse_bool(params[7]) if len(params) > 7 else False
+        buffer = self.buffer_name(params[8] if len(params) > 8 else None)
+        if dual:
+            levels = levels + levels[::-1]
+        self.state.sweep = Sweep(function, levels, delay, count, range_mode, fail_abort, buffer)
+        self.state.trigger_model, self.state.loop = "SWEEP", None
+        self.state.source_function = function
+        self._apply()
 
-    @scpi(":TRACe:CLEar")
-    def _trace_clear(self, call: Call) -> None:
-        call.expect((0, 1))
-        self.state.buffer.clear()
+    @scpi(":TRIGger:LOAD!")
+    def _trig_load(self, call: Call) -> None:
+        call.expect((1, 8))
+        self._idle_required(call)
+        name = parse_string(call.param(0)).upper()
+        if name == "EMPTY":
+            call.expect(1)
+            self.state.trigger_model, self.state.sweep, self.state.loop = "EMPTY", None, None
+        elif name == "SIMPLELOOP":
+            call.expect((2, 4))
+            count = round(parse_number(call.param(1), minimum=1, maximum=268_435_455))
+            delay = (
+                parse_number(call.params[2], unit="S", minimum=0.0, maximum=10_000.0)
+                if len(call.params) > 2
+                else 0.0
+            )
+            buffer = self.buffer_name(call.params[3] if len(call.params) > 3 else None)
+            self.state.trigger_model, self.state.sweep = "SIMPLELOOP", None
+            self.state.loop = (count, delay, buffer)
+        else:
+            raise ScpiError(-224, f"trigger model template not simulated: {name}")
 
-    @scpi(":TRACe:ACTual?")
-    def _trace_actual(self, call: Call) -> str:
-        call.expect((0, 1))
-        return str(len(self.state.buffer))
+    def _idle_required(self, call: Call) -> None:
+        """Trigger models run to completion at :INITiate (see the module docstring)."""
+
+    @scpi(":INITiate[:IMMediate]!")
+    def _initiate(self, call: Call) -> None:
+        call.expect(0)
+        s = self.state
+        s.aborted = False
+        if s.trigger_model == "SWEEP" and s.sweep is not None:
+            self._run_sweep(s.sweep)
+        elif s.trigger_model == "SIMPLELOOP" and s.loop is not None:
+            count, delay, buffer = s.loop
+            for _ in range(count):
+                self.world.clock.advance(delay)
+                self._take(1, buffer)
+            s.last_block = 3
+        else:
+            raise ScpiError(-221, "the trigger model has no blocks")
+
+    def _run_sweep(self, sweep: Sweep) -> None:
+        s = self.state
+        self.buffers[sweep.buffer].clear()  # the sweep model's first block clears the buffer
+        s.output = True  # the sweep's first block turns the output on
+        for _ in range(sweep.count):
+            for level in sweep.levels:
+                if sweep.function == "CURR":
+                    s.current_level_a = level
+                    self.peak_current_a = max(self.peak_current_a, abs(level))
+                    if sweep.range_mode != "FIX":
+                        s.current_range_a = _range_for(
+                            max(abs(v) for v in sweep.levels)
+                            if sweep.range_mode == "BEST"
+                            else level,
+                            CURRENT_RANGES,
+                        )
+                else:
+                    s.voltage_level_v = level
+                self._apply()
+                delay = AUTO_SOURCE_DELAY_S if sweep.delay_s < 0 else sweep.delay_s
+                self.world.clock.advance(delay)
+                s.level_changed = False
+                self._take(1, sweep.buffer)
+                if (
+                    sweep.fail_abort
+                    and sweep.function == "CURR"
+                    and self.world.source_in_compliance
+                ):
+                    s.last_block = 7
+                    self.push_error(5074, "Output reached the source limit, sweep aborted")
+                    return
+        s.last_block = 10
+
+    @scpi(":ABORt!")
+    def _abort(self, call: Call) -> None:
+        call.expect(0)
+        self.state.aborted = True
+
+    @scpi(":TRIGger:STATe?")
+    def _trig_state(self, call: Call) -> str:
+        call.expect(0)
+        s = self.state
+        if s.trigger_model == "EMPTY":
+            return "EMPTY;EMPTY;0"
+        state = "ABORTED" if s.aborted else "IDLE"
+        return f"{state};{state};{s.last_block}"
 
     # ------------------------------------------------------------------ digital I/O triggers
     @scpi(":DIGital:LINE#:MODE")

@@ -83,22 +83,37 @@ RELAY_SWITCH_S = 0.003  # [E] 2000-SCAN relay close/open incl. settling
 READING_OVERHEAD_S = 50e-6  # [E] per reading besides the integration (ADC, buffer store)
 TRIGGER_LATENCY_S = 0.0  # [E] EXT TRIG IN to start of the next block
 WAITING_AFTER_S = 0.1  # [V sister] "Waiting": same wait block for more than 100 ms
-DEFAULT_BUFFER_SIZE = 100_000  # [E] defbuffer1/defbuffer2 capacity after *RST
-MIN_BUFFER_SIZE = 10  # [E] (MSL driver always asks for at least 10)
-MAX_BUFFER_TOTAL = 7_000_000  # [E] reading memory of the DMM6500
 MAX_BLOCK = 63  # [E]
 HIGH_Z_OHM = 10e9  # input impedance AUTO on the 100 mV .. 10 V ranges [V sister: > 10 Gohm]
 TEN_MEG_OHM = 10e6
-DEFAULT_BUFFERS = ("defbuffer1", "defbuffer2")
 #: measure functions modelled (DC volts); the others (RES, CURR:DC, ...) answer -224
-FUNCTION_NAMES = dict.fromkeys(("VOLT", "VOLT:DC", "VOLTAGE", "VOLTAGE:DC"), "VOLT:DC")
+FUNCTION_NAMES = {
+    **dict.fromkeys(("VOLT", "VOLT:DC", "VOLTAGE", "VOLTAGE:DC"), "VOLT:DC"),
+    **dict.fromkeys(("CURR", "CURR:DC", "CURRENT", "CURRENT:DC"), "CURR:DC"),
+}
+CURRENT_RANGES = (10e-6, 100e-6, 1e-3, 10e-3, 100e-3, 1.0, 3.0)
+#: [E] DC current, +-(gain of reading, offset A): 10 mA from the calibration manual's
+#: 60 ppm rdg + 9 ppm rng (instruments.md 2.2), the other ranges scaled alike
+CURRENT_SPEC = {r: RangeSpec(r, 60e-6 if r < 1.0 else 500e-6, 9e-6 * r) for r in CURRENT_RANGES}
+UNITS = {"VOLT:DC": "Volt DC", "CURR:DC": "Amp DC"}
 
 
-def _range_for(value: float) -> float:
-    for r in VOLTAGE_RANGES:
+def _range_for(value: float, ranges: tuple[float, ...] = VOLTAGE_RANGES) -> float:
+    for r in ranges:
         if abs(value) <= r * (1.0 + 1e-9):
             return r
-    return VOLTAGE_RANGES[-1]
+    return ranges[-1]
+
+
+def _channel_text(channels: list[int]) -> str:
+    """``[1, 2, 3, 5]`` -> ``(@1:3,5)`` (how the instrument answers channel lists)."""
+    parts: list[str] = []
+    for ch in channels:
+        if parts and "-" not in parts[-1] and ch == int(parts[-1].split(":")[-1]) + 1:
+            parts[-1] = f"{parts[-1].split(':')[0]}:{ch}"
+        else:
+            parts.append(str(ch))
+    return f"(@{','.join(parts)})"
 
 
 def _impedance(text: str) -> str:
@@ -147,23 +162,6 @@ class DigitizeSettings:
     @property
     def aperture(self) -> float:
         return 1.0 / self.srate if self.aperture_auto else self.aperture_s
-
-
-@dataclass
-class ReadingBuffer:
-    size: int
-    values: list[float] = field(default_factory=list)
-    times: list[float] = field(default_factory=list)
-
-    def add(self, values: np.ndarray, times: np.ndarray) -> None:
-        self.values.extend(float(v) for v in values)
-        self.times.extend(float(t) for t in times)
-        if len(self.values) > self.size:  # fill mode continuous: the oldest readings go
-            del self.values[: -self.size], self.times[: -self.size]
-
-    def clear(self) -> None:
-        self.values.clear()
-        self.times.clear()
 
 
 @dataclass
@@ -219,6 +217,7 @@ class TriggerRun:
 
 class KeithleyDMM6500(KeithleyTti):
     role = "dmm"
+    languages = ("SCPI", "TSP", "SCPI2000", "SCPI34401")
     command_overhead_s = 0.0005
 
     def __init__(self, world, identity: Identity | None = None) -> None:
@@ -234,13 +233,22 @@ class KeithleyDMM6500(KeithleyTti):
         return Identity("KEITHLEY INSTRUMENTS", "MODEL DMM6500", "04512346", "1.7.12b")
 
     def reset(self) -> None:
-        self.terminal = MeasureSettings()
+        super().reset()
+        #: the terminals keep settings per function; the active one is ``terminal``
+        self.terminal_settings = {
+            "VOLT:DC": MeasureSettings(),
+            "CURR:DC": MeasureSettings(function="CURR:DC", range_v=0.1),
+        }
+        self.terminal_function = "VOLT:DC"
+        self.scan_list: list[int] = []
+        self.scan_count = 1
+        self.scan_interval_s = 0.0
+        self.scan_buffer = "defbuffer1"
         self.channels = {ch: MeasureSettings() for ch in CHANNELS}
         self.digitize = DigitizeSettings()
         self.active = "MEAS"  # which function family READ? and MDIGitize blocks use
         self.count = 1
         self.closed: int | None = None
-        self.buffers = {name: ReadingBuffer(DEFAULT_BUFFER_SIZE) for name in DEFAULT_BUFFERS}
         self.blocks: dict[int, Block] = {}
         self.model_state = "EMPTY"
         self.last_block = 0
@@ -250,17 +258,18 @@ class KeithleyDMM6500(KeithleyTti):
         self.detected: dict[str, float | None] = {"EXTERNAL": None, "COMMAND": None}
 
     # ------------------------------------------------------------------ helpers
-    def _buffer(self, text: str | None) -> str:
-        name = "defbuffer1" if text is None else parse_string(text)
-        if name not in self.buffers:
-            raise ScpiError(-224, f"no buffer {name!r}")
-        return name
-
     def _channels(self, text: str) -> list[int]:
         channels = parse_channel_list(text)
         if any(ch not in CHANNELS for ch in channels):
             raise ScpiError(-222, f"channel not on the 2000-SCAN card: {text}")
         return channels
+
+    @property
+    def terminal(self) -> MeasureSettings:
+        return self.terminal_settings[self.terminal_function]
+
+    def _header_function(self, call: Call) -> str:
+        return "CURR:DC" if call.has_node("CURRent") else "VOLT:DC"
 
     def _targets(self, call: Call, *, function: bool = False) -> list[MeasureSettings]:
         """Settings a command addresses: the channel list after the value, else the terminals.
@@ -273,13 +282,17 @@ class KeithleyDMM6500(KeithleyTti):
             if not function and any(t.function != "VOLT:DC" for t in targets):
                 raise ScpiError(-221, "channel function is not DC voltage")
             return targets
-        return [self.terminal]
+        if function:
+            return [self.terminal]
+        return [self.terminal_settings[self._header_function(call)]]
 
     def _query_targets(self, call: Call) -> list[MeasureSettings]:
         call.expect((0, 1))
         if call.params:
             return [self.channels[ch] for ch in self._channels(call.params[0])]
-        return [self.terminal]
+        if call.has_node("FUNCtion"):
+            return [self.terminal]
+        return [self.terminal_settings[self._header_function(call)]]
 
     def _max_nplc(self) -> float:
         return 15.0 if self.world.line_frequency_hz >= 59.0 else 12.0
@@ -358,6 +371,98 @@ class KeithleyDMM6500(KeithleyTti):
         call.expect(0)
         return "REAR" if self.terminals == "REAR" else "FRON"
 
+    # ------------------------------------------------------------------ scanning
+    @scpi(":ROUTe:SCAN[:CREate]")
+    def _scan_create(self, call: Call) -> str | None:
+        """Create the scan list; it replaces the trigger model by a scan model (manual:
+        ``:ROUTe:SCAN:CREate`` builds the trigger model the scan runs)."""
+        if call.query:
+            call.expect(0)
+            return _channel_text(self.scan_list)
+        call.expect(1)
+        self._idle_required(call)
+        self.scan_list = self._channels(call.param())
+        self.blocks, self.model_state, self.run = {}, "SCAN", None
+        return None
+
+    @scpi(":ROUTe:SCAN:ADD!")
+    def _scan_add(self, call: Call) -> None:
+        call.expect(1)
+        self._idle_required(call)
+        self.scan_list = [*self.scan_list, *self._channels(call.param())]
+        self.blocks, self.model_state, self.run = {}, "SCAN", None
+
+    @scpi(":ROUTe:SCAN:COUNt:SCAN")
+    def _scan_count(self, call: Call) -> str | None:
+        if call.query:
+            call.expect(0)
+            return str(self.scan_count)
+        call.expect(1)
+        self._idle_required(call)
+        self.scan_count = round(parse_number(call.param(), minimum=1, maximum=100_000, default=1))
+        return None
+
+    @scpi(":ROUTe:SCAN:INTerval")
+    def _scan_interval(self, call: Call) -> str | None:
+        """Time from the start of one scan to the start of the next (0: back to back)."""
+        return self.number_setting(
+            call, self, "scan_interval_s", unit="S", minimum=0.0, maximum=100_000.0, default=0.0
+        )
+
+    @scpi(":ROUTe:SCAN:BUFFer")
+    def _scan_buffer(self, call: Call) -> str | None:
+        if call.query:
+            call.expect(0)
+            return f'"{self.scan_buffer}"'
+        call.expect(1)
+        self.scan_buffer = self.buffer_name(call.param())
+        return None
+
+    @scpi(":ROUTe:SCAN:STATe?")
+    def _scan_state(self, call: Call) -> str:
+        """``RUNNING;<scan>;<channel>`` while a scan runs, else the trigger model's state."""
+        call.expect(0)
+        self._materialize(self.world.clock.now)
+        if self.model_state == "SCAN" and self._running():
+            return f"RUNNING;{self.scan_count};{self.closed or 0}"
+        return "IDLE;0;0" if self.scan_list else "EMPTY;0;0"
+
+    def _run_scan(self) -> None:
+        """The buffer is cleared, then every scan: each listed channel closes (relay time),
+        then ``[:SENSe]:COUNt`` readings with the channel's settings; scans start
+        ``INTerval`` apart."""
+        now = self.world.clock.now
+        cursor = now
+        self.pending.append(BufferClear(now, self.scan_buffer))  # the scan model's first block
+        for _ in range(self.scan_count):
+            scan_start = cursor
+            for channel in self.scan_list:
+                cursor += RELAY_SWITCH_S
+                acq = self._schedule_measure(cursor, self.count, self.scan_buffer, channel)
+                self.pending.append(acq)
+                cursor = acq.finish
+            cursor = max(cursor, scan_start + self.scan_interval_s)
+        self.closed = self.scan_list[-1]
+        self.active = "MEAS"
+        self.run = TriggerRun([], cursor=cursor, history=[(1, now)], end=cursor)
+
+    @scpi(":SYSTem:CARD#:IDN?")
+    def _card_idn(self, call: Call) -> str:
+        call.expect(0)
+        if call.suffixes[1] != 1:
+            return "Empty Slot"  # [E] the DMM6500 has one card slot
+        return "2000-SCAN,10-Channel Scanner Card,SIM00001,1.0.0"  # [E] reply form
+
+    @scpi(":SYSTem:CARD#:VCHannel:STARt?", ":SYSTem:CARD#:VCHannel:END?")
+    def _card_channels(self, call: Call) -> str:
+        call.expect(0)
+        return str(CHANNELS[-1] if call.has_node("END") else CHANNELS[0])
+
+    @scpi(":SYSTem:CARD#:VMAX?")
+    def _card_vmax(self, call: Call) -> str:
+        call.expect(0)
+        return "300"  # [E] 2000-SCAN: 300 V between any two terminals
+
     # ------------------------------------------------------------------ measure settings
     @scpi("[:SENSe#]:FUNCtion[:ON]")
     def _function(self, call: Call) -> str | None:
@@ -375,25 +480,35 @@ class KeithleyDMM6500(KeithleyTti):
             function = FUNCTION_NAMES[name]
         else:
             raise ScpiError(-224, f"function not modelled: {name}")
-        for target in self._targets(call, function=True):
-            target.function = function
-        if not with_list:
+        if with_list:
+            if function == "CURR:DC":
+                raise ScpiError(-221, "the 2000-SCAN card switches voltage only")
+            for target in self._targets(call, function=True):
+                target.function = function
+        else:
+            self.terminal_function = function
             self.active = "MEAS"
         return None
 
-    @scpi("[:SENSe#]:VOLTage[:DC]:RANGe[:UPPer]")
+    @scpi("[:SENSe#]:VOLTage[:DC]:RANGe[:UPPer]", "[:SENSe#]:CURRent[:DC]:RANGe[:UPPer]")
     def _range(self, call: Call) -> str | None:
         if call.query:
             return ",".join(self.format_number(t.range_v) for t in self._query_targets(call))
         call.expect((1, 2))
+        current = call.has_node("CURRent")
+        ranges = CURRENT_RANGES if current else VOLTAGE_RANGES
         value = parse_number(
-            call.param(0), unit="V", minimum=-1000.0, maximum=1000.0, default=1000.0
+            call.param(0),
+            unit="A" if current else "V",
+            minimum=-ranges[-1],
+            maximum=ranges[-1],
+            default=ranges[-1],
         )
         for target in self._targets(call):
-            target.range_v, target.range_auto = _range_for(value), False
+            target.range_v, target.range_auto = _range_for(value, ranges), False
         return None
 
-    @scpi("[:SENSe#]:VOLTage[:DC]:RANGe:AUTO")
+    @scpi("[:SENSe#]:VOLTage[:DC]:RANGe:AUTO", "[:SENSe#]:CURRent[:DC]:RANGe:AUTO")
     def _range_auto(self, call: Call) -> str | None:
         if call.query:
             return ",".join("1" if t.range_auto else "0" for t in self._query_targets(call))
@@ -403,7 +518,7 @@ class KeithleyDMM6500(KeithleyTti):
             target.range_auto = state
         return None
 
-    @scpi("[:SENSe#]:VOLTage[:DC]:NPLCycles")
+    @scpi("[:SENSe#]:VOLTage[:DC]:NPLCycles", "[:SENSe#]:CURRent[:DC]:NPLCycles")
     def _nplc(self, call: Call) -> str | None:
         if call.query:
             return ",".join(self.format_number(t.nplc) for t in self._query_targets(call))
@@ -414,7 +529,7 @@ class KeithleyDMM6500(KeithleyTti):
             target.nplc = value
         return None
 
-    @scpi("[:SENSe#]:VOLTage[:DC]:AZERo[:STATe]")
+    @scpi("[:SENSe#]:VOLTage[:DC]:AZERo[:STATe]", "[:SENSe#]:CURRent[:DC]:AZERo[:STATe]")
     def _autozero(self, call: Call) -> str | None:
         if call.query:
             return ",".join("1" if t.autozero else "0" for t in self._query_targets(call))
@@ -538,9 +653,14 @@ class KeithleyDMM6500(KeithleyTti):
         """Indices of the readings the buffer keeps (the oldest of a longer run are overwritten)."""
         return np.arange(max(0, count - self.buffers[buffer].size), count)
 
-    def _schedule_measure(self, start: float, count: int, buffer: str) -> Acquisition:
-        settings, channel = self._active_settings()
-        if settings.function != "VOLT:DC":
+    def _schedule_measure(
+        self, start: float, count: int, buffer: str, channel: int | None = None
+    ) -> Acquisition:
+        if channel is None:
+            settings, channel = self._active_settings()
+        else:
+            settings = self.channels[channel]
+        if settings.function == "NONE":
             raise ScpiError(-221, "the closed channel has no measure function")
         step = self._reading_time_s(settings)
         aperture = settings.nplc / self.world.line_frequency_hz
@@ -584,28 +704,36 @@ class KeithleyDMM6500(KeithleyTti):
             function = "DIGV"
         else:
             assert isinstance(st, MeasureSettings)
-            if acq.channel is None:
+            if acq.channel is None or st.function == "CURR:DC":
+                # the terminals (and the AMPS input) carry nothing on this bench
                 true = np.zeros(len(starts))
             else:
                 true = np.array(
                     [world.channel_mean_v(acq.channel, t, t + acq.aperture) for t in starts]
                 )
+            table = CURRENT_RANGES if st.function == "CURR:DC" else VOLTAGE_RANGES
             if st.range_auto:
-                ranges = np.array([_range_for(v) for v in true])
+                ranges = np.array([_range_for(v, table) for v in true])
                 st.range_v = float(ranges[-1])
                 self._remember_autorange(acq.channel, st.range_v)
             else:
                 ranges = np.full(len(starts), st.range_v)
-            specs = [VOLTAGE_SPEC[r] for r in ranges]
-            function = "DCV"
-        loading = np.array([self._loading(acq.channel, r, st.impedance) for r in ranges])
+            spec_table = CURRENT_SPEC if st.function == "CURR:DC" else VOLTAGE_SPEC
+            specs = [spec_table[r] for r in ranges]
+            function = "DCI" if st.function == "CURR:DC" else "DCV"
+        loading = np.array(
+            [
+                1.0 if function == "DCI" else self._loading(acq.channel, r, st.impedance)
+                for r in ranges
+            ]
+        )
         gains, offsets = zip(*(self.cal.errors(function, s) for s in specs), strict=True)
         values = (
             true * loading * (1.0 + np.asarray(gains))
             + np.asarray(offsets)
             + acq.meter_noise[lo:hi] * ranges
         )
-        limits = np.array([OVERRANGE[r] * r for r in ranges])
+        limits = np.array([OVERRANGE.get(r, 1.2) * r for r in ranges])
         return np.where(np.abs(values) > limits, np.copysign(math.inf, values), values)
 
     def _remember_autorange(self, channel: int | None, range_v: float) -> None:
@@ -628,7 +756,10 @@ class KeithleyDMM6500(KeithleyTti):
             if due > op.done:
                 values = self._values(op, op.done, due)
                 if op.buffer in self.buffers:
-                    self.buffers[op.buffer].add(values, op.starts[op.done : due])
+                    unit = "Volt DC" if op.kind == "DIG" else UNITS[op.settings.function]
+                    self.buffers[op.buffer].add(
+                        values, op.starts[op.done : due], unit=unit, channel=op.channel or 0
+                    )
                 op.done = due
             if op.done < len(op.starts):
                 return
@@ -641,33 +772,12 @@ class KeithleyDMM6500(KeithleyTti):
         self._materialize(self.world.clock.now)
 
     # ------------------------------------------------------------------ reading queries
-    def _elements(self, buffer: str, indices: range, elements: list[str]) -> str:
-        buf = self.buffers[buffer]
-        names = []
-        for element in elements or ["READ"]:
-            names.append(
-                parse_choice(
-                    element, ["READing", "RELative", "SEConds", "FRACtional", "UNIT", "STATus"]
-                )
-            )
-        first = buf.times[0] if buf.times else 0.0
-        out: list[str] = []
-        for i in indices:
-            value, t = buf.values[i], buf.times[i]
-            for name in names:
-                if name == "READING":
-                    out.append(self.format_number(value))
-                elif name == "RELATIVE":
-                    out.append(self.format_number(t - first))
-                elif name == "SECONDS":
-                    out.append(str(math.floor(t)))
-                elif name == "FRACTIONAL":
-                    out.append(self.format_number(t - math.floor(t)))
-                elif name == "UNIT":
-                    out.append("Volt DC")
-                else:  # STATus: terminal bit 8 = front [V sister]; digitizer origin not kept
-                    out.append(self.format_number(0.0 if self.terminals == "REAR" else 8.0))
-        return ",".join(out)
+    def reading_status(self, name: str, value: float) -> float:
+        """STATus element: bit 8 = front terminals [V sister]; digitizer origin not kept."""
+        return 0.0 if self.terminals == "REAR" else 8.0
+
+    def sync_buffers(self) -> None:
+        self._materialize(self.world.clock.now)
 
     def _read(self, call: Call, digitize: bool) -> str:
         call.expect((0, 12))
@@ -681,7 +791,7 @@ class KeithleyDMM6500(KeithleyTti):
                 if digitize
                 else "a digitize function is active",
             )
-        buffer = self._buffer(call.params[0] if call.params else None)
+        buffer = self.buffer_name(call.params[0] if call.params else None)
         start = self.world.clock.now
         if digitize:
             acq = self._schedule_digitize(start, self.digitize.count, buffer)
@@ -690,7 +800,7 @@ class KeithleyDMM6500(KeithleyTti):
         self._acquire_now(acq)
         buf = self.buffers[buffer]
         last = len(buf.values) - 1
-        return self._elements(buffer, range(last, last + 1), call.params[1:])
+        return self.format_elements(buffer, range(last, last + 1), call.params[1:])
 
     @scpi(":READ?")
     def _read_q(self, call: Call) -> str:
@@ -700,10 +810,10 @@ class KeithleyDMM6500(KeithleyTti):
     def _read_dig(self, call: Call) -> str:
         return self._read(call, digitize=True)
 
-    @scpi(":MEASure[:VOLTage][:DC]?")
+    @scpi(":MEASure[:VOLTage][:DC]?", ":MEASure:CURRent[:DC]?")
     def _measure(self, call: Call) -> str:
-        if ":VOLT" in call.text.upper():
-            self.terminal.function = "VOLT:DC"
+        if len(call.header) > 1:  # :MEASure:<function>? selects the function first
+            self.terminal_function = self._header_function(call)
         self.active = "MEAS"
         return self._read(call, digitize=False)
 
@@ -715,76 +825,9 @@ class KeithleyDMM6500(KeithleyTti):
         return self._read(call, digitize=True)
 
     # ------------------------------------------------------------------ buffers
-    @scpi(":TRACe:MAKE!")
-    def _trace_make(self, call: Call) -> None:
-        call.expect((2, 3))
-        name = parse_string(call.param(0))
-        if not name or name in self.buffers or not name[0].isalpha():
-            raise ScpiError(-224, f"buffer name {name!r} exists or is invalid")
-        size = int(parse_number(call.param(1), minimum=MIN_BUFFER_SIZE, maximum=MAX_BUFFER_TOTAL))
-        if len(call.params) == 3:
-            parse_choice(call.param(2), ["STANdard", "COMPact", "FULL"])
-        total = sum(b.size for b in self.buffers.values()) + size
-        if total > MAX_BUFFER_TOTAL:
-            raise ScpiError(-222, "not enough reading memory")
-        self.buffers[name] = ReadingBuffer(size)
-
-    @scpi(":TRACe:DELete!")
-    def _trace_delete(self, call: Call) -> None:
-        call.expect(1)
-        name = self._buffer(call.param())
-        if name in DEFAULT_BUFFERS:
-            raise ScpiError(-221, "default buffers cannot be deleted")
-        self._materialize(self.world.clock.now)
-        del self.buffers[name]
-
-    @scpi(":TRACe:CLEar!")
-    def _trace_clear(self, call: Call) -> None:
-        call.expect((0, 1))
-        name = self._buffer(call.params[0] if call.params else None)
-        self._materialize(self.world.clock.now)
-        self.buffers[name].clear()
-
-    @scpi(":TRACe:ACTual?")
-    def _trace_actual(self, call: Call) -> str:
-        call.expect((0, 1))
-        name = self._buffer(call.params[0] if call.params else None)
-        self._materialize(self.world.clock.now)
-        return str(len(self.buffers[name].values))
-
-    @scpi(":TRACe:POINts")
-    def _trace_points(self, call: Call) -> str | None:
-        if call.query:
-            call.expect((0, 1))
-            return str(self.buffers[self._buffer(call.params[0] if call.params else None)].size)
-        call.expect((1, 2))
-        name = self._buffer(call.params[1] if len(call.params) > 1 else None)
-        size = int(parse_number(call.param(0), minimum=MIN_BUFFER_SIZE, maximum=MAX_BUFFER_TOTAL))
-        self._materialize(self.world.clock.now)
-        buf = self.buffers[name]
-        buf.size = size
-        buf.clear()  # changing the capacity clears the buffer [E]
-        return None
-
-    @scpi(":TRACe:DATA?")
-    def _trace_data(self, call: Call) -> str:
-        call.expect((2, 12))
-        start = int(parse_number(call.param(0), minimum=1, maximum=MAX_BUFFER_TOTAL))
-        end = int(parse_number(call.param(1), minimum=1, maximum=MAX_BUFFER_TOTAL))
-        name = self._buffer(call.params[2] if len(call.params) > 2 else None)
-        self._materialize(self.world.clock.now)
-        actual = len(self.buffers[name].values)
-        if end < start or end > actual:
-            raise ScpiError(-222, f"buffer {name} holds {actual} readings")
-        return self._elements(name, range(start - 1, end), call.params[3:])
-
-    @scpi(":TRACe:TRIGger!")
-    def _trace_trigger(self, call: Call) -> None:
-        call.expect((0, 1))
-        self._materialize(self.world.clock.now)
+    def trace_trigger(self, buffer: str) -> None:
         if self._running():
             raise ScpiError(-221, "trigger model running")
-        buffer = self._buffer(call.params[0] if call.params else None)
         if self.active == "DIG":
             acq = self._schedule_digitize(self.world.clock.now, self.digitize.count, buffer)
         else:
@@ -816,7 +859,7 @@ class KeithleyDMM6500(KeithleyTti):
     def _block_buffer_clear(self, call: Call) -> None:
         call.expect((1, 2))
         number = self._block_number(call)
-        buffer = self._buffer(call.params[1] if len(call.params) > 1 else None)
+        buffer = self.buffer_name(call.params[1] if len(call.params) > 1 else None)
         self._define(number, Block("BUFFER_CLEAR", buffer=buffer))
 
     @scpi(":TRIGger:BLOCk:WAIT!")
@@ -840,7 +883,7 @@ class KeithleyDMM6500(KeithleyTti):
     def _block_mdigitize(self, call: Call) -> None:
         call.expect((1, 3))
         number = self._block_number(call)
-        buffer = self._buffer(call.params[1] if len(call.params) > 1 else None)
+        buffer = self.buffer_name(call.params[1] if len(call.params) > 1 else None)
         count = None
         if len(call.params) == 3 and call.param(2).strip().upper() != "AUTO":
             if call.param(2).strip().upper().startswith("INF"):
@@ -892,6 +935,9 @@ class KeithleyDMM6500(KeithleyTti):
         self._materialize(self.world.clock.now)
         if self._running():
             raise ScpiError(-213, call.text)
+        if self.model_state == "SCAN" and self.scan_list:
+            self._run_scan()
+            return
         if not self.blocks:
             raise ScpiError(-221, "the trigger model has no blocks")
         self.run = TriggerRun(sorted(self.blocks.items()), cursor=self.world.clock.now)

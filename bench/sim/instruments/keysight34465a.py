@@ -49,6 +49,9 @@ CURRENT_SPEC = {
 SHUNT_OHM = {1e-4: 100.0, 1e-3: 100.0, 1e-2: 1.0, 1e-1: 1.0, 1.0: 0.1, 3.0: 0.1}  # [E]
 NPLC_VALUES = (0.001, 0.002, 0.006, 0.02, 0.06, 0.2, 1.0, 10.0, 100.0)  # with the DIG option
 OVERRANGE = 1.2
+APERTURE_MIN_S = 20e-6  # with the DIG option
+OPER_MEASURING = 1 << 4
+OPER_WAIT_TRIGGER = 1 << 5
 OVERLOAD = 9.9e37
 MEMORY = 50_000  # [E] reading memory without the MEM option
 AUTO_TRIGGER_DELAY_S = 0.0015  # [E]
@@ -60,6 +63,11 @@ class FunctionSettings:
     range_auto: bool = True
     nplc: float = 10.0
     autozero: bool = True
+    aperture_s: float = 0.1  # [SENSe:]<function>:APERture (used while APERture:ENABled)
+    aperture_enabled: bool = False
+
+    def integration_s(self, line_hz: float) -> float:
+        return self.aperture_s if self.aperture_enabled else self.nplc / line_hz
 
 
 @dataclass
@@ -77,6 +85,11 @@ class State34465A:
     sample_source: str = "IMM"
     sample_timer_s: float = 1.0
     pretrigger: int = 0
+    trigger_level_v: float = 0.0
+    current_terminals: int = 3
+    display_on: bool = True
+    display_text: str = ""
+    display_view: str = "NUM"
 
 
 @dataclass
@@ -96,6 +109,8 @@ class Acquisition:
 class Keysight34465A(KeysightInstrument):
     role = "dmm"
     command_overhead_s = 0.0005
+    options_reply = "DIG"  # [E] DIG is standard from firmware A.03; no MEM option
+    scpi_version = "1994.0"  # [E] Truevolt SYSTem:VERSion? (verify on hardware)
 
     def __init__(self, world, identity: Identity | None = None) -> None:
         ident = identity or self.default_identity()
@@ -237,6 +252,7 @@ class Keysight34465A(KeysightInstrument):
         value = parse_number(call.param(), minimum=0.001, maximum=100.0, default=10.0)
         # the instrument rounds up to the next supported integration time
         st.nplc = min((n for n in NPLC_VALUES if n >= value - 1e-12), default=100.0)
+        st.aperture_enabled = False  # setting the NPLC leaves aperture mode
         return None
 
     @scpi("[SENSe:]VOLTage[:DC]:ZERO:AUTO", "[SENSe:]CURRent[:DC]:ZERO:AUTO")
@@ -255,6 +271,102 @@ class Keysight34465A(KeysightInstrument):
             return "0"
         call.expect(1)
         parse_bool(call.param())
+        return None
+
+    def _settings(self, call: Call) -> FunctionSettings:
+        return self.state.settings["VOLT" if call.has_node("VOLTage") else "CURR"]
+
+    @scpi("[SENSe:]VOLTage[:DC]:RESolution", "[SENSe:]CURRent[:DC]:RESolution")
+    def _resolution_cmd(self, call: Call) -> str | None:
+        """Resolution in the function's unit; it selects the integration time (Truevolt
+        resolution table: parts of range per NPLC)."""
+        st = self._settings(call)
+        if call.query:
+            call.expect(0)
+            return self.format_number(_resolution(st.nplc) * st.range)
+        call.expect(1)
+        finest, coarsest = _RESOLUTION[100.0] * st.range, _RESOLUTION[0.001] * st.range
+        value = parse_number(
+            call.param(), minimum=0.0, maximum=st.range, default=_RESOLUTION[10.0] * st.range
+        )
+        if call.param().strip().upper().startswith("MIN"):
+            value = finest
+        elif call.param().strip().upper().startswith("MAX"):
+            value = coarsest
+        st.nplc = _nplc_for_resolution(value / st.range)
+        st.aperture_enabled = False
+        return None
+
+    @scpi("[SENSe:]VOLTage[:DC]:APERture", "[SENSe:]CURRent[:DC]:APERture")
+    def _aperture(self, call: Call) -> str | None:
+        st = self._settings(call)
+        if call.query:
+            call.expect((0, 1))
+            if call.params:
+                which = call.param().strip().upper()
+                return self.format_number(APERTURE_MIN_S if which.startswith("MIN") else 1.0)
+            return self.format_number(st.aperture_s)
+        call.expect(1)
+        top = 2.0 if self.world.line_frequency_hz < 55 else 1.67
+        value = parse_number(
+            call.param(), unit="S", minimum=APERTURE_MIN_S, maximum=top, default=0.1
+        )
+        st.aperture_s = round(value / 2e-6) * 2e-6 or APERTURE_MIN_S  # [E] 2 us steps
+        st.aperture_enabled = True
+        return None
+
+    @scpi("[SENSe:]VOLTage[:DC]:APERture:ENABled", "[SENSe:]CURRent[:DC]:APERture:ENABled")
+    def _aperture_enabled(self, call: Call) -> str | None:
+        return self.bool_setting(call, self._settings(call), "aperture_enabled")
+
+    @scpi("[SENSe:]CURRent[:DC]:TERMinals")
+    def _current_terminals(self, call: Call) -> str | None:
+        if call.query:
+            call.expect(0)
+            return self.format_int(self.state.current_terminals)
+        call.expect(1)
+        value = round(parse_number(call.param(), minimum=3, maximum=10, default=3))
+        if value not in (3, 10):
+            raise ScpiError(-224, call.text)
+        self.state.current_terminals = value
+        return None
+
+    @scpi("SYSTem:LICense:CATalog?")
+    def _licenses(self, call: Call) -> str:
+        call.expect(0)
+        return '"DIG"'
+
+    # ------------------------------------------------------------------ display (accepted)
+    @scpi("DISPlay[:STATe]")
+    def _display_state(self, call: Call) -> str | None:
+        return self.bool_setting(call, self.state, "display_on")
+
+    @scpi("DISPlay[:WINDow]:TEXT[:DATA]")
+    def _display_text(self, call: Call) -> str | None:
+        if call.query:
+            call.expect(0)
+            return f'"{self.state.display_text}"'
+        call.expect(1)
+        text = parse_string(call.param())
+        if len(text) > 40:  # [E]
+            raise ScpiError(-223, "display text too long")
+        self.state.display_text = text
+        return None
+
+    @scpi("DISPlay[:WINDow]:TEXT:CLEar!")
+    def _display_clear(self, call: Call) -> None:
+        call.expect(0)
+        self.state.display_text = ""
+
+    @scpi("DISPlay:VIEW")
+    def _display_view(self, call: Call) -> str | None:
+        if call.query:
+            call.expect(0)
+            return self.state.display_view
+        call.expect(1)
+        self.state.display_view = parse_choice(
+            call.param(), ["NUMeric", "HISTogram", "TCHart", "METer"], short=True
+        )
         return None
 
     @scpi("SYSTem:LFRequency?")
@@ -300,10 +412,20 @@ class Keysight34465A(KeysightInstrument):
         if call.query:
             return self.format_number(self.state.trigger_count)
         call.expect(1)
-        self.state.trigger_count = int(
-            parse_number(call.param(), minimum=1, maximum=1e9, default=1)
-        )
+        if call.param().strip().upper() in ("INF", "INFINITY"):
+            self.state.trigger_count = int(1e9)  # [E] continuous: as many as the model counts
+        else:
+            self.state.trigger_count = int(
+                parse_number(call.param(), minimum=1, maximum=1e9, default=1)
+            )
         return None
+
+    @scpi("TRIGger:LEVel")
+    def _trig_level(self, call: Call) -> str | None:
+        """Level trigger threshold (``TRIG:SOUR INT``, DIG option), in the function's unit."""
+        return self.number_setting(
+            call, self.state, "trigger_level_v", minimum=-1000.0, maximum=1000.0, default=0.0
+        )
 
     @scpi("TRIGger:SLOPe")
     def _trig_slope(self, call: Call) -> str | None:
@@ -356,9 +478,9 @@ class Keysight34465A(KeysightInstrument):
 
     def _reading_time_s(self) -> float:
         st = self.state.settings[self.state.function]
-        aperture = st.nplc / self.world.line_frequency_hz
-        # digitizing apertures (DIG option, NPLC < 0.02) sample back to back [E]
-        overhead = 0.0 if st.nplc < 0.02 else 20e-6
+        aperture = st.integration_s(self.world.line_frequency_hz)
+        # digitizing apertures (DIG option, below 0.02 PLC) sample back to back [E]
+        overhead = 0.0 if aperture < 0.02 / self.world.line_frequency_hz else 20e-6
         return aperture * (2.0 if st.autozero else 1.0) + overhead
 
     def _acquiring(self) -> bool:
@@ -449,7 +571,7 @@ class Keysight34465A(KeysightInstrument):
         step = s.sample_timer_s if s.sample_source == "TIM" else reading_time
         first = max(0, s.sample_count - MEMORY)  # older readings would be overwritten anyway
         starts = trigger_time + s.trigger_delay_s + step * np.arange(first, s.sample_count)
-        aperture = st.nplc / self.world.line_frequency_hz
+        aperture = st.integration_s(self.world.line_frequency_hz)
         values = self._sample(starts, aperture)
         self.memory.extend(values.tolist())
         del self.memory[:-MEMORY]
@@ -536,6 +658,40 @@ class Keysight34465A(KeysightInstrument):
         call.expect(0)
         self._run_pending(self.world.clock.now)
         return f"{len(self.memory):+d}"
+
+    @scpi("DATA:LAST?")
+    def _data_last(self, call: Call) -> str:
+        """The last reading with its unit (``+1.73730000E+00 VDC``); 9.91E37 if none."""
+        call.expect(0)
+        self._run_pending(self.world.clock.now)
+        unit = "VDC" if self.state.function == "VOLT" else "ADC"
+        if not self.memory:
+            return f"{self.format_number(9.91e37)} {unit}"
+        return f"{self.format_number(self.memory[-1])} {unit}"
+
+    @scpi("DATA:REMove?")
+    def _data_remove(self, call: Call) -> str:
+        """Remove and return the oldest ``n`` readings; -222 if fewer are stored (no WAIT:
+        the simulator cannot hold a reply, so ``WAIT`` runs the clock to the readings)."""
+        call.expect((1, 2))
+        count = int(parse_number(call.param(0), minimum=1, maximum=MEMORY))
+        if len(call.params) == 2 and parse_choice(call.param(1), ["WAIT"]):
+            self.wait_for_pending()
+        self._run_pending(self.world.clock.now)
+        if count > len(self.memory):
+            raise ScpiError(-222, f"only {len(self.memory)} readings stored")
+        taken, self.memory = self.memory[:count], self.memory[count:]
+        return ",".join(self.format_number(v) for v in taken)
+
+    def status_conditions(self) -> tuple[int, int]:
+        """Operation bit 4 measuring, bit 5 waiting for a trigger (Truevolt status system)."""
+        acq = self.acquisition
+        if acq is None:
+            return 0, 0
+        now = self.world.clock.now
+        waiting = acq.triggers_left > 0 and self.state.trigger_source != "IMM" and not acq.pending
+        measuring = acq.busy_until > now
+        return (OPER_MEASURING if measuring else 0) | (OPER_WAIT_TRIGGER if waiting else 0), 0
 
     @scpi("ABORt!")
     def _abort(self, call: Call) -> None:

@@ -228,15 +228,10 @@ class KeysightE36104B(KeysightInstrument):
         value += self.world.rng.normal(0.0, 0.0002)
         return self.format_number(value)
 
-    @scpi("STATus:QUEStionable[:EVENt]?", "STATus:QUEStionable:CONDition?")
-    def _questionable(self, call: Call) -> str:
-        call.expect(0)
-        bits = (QUES_OV if self.state.ov_tripped else 0) | (QUES_OC if self.state.oc_tripped else 0)
-        return f"{bits:+d}"
-
-    @scpi("STATus:OPERation:CONDition?")
-    def _operation(self, call: Call) -> str:
-        call.expect(0)
-        mode = self.world.supply.mode if self.state.output else "OFF"
-        bits = OPER_CV if mode == "CV" else OPER_CC if mode == "CC" else 0
-        return f"{bits:+d}"
+    def status_conditions(self) -> tuple[int, int]:
+        """Operation: CV bit 8, CC bit 10; questionable: OV bit 0, OC bit 1 (E36100 guide)."""
+        s = self.state
+        mode = self.world.supply.mode if s.output else "OFF"
+        operation = OPER_CV if mode == "CV" else OPER_CC if mode == "CC" else 0
+        questionable = (QUES_OV if s.ov_tripped else 0) | (QUES_OC if s.oc_tripped else 0)
+        return operation, questionable
