@@ -21,6 +21,7 @@ A request that cannot run (:class:`RunRefused`) is refused before anything is sw
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import shutil
 import traceback
@@ -45,7 +46,6 @@ from procedures.plan import (
     ModuleNotMeasured,
     PlanSettings,
     PlanStopped,
-    ProgressFn,
     RunContext,
     Step,
     WiringSettings,
@@ -783,60 +783,21 @@ def finished_data(result: RunResult) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------ compatibility
-@dataclass
-class RunOptions:
-    """The options of :func:`run_inspection` (in-process callers with a loaded station)."""
-
-    serial: str
-    output_dir: Path
-    operator: str = ""
-    lot: str = ""
-    supplier: str = ""
-    date_code: str = ""
-    ambient_c: float | None = None
-    humidity_pct: float | None = None
-    engineering: bool = False
-    publish: bool = True
-    render: bool = True
-    local_store_url: str | None = None
-    database_url: str | None = None
-    settings: PlanSettings = field(default_factory=PlanSettings)
-    progress: ProgressFn = lambda step, done, total, text: None
-    bench_clock: Callable[[], float] | None = None
-    opener: Opener = _default_opener
+def RunOptions(
+    serial: str, output_dir: Path, *, database_url: str | None = None, **fields: Any
+) -> RunRequest:
+    """The request of :func:`run_inspection` (whose station, profile and plan are given)."""
+    return RunRequest(
+        station="sim", serial=serial, out_dir=output_dir, db_url=database_url, **fields
+    )
 
 
 def run_inspection(
-    station: Station, profile: Profile, plan: list[Step], options: RunOptions
+    station: Station, profile: Profile, plan: list[Step], options: RunRequest
 ) -> RunResult:
     """One inspection through the runner, for callers that hold a station and a profile."""
-    request = RunRequest(
-        station=station,
-        serial=options.serial,
-        profile=profile,
-        plan=plan,
-        operator=options.operator,
-        lot=options.lot,
-        supplier=options.supplier,
-        date_code=options.date_code,
-        ambient_c=options.ambient_c,
-        humidity_pct=options.humidity_pct,
-        engineering=options.engineering,
-        out_dir=options.output_dir,
-        db_url=options.database_url,
-        local_store_url=options.local_store_url,
-        publish=options.publish,
-        render=options.render,
-        settings=options.settings,
-        opener=options.opener,
-        bench_clock=options.bench_clock,
-    )
-
-    def listener(event: RunEvent) -> None:
-        if event.kind == "progress":
-            options.progress(**event.data)
-
-    return Runner(request, listener).run()
+    request = dataclasses.replace(options, station=station, profile=profile, plan=plan)
+    return Runner(request).run()
 
 
 def publish_run(

@@ -282,9 +282,12 @@ class Recorder:
     def waveform(self, name: str, columns: dict[str, Any]) -> Path:
         """A digitised record (e.g. a step response) as its own CSV under waveforms/."""
         folder = self.folder / "waveforms"
-        folder.mkdir(exist_ok=True)
         path = folder / f"{name}.csv"
-        pd.DataFrame(columns).to_csv(path, index=False)
+        try:
+            folder.mkdir(exist_ok=True)
+            pd.DataFrame(columns).to_csv(path, index=False)
+        except OSError as exc:
+            raise OutputWriteError(self.folder, exc) from exc
         return path
 
     # ------------------------------------------------------------------ record

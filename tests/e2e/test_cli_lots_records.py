@@ -95,7 +95,10 @@ def test_a_small_lot_end_to_end_accept_then_reject(tmp_path: Path) -> None:
     )
     rejudged = _ok(run_cli("rejudge", "--profile", str(loose), "--serial", "BAD-1-U1", *db))
     assert "was fail, now pass" in rejudged
+    again = _ok(run_cli("rejudge", "--profile", str(loose), "--serial", "BAD-1-U1", *db))
+    assert "already re-judged against this profile content" in again  # idempotent
     history = _ok(run_cli("history", "BAD-1-U1", *db))
+    assert history.count("rejudge pass") == 1
     assert "re-judged: rejudge pass (loose.toml)" in history
     assert history.split()[1] == "fail"  # the original verdict is untouched
 
