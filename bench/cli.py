@@ -169,9 +169,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="module profile whose ratings bound the safety envelope (default: wago-857-411)",
     )
 
+    from bench.panel.command import add_station_command
     from bench.records_cli import add_commands
 
     add_commands(sub)
+    add_station_command(sub)
 
     sim = sub.add_parser("sim", help="run the simulated bench in the foreground (Ctrl-C stops)")
     sim.add_argument("--host", default=None, help="address to listen on (default: 127.0.0.1)")
@@ -317,6 +319,10 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_inspect(args)
         if args.command == "check":
             return _cmd_check(args)
+        if args.command == "station":
+            from bench.panel.command import run_station
+
+            return run_station(args)
         from bench.records_cli import run_command
 
         return run_command(args)

@@ -124,14 +124,21 @@ def open_store(args: argparse.Namespace):
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,63}")
 
 
+def _lot_id_problem(text: str) -> str:
+    """Why ``text`` cannot be a lot id (it names a folder, ``lot_<id>``), or ""."""
+    if _SAFE_NAME.fullmatch(text):
+        return ""
+    return (
+        f"lot id {text!r}: use 1-64 letters, digits, '.', '_' or '-' (no '/', '\\', spaces "
+        "or a leading '.'), e.g. PO-77"
+    )
+
+
 def lot_id_arg(text: str) -> str:
-    """A lot id names a folder (``lot_<id>``): refused unless it is a plain name."""
     value = text.strip()
-    if not _SAFE_NAME.fullmatch(value):
-        raise argparse.ArgumentTypeError(
-            f"lot id {text!r}: use 1-64 letters, digits, '.', '_' or '-' (no '/', '\\', "
-            "spaces or a leading '.'), e.g. PO-77"
-        )
+    problem = _lot_id_problem(value)
+    if problem:
+        raise argparse.ArgumentTypeError(problem.replace(repr(value), repr(text), 1))
     return value
 
 
@@ -145,29 +152,63 @@ def safe_folder(parent: Path, prefix: str, name: str) -> Path:
 
 
 def _lot_start(args: argparse.Namespace) -> int:
-    from procedures.profile import resolve_profile
-    from procedures.sampling import RetestPolicy, SwitchingState, single_sampling_plan
-
-    policy = RetestPolicy.from_dict(resolve_profile(args.profile).retest.model_dump())
     with open_store(args) as store:
-        state = store.switching_state(args.supplier) or SwitchingState()
-        if state.discontinued:
-            print(
-                f"isobench: error: supplier {args.supplier}: inspection is discontinued (5 lots "
-                "not accepted on tightened inspection); resume only after corrective action",
-                file=sys.stderr,
+        try:
+            lot, plan = start_lot(
+                store,
+                args.lot_size,
+                args.aql,
+                args.supplier,
+                args.level,
+                args.lot_id,
+                profile=args.profile,
             )
+        except LotRefused as exc:
+            print(f"isobench: error: {exc}", file=sys.stderr)
             return EXIT_ERROR
-        plan = single_sampling_plan(args.lot_size, args.aql, args.level, state.severity)
-        lot_id = args.lot_id or datetime.now(UTC).strftime("LOT-%Y%m%d-%H%M%S")
-        store.create_lot(lot_id, args.supplier, {**plan.to_dict(), "retest": policy.to_dict()})
+    lot_id = lot["lot_id"]
     print(f"lot {lot_id} ({args.supplier}, {args.lot_size} units): {plan.describe()}")
-    print(f"retest policy: {policy.describe()}")
+    print(f"retest policy: {lot_policy(lot).describe()}")
     print(
         f"inspect {plan.sample_size} units with: isobench inspect --lot {lot_id} "
         "--serial <serial> --station <station>"
     )
     return EXIT_OK
+
+
+class LotRefused(ValueError):
+    """A lot that may not be opened; ``str()`` is one line with the reason."""
+
+
+def start_lot(
+    store: Any,
+    lot_size: int,
+    aql: float,
+    supplier: str,
+    level: str = "II",
+    lot_id: str | None = None,
+    *,
+    profile: str = "wago-857-411",
+) -> tuple[dict[str, Any], Any]:
+    """Open a lot in ``store`` with its ISO 2859-1 plan at the supplier's switching state and
+    the profile's retest policy (``isobench lot start`` and the operator panel); returns the
+    stored lot and the plan."""
+    from procedures.profile import resolve_profile
+    from procedures.sampling import RetestPolicy, SwitchingState, single_sampling_plan
+
+    if lot_id and _lot_id_problem(lot_id):
+        raise LotRefused(_lot_id_problem(lot_id))
+    policy = RetestPolicy.from_dict(resolve_profile(profile).retest.model_dump())
+    state = store.switching_state(supplier) or SwitchingState()
+    if state.discontinued:
+        raise LotRefused(
+            f"supplier {supplier}: inspection is discontinued (5 lots not accepted on "
+            "tightened inspection); resume only after corrective action"
+        )
+    plan = single_sampling_plan(lot_size, aql, level, state.severity)
+    lot_id = lot_id or datetime.now(UTC).strftime("LOT-%Y%m%d-%H%M%S")
+    data = {**plan.to_dict(), "retest": policy.to_dict()}
+    return store.create_lot(lot_id, supplier, data), plan
 
 
 def _lot_show(args: argparse.Namespace) -> int:

@@ -755,6 +755,7 @@ def finished_data(result: RunResult) -> dict[str, Any]:
         {
             "characteristic": m.characteristic,
             "title": m.title,
+            "conditions": m.conditions,
             "value": m.value,
             "unit": m.unit,
             "lower": m.decision.get("lower"),

@@ -29,20 +29,25 @@ def shunt_bench() -> Iterator[SimBench]:
 
 @pytest.fixture(autouse=True, scope="session")
 def _private_data_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Results stores and outboxes of every test (and CLI subprocess) go to a temporary folder."""
+    """Results stores, outboxes and station locks of every test (and CLI subprocess) go to a
+    temporary folder."""
     import os
 
     folder = tmp_path_factory.mktemp("isobench-data")
-    previous = os.environ.get("XDG_DATA_HOME")
-    os.environ["XDG_DATA_HOME"] = str(folder)
+    # station locks too: the machine-wide lock folder is shared with every other run of the
+    # suite on this machine, whose tests use the same simulated resources
+    private = {"XDG_DATA_HOME": str(folder), "ISOBENCH_LOCK_DIR": str(folder / "locks")}
+    previous = {key: os.environ.get(key) for key in private}
+    os.environ.update(private)
     os.environ.pop("ISOBENCH_DB_URL", None)
     try:
         yield
     finally:
-        if previous is None:
-            os.environ.pop("XDG_DATA_HOME", None)
-        else:
-            os.environ["XDG_DATA_HOME"] = previous
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 @pytest.fixture(autouse=True, scope="session")

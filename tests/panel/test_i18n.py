@@ -1,0 +1,52 @@
+"""English and German: every word the panel shows exists in both, with the same blanks."""
+
+from __future__ import annotations
+
+import re
+import string
+from importlib import resources
+
+from bench.panel import i18n
+
+
+def _fields(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def test_every_message_has_both_languages_with_the_same_placeholders() -> None:
+    for key, (en, de) in i18n.MESSAGES.items():
+        assert en.strip() and de.strip(), key
+        assert _fields(en) == _fields(de), key
+
+
+def test_every_key_the_templates_and_code_use_is_in_the_catalogue() -> None:
+    package = resources.files("bench.panel")
+    used: set[str] = set()
+    for item in [*package.joinpath("templates").iterdir(), *package.iterdir()]:
+        if item.name.endswith((".j2", ".py")):
+            text = item.read_text("utf-8")
+            used |= set(re.findall(r"\bt\(\s*[\"']([a-z_]+)[\"']\s*[,)]", text))
+    assert used, "no t('...') calls found"
+    assert sorted(used - set(i18n.MESSAGES)) == []
+
+
+def test_language_from_the_request_else_the_browser_else_english() -> None:
+    assert i18n.choose("de") == "de"
+    assert i18n.choose(None, "de-DE,de;q=0.9,en;q=0.8") == "de"
+    assert i18n.choose("fr", "fr-FR,fr;q=0.9") == "en"
+    t = i18n.translator("de")
+    assert t("ready_heading", serial="SN1") == "Modul SN1 einsetzen"
+
+
+def test_the_keys_built_from_data_exist() -> None:
+    from bench.station import ROLES
+    from procedures.decision import Statement
+
+    built = (
+        [f"verdict_{s.value}" for s in Statement]
+        + ["verdict_aborted"]
+        + [f"step_{s}" for s in ("pending", "running", "completed", "failed", "aborted", "not run")]
+        + [f"role_{r}" for r in ROLES]
+        + ["plan_full", "plan_sweep"]
+    )
+    assert [key for key in built if key not in i18n.MESSAGES] == []
