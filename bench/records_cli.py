@@ -276,6 +276,12 @@ def lot_decisions(store: Any, lot: dict[str, Any]) -> list:
     return tally_units(attempts, lot_policy(lot))
 
 
+def lot_counts(store: Any, lot: dict[str, Any]) -> tuple[int, int]:
+    """(distinct units decided, nonconforming among them) under the lot's retest policy."""
+    decided = [u for u in lot_decisions(store, lot) if u.decided]
+    return len(decided), sum(u.nonconforming for u in decided)
+
+
 def lot_units(store: Any, lot_id: str) -> list[dict[str, Any]]:
     """Units assigned to the lot plus stored runs whose record names it (a run uploaded later
     from another bench's outbox still counts), each once."""
