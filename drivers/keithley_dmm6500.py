@@ -107,6 +107,7 @@ class ChannelConfig:
 class _Capture:
     samples: int
     interval_s: float
+    delay_s: float = 0.0
 
 
 class KeithleyDMM6500(ScpiInstrument, Dmm):
@@ -331,7 +332,7 @@ class KeithleyDMM6500(ScpiInstrument, Dmm):
         ]  # all validated before the first is sent
         for command in commands:
             self.write(command)
-        self._model = _Capture(samples, 1.0 / rate)
+        self._model = _Capture(samples, 1.0 / rate, float(delay_s))
         self.check_errors("capture configuration")
 
     def arm(self) -> None:
@@ -375,6 +376,16 @@ class KeithleyDMM6500(ScpiInstrument, Dmm):
         pairs = np.asarray(values, dtype=float).reshape(n, 2)
         self._times = pairs[:, 1]
         return pairs[:, 0]
+
+    def capture_times_s(self) -> np.ndarray:
+        """Sample k at ``delay + k / SRATe + aperture / 2`` after the trigger: the capture runs
+        with ``:DIG:VOLT:APER AUTO``, an aperture of one sample interval [V sister: DMM7510
+        8-83], whose centre is half an interval after the sample's start."""
+        capture = self._model
+        if not isinstance(capture, _Capture):
+            raise InstrumentError(self.label, "no capture configured", "call configure_capture")
+        k = np.arange(capture.samples)
+        return capture.delay_s + (k + 0.5) * capture.interval_s
 
     def fetch_times(self) -> np.ndarray:
         """Seconds since the first sample of the last ``fetch()`` (the buffer's REL times)."""

@@ -17,7 +17,12 @@ from typing import Literal
 
 import numpy as np
 
-from drivers.errors import InstrumentErrorQueue, InstrumentReplyError, ValidationError
+from drivers.errors import (
+    InstrumentError,
+    InstrumentErrorQueue,
+    InstrumentReplyError,
+    ValidationError,
+)
 from drivers.roles import Dmm
 from drivers.scpi import (
     Accuracy,
@@ -87,6 +92,7 @@ class Keysight34465A(ScpiInstrument, Dmm):
         self._autozero = True
         self._line_hz = 50.0
         self._samples = 1
+        self._capture: tuple[int, float, float] | None = None  # samples, interval, delay
 
     def initialize(self) -> Identity:
         identity = self.verify_identity()
@@ -188,7 +194,18 @@ class Keysight34465A(ScpiInstrument, Dmm):
         for command in commands:
             self.write(command)
         self._samples = samples
+        self._capture = (samples, float(interval_s), float(delay_s))
         self.check_errors("capture configuration")
+
+    def capture_times_s(self) -> np.ndarray:
+        """Sample k at ``delay + k SAMP:TIM + aperture / 2`` after the trigger, the aperture
+        being the configured integration time NPLC / line frequency (Truevolt guide: a reading
+        integrates over its aperture, the sample timer sets the start of each)."""
+        if self._capture is None:
+            raise InstrumentError(self.label, "no capture configured", "call configure_capture")
+        samples, interval, delay = self._capture
+        aperture = self._nplc / self._line_hz
+        return delay + np.arange(samples) * interval + 0.5 * aperture
 
     def arm(self) -> None:
         """Start the acquisition; the error query in the same message confirms it is armed

@@ -151,6 +151,12 @@ class Dmm(Role):
     @abstractmethod
     def fetch(self) -> np.ndarray: ...
 
+    @abstractmethod
+    def capture_times_s(self) -> np.ndarray:
+        """Time of each sample of the configured capture after its trigger (s), at the centre
+        of the sample's aperture: a digitised sample is the mean over its aperture, so that is
+        the instant it represents (docs/metrology.md section 5.1)."""
+
 
 class Supply(Role):
     role = "supply"

@@ -1,10 +1,12 @@
-"""Conformity decisions with measurement uncertainty (metrology.md section 3).
+"""Conformity decisions with measurement uncertainty (``docs/metrology.md`` section 3).
 
 Pure numpy/scipy; no other project imports.
 
-A characteristic is judged from a measured value ``y``, its standard uncertainty ``u`` (k = 1),
-a coverage factor ``k`` (expanded uncertainty ``U = k u``), tolerance limits ``T_L``/``T_U``
-(either may be absent for a one-sided limit) and a decision rule:
+A characteristic is judged from a measured value ``y``, its standard uncertainty ``u`` (k = 1)
+with its effective degrees of freedom ``nu``, a coverage factor ``k`` (expanded uncertainty
+``U = k u``; by default ``k = t_0.975(nu)``, GUM G.4.1, so that ``y +- U`` covers the measurand
+with 95 %), tolerance limits ``T_L``/``T_U`` (either may be absent for a one-sided limit) and a
+decision rule:
 
 ======================  =====================================================  ===============
 rule                    source                                                 statements
@@ -29,8 +31,12 @@ Conventions used throughout (and recorded in every :class:`Decision`):
   computed (so ``A_L >= A_U``) and :attr:`Decision.acceptance_empty` is true, but the statement
   logic never uses the inverted interval -- no result can PASS. TUR = 1 exactly (a zero-width
   acceptance "interval") counts as empty: at TUR 1 a result at the centre still has a specific
-  false-accept probability of 2 (1 - Phi(2)) = 4.6 %, above the < 2.5 % ILAC-G8 section 4.2.2
+  false-accept probability of 2 x 2.5 % = 5 %, above the <= 2.5 % ILAC-G8 section 4.2.2
   associates with a guarded PASS.
+* The measurand's state of knowledge is the scaled and shifted Student-t distribution
+  ``y + u t_nu`` (GUM G.3, JCGM 101:2008 6.4.9); with ``nu = inf`` it is the normal
+  ``N(y, u^2)`` of JCGM 106. With ``k = t_0.975(nu)`` and ``w = U``, a result exactly on an
+  acceptance limit has a specific false-accept probability of exactly 2.5 % whatever ``nu``.
 * A non-finite result (NaN for a reading that could not be taken, +-inf for an overload) is
   not an error: under any judged rule it is FAIL with conformance probability 0 -- a
   characteristic that could not be measured cannot be accepted. Under the informative rule the
@@ -48,7 +54,7 @@ from typing import Any
 
 import numpy as np
 from scipy import integrate
-from scipy.special import ndtr
+from scipy.special import ndtr, ndtri, stdtr, stdtrit
 
 __all__ = [
     "Decision",
@@ -56,6 +62,7 @@ __all__ = [
     "Statement",
     "combine",
     "conformance_probability",
+    "coverage_factor",
     "decide",
     "dobbert_multiplier",
     "global_risks",
@@ -69,7 +76,7 @@ class Rule(StrEnum):
     """Decision rule applied to one characteristic (metrology.md section 3.1)."""
 
     #: ILAC-G8:09/2019 section 4.2.3 non-binary statement, guard band w = r U (default r = 1,
-    #: i.e. the section 4.2.2 guard band, specific PFA < 2.5 % for a PASS at k = 2).
+    #: i.e. the section 4.2.2 guard band: specific PFA <= 2.5 % for a PASS at k = t_0.975(nu)).
     GUARDED_ACCEPTANCE = "guarded-acceptance"
     #: ILAC-G8:09/2019 section 4.2.1 binary statement, w = 0 ("shared risk", PFA up to 50 %).
     SIMPLE_ACCEPTANCE = "simple-acceptance"
@@ -155,23 +162,53 @@ def _check_nonneg(name: str, value: float) -> float:
     return v
 
 
-def conformance_probability(y: float, u: float, lower: float | None, upper: float | None) -> float:
-    """Specific conformance probability, JCGM 106:2012 section 7 (eq. 7.1 with a normal PDF).
+def _cdf(z: float, dof: float) -> float:
+    """Standard normal (``dof = inf``) or Student-t CDF."""
+    return float(ndtr(z)) if math.isinf(dof) else float(stdtr(dof, z))
 
-    With the Gaussian posterior N(y, u^2) for the measurand::
 
-        p_c = Phi((T_U - y)/u) - Phi((T_L - y)/u)        two-sided
-        p_c = Phi((T_U - y)/u)                           upper limit only
-        p_c = 1 - Phi((T_L - y)/u)                       lower limit only
+def coverage_factor(dof: float, coverage: float = 0.95) -> float:
+    """Coverage factor ``k_p = t_{(1+p)/2}(nu)`` (GUM G.3.2, G.4.1 step 4, table G.2).
 
-    (JCGM 106:2012 sections 7.2 and 7.3; worked example 7.4 gives 0.66 for y = 13.6, u = 1.8,
-    T_L = 12.5, T_U = 16.3.) If ``u == 0`` the result is 1.0 inside the closed tolerance and
-    0.0 outside. No limit at all gives 1.0. A non-finite ``y`` gives 0.0 (nothing measured,
-    nothing demonstrated). The specific probability of false acceptance of an accepted item is
-    ``1 - p_c``, of false rejection of a rejected item ``p_c``.
+    ``nu = inf`` gives the normal quantile (1.960 for 95 %). Non-integer ``nu`` (from
+    Welch-Satterthwaite) is used as it is: scipy's t quantile interpolates smoothly between the
+    table's integers, where GUM G.4.1 note 1 truncates to the next lower integer (a difference
+    below 1 % of k from nu = 3 on).
+    """
+    nu = float(dof)
+    p = float(coverage)
+    if not 0.0 < p < 1.0:
+        raise ValueError(f"coverage probability must be between 0 and 1, got {coverage!r}")
+    if math.isnan(nu) or nu <= 0.0:
+        raise ValueError(f"degrees of freedom must be > 0, got {dof!r}")
+    q = 0.5 * (1.0 + p)
+    return float(ndtri(q)) if math.isinf(nu) else float(stdtrit(nu, q))
+
+
+def conformance_probability(
+    y: float, u: float, lower: float | None, upper: float | None, dof: float = math.inf
+) -> float:
+    """Specific conformance probability, JCGM 106:2012 section 7 (eq. 7.1).
+
+    The measurand's PDF is the normal ``N(y, u^2)`` for ``dof = inf`` (JCGM 106 7.2) or, for a
+    standard uncertainty with finite effective degrees of freedom, the scaled and shifted
+    Student-t ``y + u t_nu`` (GUM G.3; JCGM 101:2008 6.4.9; JCGM 106 7.3 uses any PDF)::
+
+        p_c = F((T_U - y)/u) - F((T_L - y)/u)        two-sided
+        p_c = F((T_U - y)/u)                           upper limit only
+        p_c = 1 - F((T_L - y)/u)                       lower limit only
+
+    with ``F`` the standard normal or ``t_nu`` CDF (JCGM 106:2012 worked example 7.4 gives 0.66
+    for y = 13.6, u = 1.8, T_L = 12.5, T_U = 16.3, normal). If ``u == 0`` the result is 1.0
+    inside the closed tolerance and 0.0 outside. No limit at all gives 1.0. A non-finite ``y``
+    gives 0.0 (nothing measured, nothing demonstrated). The specific probability of false
+    acceptance of an accepted item is ``1 - p_c``, of false rejection of a rejected item ``p_c``.
     """
     lo, hi = _limits(lower, upper)
     u = _check_nonneg("standard uncertainty u", u)
+    nu = float(dof)
+    if math.isnan(nu) or nu <= 0.0:
+        raise ValueError(f"degrees of freedom must be > 0, got {dof!r}")
     if lo is None and hi is None:
         return 1.0
     y = float(y)
@@ -184,11 +221,11 @@ def conformance_probability(y: float, u: float, lower: float | None, upper: floa
     b = math.inf if hi is None else (hi - y) / u  # standardised upper limit
     # Evaluate with whichever tails are small, so that 1 - p_c keeps its relative precision.
     if a < 0.0 < b:
-        p = 1.0 - float(ndtr(-b)) - float(ndtr(a))
+        p = 1.0 - _cdf(-b, nu) - _cdf(a, nu)
     elif b <= 0.0:
-        p = float(ndtr(b)) - float(ndtr(a))
+        p = _cdf(b, nu) - _cdf(a, nu)
     else:
-        p = float(ndtr(-a)) - float(ndtr(-b))
+        p = _cdf(-a, nu) - _cdf(-b, nu)
     return min(1.0, max(0.0, p))
 
 
@@ -205,7 +242,7 @@ def tur(
 
         TUR = (T_U - T_L) / (2 U)          (= T / U for a symmetric +-T)
 
-    with ``U`` the expanded uncertainty at about 95 % (k = 2). Z540.3 defines no span for a
+    with ``U`` the expanded uncertainty at 95 % coverage. Z540.3 defines no span for a
     one-sided limit; here ``TUR = |limit - reference| / U`` is used only if a ``reference``
     value (nominal) is given, else ``None``. ``reference`` is ignored for two-sided limits.
     No limit at all gives ``None``. ``U == 0`` gives ``math.inf``.
@@ -411,6 +448,8 @@ class Decision:
     #: effective guard-band multiplier (r, or Dobbert's M; 0 for simple acceptance)
     guard_multiplier: float = 0.0
     reference: float | None = None
+    #: effective degrees of freedom of u (inf: normal; recorded as None in JSON)
+    dof: float = math.inf
 
     @property
     def effective_lower(self) -> float | None:
@@ -483,15 +522,23 @@ def decide(
     lower: float | None = None,
     upper: float | None = None,
     rule: Rule = Rule.GUARDED_ACCEPTANCE,
-    k: float = 2.0,
+    k: float | None = None,
     guard_multiplier: float = 1.0,
     allowance: float = 0.0,
     reference: float | None = None,
+    dof: float = math.inf,
+    coverage: float = 0.95,
 ) -> Decision:
     """Judge one measured characteristic and return the auditable :class:`Decision`.
 
     Sources: ILAC-G8:09/2019 sections 4.2.1-4.2.3, ISO 14253-1:2017, JCGM 106:2012 sections 7
-    and 8, ANSI/NCSL Z540.3 (TUR), Dobbert managed guard band (metrology.md section 3).
+    and 8, GUM G.3-G.4 (coverage factor from the degrees of freedom), ANSI/NCSL Z540.3 (TUR),
+    Dobbert managed guard band (docs/metrology.md section 3).
+
+    ``dof`` is the effective degrees of freedom of ``u`` (Welch-Satterthwaite, see
+    ``procedures.uncertainty``); ``k`` defaults to :func:`coverage_factor` ``(dof, coverage)``,
+    i.e. ``t_0.975(nu)`` (1.96 for ``nu = inf``). An explicit ``k`` is used as given (e.g. a
+    record judged before degrees of freedom were recorded).
 
     Steps:
 
@@ -520,7 +567,9 @@ def decide(
          ``y > R_U`` (nonconformance proven), else PASS.
        * informative: INFORMATIVE.
 
-    5. ``conformance_probability`` (JCGM 106 section 7) on the widened tolerance.
+    5. ``conformance_probability`` (JCGM 106 section 7, Student-t for finite ``dof``) on the
+       widened tolerance. With ``w = U`` and the default ``k``, a PASS on an acceptance limit has
+       a specific false-accept probability of exactly ``(1 - coverage) / 2`` = 2.5 %.
 
     A non-finite ``y`` is FAIL with ``p_c = 0`` under a judged rule (a characteristic that could
     not be measured cannot be accepted) and INFORMATIVE under the informative rule.
@@ -533,7 +582,10 @@ def decide(
     u_f = float(u)
     if not math.isfinite(u_f) or u_f < 0.0:
         raise ValueError(f"standard uncertainty u must be finite and >= 0, got {u!r}")
-    k_f = float(k)
+    nu = float(dof)
+    if math.isnan(nu) or nu <= 0.0:
+        raise ValueError(f"degrees of freedom must be > 0, got {dof!r}")
+    k_f = coverage_factor(nu, coverage) if k is None else float(k)
     if not math.isfinite(k_f) or k_f <= 0.0:
         raise ValueError(f"coverage factor k must be finite and > 0, got {k!r}")
     lo, hi = _limits(lower, upper)
@@ -582,7 +634,7 @@ def decide(
         acc_lo = rej_lo = _shift(t_lo, w)
         acc_hi = rej_hi = _shift(t_hi, -w)
 
-    p_c = conformance_probability(y_f, u_f, t_lo, t_hi)
+    p_c = conformance_probability(y_f, u_f, t_lo, t_hi, nu)
     if rule is Rule.INFORMATIVE:
         statement = Statement.INFORMATIVE
     elif not math.isfinite(y_f):
@@ -618,4 +670,5 @@ def decide(
         tur=ratio,
         guard_multiplier=mult,
         reference=ref,
+        dof=nu,
     )

@@ -28,7 +28,7 @@ import numpy as np
 
 from drivers.errors import InstrumentCommunicationError, InstrumentError, InstrumentRebooted
 from procedures.plan import RunContext
-from procedures.uncertainty import Budget, Component, budget, type_a, type_b
+from procedures.uncertainty import Budget, Component, NoisePool, budget, type_b
 
 #: [E] DMM transfer between two nearly equal readings on one range (metrology.md 4.2, M5)
 TRANSFER_REL = 2e-6
@@ -36,6 +36,9 @@ TRANSFER_REL = 2e-6
 TRACKING_REL = 2e-6
 #: the DMM range is chosen so the expected reading stays below this share of it
 RANGE_HEADROOM = 0.95
+#: digitised samples at the initial level just before a step capture (5 ms at 50 kS/s, about
+#: three time constants: the dead time rests on this level, docs/metrology.md section 5.2)
+BASELINE_SAMPLES = 250
 
 
 @dataclass
@@ -54,6 +57,15 @@ class TransferReading:
 
 
 @dataclass
+class StepCapture:
+    """A digitised step: aperture-centre times after the trigger, the output, a baseline."""
+
+    t_s: np.ndarray
+    output_a: np.ndarray
+    baseline_a: np.ndarray
+
+
+@dataclass
 class ScalarReading:
     value: float
     budget: Budget
@@ -67,6 +79,7 @@ class ShuntRatio:
     ratio: float
     u: float
     calibrated: bool
+    dof: float = math.inf
 
 
 def _range_for(ranges: tuple[float, ...], value: float) -> float:
@@ -99,6 +112,34 @@ class Measurer(ABC):
         self.ctx = ctx
         self.bench = ctx.bench
         self._trigger_delay: float | None = None
+        #: the run's pooled type-A estimates, one per noise class (GUM 4.2.4)
+        self.noise = NoisePool()
+
+    def _noise_key(self, quantity: str) -> tuple[str, float]:
+        return (quantity, self.ctx.settings.nplc)
+
+    def pooled(
+        self, name: str, quantity: str, readings: np.ndarray, scale: float = 1.0
+    ) -> Component:
+        """Pool ``readings`` into their noise class, then the type-A component of their mean."""
+        key = self._noise_key(quantity)
+        self.noise.add(key, readings)
+        return self.noise.component(name, key, len(readings), scale)
+
+    def settling_residual(self, settle_band_a: float, readings: int) -> Component:
+        """Residual settling after the wait, averaged over the readings' integration.
+
+        The wait leaves at most ``settle_band_a`` of the step, decaying with the module's time
+        constant while the meter integrates over ``readings`` apertures T: the mean residual is
+        at most ``band tau / (n T)`` (first-order response, docs/metrology.md 4.3), taken as a
+        rectangular half-width (GUM 4.3.7).
+        """
+        tau = self.ctx.dynamics.params.tau_s + self.ctx.dynamics.params.tau2_s
+        aperture = self.ctx.settings.nplc / self.ctx.settings.line_frequency_hz
+        half = settle_band_a * min(1.0, tau / (max(readings, 1) * aperture))
+        return Component(
+            "residual settling", half / math.sqrt(3.0), "B rectangular", "settle band x tau / T"
+        )
 
     def _account(self, seconds: float) -> None:
         self.ctx.lower_bound_s += seconds
@@ -160,11 +201,35 @@ class Measurer(ABC):
         """Voltage across the load (for the actual loop resistance, not the setpoint)."""
 
     @abstractmethod
+    def _setup_capture(
+        self, samples: int, interval_s: float, trigger: str, delay_s: float = 0.0
+    ) -> float:
+        """Configure the digitiser on the output; return the factor to amperes."""
+
+    @checked
     def capture_output(
-        self, samples: int, interval_s: float, step: Callable[[], None]
-    ) -> np.ndarray:
-        """Output current record, triggered by ``step`` (which steps the input and fires the
-        source's trigger output); sample k is at k * interval_s after the trigger."""
+        self, samples: int, interval_s: float, step: Callable[[], None], settle_s: float = 0.0
+    ) -> StepCapture:
+        """Output current record triggered by ``step`` (which steps the input and fires the
+        source's trigger output), with a short baseline of the same digitiser just before.
+
+        ``t_s`` is each sample's aperture centre after the trigger (the DMM's
+        ``capture_times_s``); the baseline fixes the initial level on the digitiser's own
+        scale, which the dead time needs (see ``procedures.step_analysis.fit_step``). It is
+        taken ``settle_s`` after the call (the module settling at the initial level).
+        """
+        dmm = self.bench.dmm
+        scale = self._setup_capture(BASELINE_SAMPLES, interval_s, "immediate", settle_s)
+        dmm.arm()
+        baseline = dmm.fetch() * scale
+        scale = self._setup_capture(samples, interval_s, "external")
+        times = dmm.capture_times_s()
+        dmm.arm()
+        step()
+        data = dmm.fetch() * scale
+        self._account(settle_s + (samples + BASELINE_SAMPLES) * interval_s)
+        self.prepare()
+        return StepCapture(times, data, baseline)
 
 
 class DirectMeasurer(Measurer):
@@ -197,7 +262,8 @@ class DirectMeasurer(Measurer):
             error_budget = budget(
                 type_b("DMM output current", b.dmm.accuracy(output), output),
                 type_b("source input-current read-back", source.current_accuracy, source.current_a),
-                type_a("output repeatability", readings),
+                self.pooled("output noise", "output current", readings),
+                self.settling_residual(self.ctx.settings.settle_band_a, n),
             )
         else:
             error_budget = budget()
@@ -217,7 +283,7 @@ class DirectMeasurer(Measurer):
             value,
             budget(
                 type_b("DMM output current", b.dmm.accuracy(value), value),
-                type_a("repeatability", readings),
+                self.pooled("output noise", "output current", readings),
             ),
             readings,
         )
@@ -250,21 +316,17 @@ class DirectMeasurer(Measurer):
             np.array([value]),
         )
 
-    @checked
-    def capture_output(
-        self, samples: int, interval_s: float, step: Callable[[], None]
-    ) -> np.ndarray:
+    def _setup_capture(
+        self, samples: int, interval_s: float, trigger: str, delay_s: float = 0.0
+    ) -> float:
         b = self.bench
         b.dmm.configure_dc_current(
             range_a=_range_for(b.dmm.current_ranges_a, 0.02), nplc=0.001, autozero=False
         )
-        b.dmm.configure_capture(samples=samples, interval_s=interval_s, trigger="external")
-        b.dmm.arm()
-        step()
-        data = b.dmm.fetch()
-        self._account(samples * interval_s)
-        self.prepare()
-        return data
+        b.dmm.configure_capture(
+            samples=samples, interval_s=interval_s, trigger=trigger, delay_s=delay_s
+        )
+        return 1.0
 
 
 class ShuntScanMeasurer(Measurer):
@@ -333,10 +395,11 @@ class ShuntScanMeasurer(Measurer):
             Component(
                 "shunt ratio calibration",
                 abs(i_out) * self.ratio.u,
-                "B normal" if self.ratio.calibrated else "B rectangular",
+                "A/B combined" if self.ratio.calibrated else "B rectangular",
                 "in-situ ratio calibration"
                 if self.ratio.calibrated
                 else f"uncalibrated: shunt tolerance {w.shunt_tolerance:g}",
+                dof=self.ratio.dof,
             ),
             Component(
                 "DMM transfer and shunt tracking",
@@ -344,8 +407,9 @@ class ShuntScanMeasurer(Measurer):
                 "B rectangular",
                 "[E] metrology.md 4.2 M5",
             ),
-            type_a("output repeatability", out_readings),
-            type_a("input repeatability", v_in, scale=1.0 / r_in),
+            self.pooled("output noise", "output shunt", out_readings),
+            self.pooled("input noise", "input shunt", v_in, scale=1.0 / r_in),
+            self.settling_residual(self.ctx.settings.settle_band_a, len(out_readings)),
             # the absolute shunt value scales only the error itself
             Component(
                 "input shunt value (scales e)",
@@ -381,7 +445,7 @@ class ShuntScanMeasurer(Measurer):
                     "B rectangular",
                     f"shunt tolerance {w.shunt_tolerance:g}",
                 ),
-                type_a("repeatability", readings),
+                self.pooled("output noise", "output shunt", readings),
             ),
             readings,
         )
@@ -409,7 +473,7 @@ class ShuntScanMeasurer(Measurer):
                     "B rectangular",
                     f"shunt tolerance {w.shunt_tolerance:g}",
                 ),
-                type_a("supply current repeatability", readings),
+                self.pooled("supply current noise", "supply shunt", readings),
             ),
             readings,
         )
@@ -423,27 +487,27 @@ class ShuntScanMeasurer(Measurer):
             value,
             budget(
                 type_b("DMM load voltage", self.bench.dmm.accuracy(value), value),
-                type_a("load voltage repeatability", readings),
+                self.pooled("load voltage noise", "load voltage", readings),
             ),
             readings,
         )
 
-    @checked
-    def capture_output(
-        self, samples: int, interval_s: float, step: Callable[[], None]
-    ) -> np.ndarray:
+    def _setup_capture(
+        self, samples: int, interval_s: float, trigger: str, delay_s: float = 0.0
+    ) -> float:
         b, w = self.bench, self.wiring
         range_v = self._range_for_current(0.02, w.output_shunt_ohm)
-        b.dmm.select_channel(w.output_shunt_channel)
+        if self._channel != w.output_shunt_channel:
+            b.dmm.select_channel(w.output_shunt_channel)
+            self._channel = w.output_shunt_channel
         b.dmm.configure_capture(
-            samples=samples, interval_s=interval_s, trigger="external", range_v=range_v
+            samples=samples,
+            interval_s=interval_s,
+            trigger=trigger,
+            delay_s=delay_s,
+            range_v=range_v,
         )
-        b.dmm.arm()
-        step()
-        data = b.dmm.fetch() / (self.ratio.ratio * w.input_shunt_ohm)
-        self._account(samples * interval_s)
-        self.prepare()
-        return data
+        return 1.0 / (self.ratio.ratio * w.input_shunt_ohm)
 
     # ------------------------------------------------------------------ ratio calibration
     @checked
@@ -463,12 +527,17 @@ class ShuntScanMeasurer(Measurer):
                 self._range_for_current(level, max(w.input_shunt_ohm, w.output_shunt_ohm))
             )
             ratios = []
+            input_key = self._noise_key("input shunt")
             for k in range(pairs):
                 settle = 0.005 if k == 0 else 0.0
-                a1 = float(np.mean(self._read(w.input_shunt_channel, settle)))
+                readings = self._read(w.input_shunt_channel, settle)
+                self.noise.add(input_key, readings)  # the source's current: the input's noise
+                a1 = float(np.mean(readings))
                 b1 = float(np.mean(self._read(w.output_shunt_channel, 0.0)))
                 b2 = float(np.mean(self._read(w.output_shunt_channel, 0.0)))
-                a2 = float(np.mean(self._read(w.input_shunt_channel, 0.0)))
+                readings = self._read(w.input_shunt_channel, 0.0)
+                self.noise.add(input_key, readings)
+                a2 = float(np.mean(readings))
                 ratios.append((b1 + b2) / (a1 + a2) * (w.input_shunt_ohm / w.output_shunt_ohm))
             ratio = float(np.mean(ratios))
             u = float(np.std(ratios, ddof=1) / math.sqrt(len(ratios))) if len(ratios) > 1 else 0.0
@@ -476,7 +545,13 @@ class ShuntScanMeasurer(Measurer):
         level, ratio, u = results[0]
         # the spread between levels (voltage coefficient, self-heating) enters as a type B term
         spread = max(abs(r - ratio) for _, r, _ in results) if len(results) > 1 else 0.0
-        self.ratio = ShuntRatio(ratio, math.hypot(u, spread / math.sqrt(3.0), 1e-6), True)
+        parts = [
+            Component("ABBA pairs", u, "A", dof=float(pairs - 1)),
+            Component("level spread", spread / math.sqrt(3.0), "B rectangular"),
+            Component("floor", 1e-6, "B"),
+        ]
+        ratio_budget = budget(*parts)
+        self.ratio = ShuntRatio(ratio, ratio_budget.u, True, ratio_budget.dof)
         return results
 
 

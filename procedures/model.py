@@ -10,7 +10,10 @@ Physics (metrology.md sections 1.5 and 6, [E] where the datasheet is silent):
   - I R_L / R_o + TC terms``  with ``x = I_in / URV``, ``d`` the approach direction (+1 up,
   -1 down) and ``h`` half the hysteresis;
 * dynamics: first-order low-pass ``tau = 1 / (2 pi f_c)`` with ``f_c = 100 Hz`` (3.5 ms
-  10-90 % rise time), optional second pole ``tau2`` and dead time;
+  10-90 % rise time), optional second real pole ``tau2``, optional resonant second-order stage
+  (natural frequency ``resonance_hz``, damping ratio ``resonance_damping``) and dead time: an
+  all-pole transfer function ``H(s) = e^(-s t_d) prod(-p_i) / prod(s - p_i)`` with unit DC gain
+  (docs/metrology.md section 5);
 * output stage: ``0 <= I_out <= min(I_clamp, V_compliance / R_loop)``, nothing without supply
   (under-voltage lock-out);
 * supply current: isolated DC/DC (constant power) ``I_s = (P0 + V_rail I_out / eta) / U_s`` or
@@ -47,6 +50,9 @@ class ModuleParameters:
     tau_s: float = NOMINAL_TAU_S
     tau2_s: float = 0.0  # optional second pole
     dead_time_s: float = 0.0
+    #: optional resonant second-order stage (0 = none): natural frequency and damping ratio
+    resonance_hz: float = 0.0
+    resonance_damping: float = 0.5
     output_compliance_v: float = 13.5  # voltage the output stage can drive (>= 12 V nominal)
     clamp_a: float = math.inf  # output current limit; not in the datasheet
     output_resistance_ohm: float = math.inf  # finite output impedance gives a load effect
@@ -136,18 +142,29 @@ class ModuleModel:
         return np.where(us >= p.uvlo_v, current, 0.0)
 
     # ------------------------------------------------------------------ dynamics
+    def poles(self) -> NDArray[np.complex128]:
+        """Poles of the linear dynamics (rad/s): -1/tau, -1/tau2, the resonant pair."""
+        return _poles(self.params.tau_s, self.params.tau2_s, *self._resonance())
+
+    def _resonance(self) -> tuple[float, float]:
+        p = self.params
+        return (p.resonance_hz, p.resonance_damping) if p.resonance_hz > 0.0 else (0.0, 0.0)
+
+    @property
+    def first_order(self) -> bool:
+        return self.params.tau2_s <= 0.0 and self.params.resonance_hz <= 0.0
+
     def unit_step_response(self, t_s: ArrayLike) -> FloatArray:
-        """Normalised step response h(t) (0 -> 1) including dead time and the second pole."""
+        """Normalised step response h(t) (0 -> 1) including dead time and every pole.
+
+        Partial fractions of ``H(s) / s``: ``h(t) = 1 + sum_i r_i exp(p_i t)`` with
+        ``r_i = prod_j(-p_j) / (p_i prod_{j != i}(p_i - p_j))`` (distinct poles; poles closer
+        than 1e-9 relative are moved that far apart, a change far below any measurement).
+        """
         p = self.params
         t = np.asarray(t_s, dtype=float) - p.dead_time_s
         tp = np.maximum(t, 0.0)
-        tau1, tau2 = p.tau_s, p.tau2_s
-        if tau2 <= 0.0:
-            h = 1.0 - np.exp(-tp / tau1)
-        elif abs(tau1 - tau2) < 1e-12 * tau1:
-            h = 1.0 - (1.0 + tp / tau1) * np.exp(-tp / tau1)
-        else:
-            h = 1.0 - (tau1 * np.exp(-tp / tau1) - tau2 * np.exp(-tp / tau2)) / (tau1 - tau2)
+        h = 1.0 - np.exp(-tp / p.tau_s) if self.first_order else _step_from_poles(self.poles(), tp)
         return np.where(t > 0.0, h, 0.0)
 
     def step_response_a(
@@ -172,37 +189,106 @@ class ModuleModel:
     def settling_time_s(self, band: float) -> float:
         """Time after the step until the response stays within ``band`` (relative) of final."""
         p = self.params
-        if p.tau2_s <= 0.0:
+        if self.first_order:
             return p.dead_time_s + p.tau_s * math.log(1.0 / band)
-        return _settling_time_two_pole(p, band)
+        return _settling_time(p, band)
+
+    def slowest_time_constant_s(self) -> float:
+        """Decay time of the slowest mode, 1 / min |Re p| (what every residue fades with)."""
+        return float(1.0 / np.min(np.abs(self.poles().real)))
 
     def crossing_times_s(self, levels: list[float]) -> list[float]:
         p = self.params
-        if p.tau2_s <= 0.0:
+        if self.first_order:
             return [p.dead_time_s - p.tau_s * math.log(1.0 - lv) for lv in levels]
-        t = np.linspace(0.0, 40.0 * (p.tau_s + p.tau2_s) + p.dead_time_s, 200_001)
-        h = self.unit_step_response(t)
-        return [float(np.interp(lv, h, t)) for lv in levels]
+        t, h = _dense_response(p)
+        rising = np.maximum.accumulate(h)  # first crossing, also for a ringing response
+        return [float(np.interp(lv, rising, t)) for lv in levels]
+
+    def gain(self, frequency_hz: ArrayLike) -> FloatArray:
+        """|H(j 2 pi f)| (dead time does not change the magnitude)."""
+        w = 2.0 * math.pi * np.asarray(frequency_hz, dtype=float)
+        poles = self.poles()
+        num = np.prod(np.abs(poles))
+        den = np.prod(np.abs(1j * w[..., None] - poles), axis=-1)
+        return np.asarray(num / den, dtype=float)
 
     def limit_frequency_hz(self) -> float:
-        """-3 dB frequency of the linear dynamics (dead time does not change the magnitude)."""
+        """-3 dB frequency: the frequency above which ``|H|`` stays below ``1 / sqrt 2``.
+
+        One pole: ``1 / (2 pi tau)``; otherwise the last crossing of ``|H|^2 = 1/2`` on a
+        logarithmic grid, refined by Brent's method (a resonant stage may first lift the gain
+        above 1).
+        """
         p = self.params
-        if p.tau2_s <= 0.0:
+        if self.first_order:
             return 1.0 / (2.0 * math.pi * p.tau_s)
-        # |H|^2 = 1 / ((1 + (w t1)^2)(1 + (w t2)^2)) = 1/2  -> quadratic in w^2
-        a = (p.tau_s * p.tau2_s) ** 2
-        b = p.tau_s**2 + p.tau2_s**2
-        w2 = (-b + math.sqrt(b * b + 4.0 * a)) / (2.0 * a)
-        return math.sqrt(w2) / (2.0 * math.pi)
+        return _limit_frequency(p)
+
+
+def _poles(tau: float, tau2: float, f_n: float, zeta: float) -> NDArray[np.complex128]:
+    poles = [complex(-1.0 / tau)]
+    if tau2 > 0.0:
+        poles.append(complex(-1.0 / tau2))
+    if f_n > 0.0:
+        w = 2.0 * math.pi * f_n
+        if zeta < 1.0:
+            wd = w * math.sqrt(1.0 - zeta * zeta)
+            poles += [complex(-zeta * w, wd), complex(-zeta * w, -wd)]
+        else:
+            root = math.sqrt(zeta * zeta - 1.0)
+            poles += [complex(-w * (zeta - root)), complex(-w * (zeta + root))]
+    return np.array(poles, dtype=complex)
+
+
+def _separated(poles: NDArray[np.complex128]) -> NDArray[np.complex128]:
+    out = poles.copy()
+    for i in range(len(out)):
+        for j in range(i):
+            if abs(out[i] - out[j]) < 1e-9 * abs(out[j]):
+                out[i] = out[j] * (1.0 + 1e-9)
+    return out
+
+
+def _step_from_poles(poles: NDArray[np.complex128], tp: FloatArray) -> FloatArray:
+    p = _separated(poles)
+    gain = np.prod(-p)
+    h = np.ones(tp.shape, dtype=complex)
+    for i, pi in enumerate(p):
+        others = np.prod([pi - pj for j, pj in enumerate(p) if j != i])
+        h += gain / (pi * others) * np.exp(pi * tp)
+    return np.asarray(h.real, dtype=float)
+
+
+def _dense_response(params: ModuleParameters) -> tuple[FloatArray, FloatArray]:
+    model = ModuleModel(params)
+    span = 40.0 * model.slowest_time_constant_s() + params.dead_time_s
+    t = np.linspace(0.0, span, 200_001)
+    return t, model.unit_step_response(t)
 
 
 @functools.lru_cache(maxsize=1024)
-def _settling_time_two_pole(params: ModuleParameters, band: float) -> float:
-    """Numerical settling time of the two-pole response (cached: parameters are immutable)."""
-    model = ModuleModel(params)
-    t = np.linspace(0.0, 40.0 * (params.tau_s + params.tau2_s) + params.dead_time_s, 200_001)
-    outside = np.nonzero(np.abs(1.0 - model.unit_step_response(t)) > band)[0]
+def _settling_time(params: ModuleParameters, band: float) -> float:
+    """Numerical settling time (cached: parameters are immutable)."""
+    t, h = _dense_response(params)
+    outside = np.nonzero(np.abs(1.0 - h) > band)[0]
     return float(t[outside[-1] + 1]) if len(outside) else 0.0
+
+
+@functools.lru_cache(maxsize=1024)
+def _limit_frequency(params: ModuleParameters) -> float:
+    from scipy.optimize import brentq
+
+    model = ModuleModel(params)
+    grid = np.geomspace(0.1, 1e7, 2001)
+    excess = model.gain(grid) ** 2 - 0.5
+    above = np.nonzero(excess >= 0.0)[0]
+    if len(above) == 0:
+        return float(grid[0])
+    k = int(above[-1])
+    if k == len(grid) - 1:
+        return float(grid[-1])
+    return float(brentq(lambda f: float(model.gain(f)) ** 2 - 0.5, grid[k], grid[k + 1], xtol=1e-9))
 
 
 NOMINAL = ModuleModel()

@@ -78,8 +78,17 @@ class Characteristic(BaseModel):
             raise ValueError("lower is above upper; swap them")
         return self
 
-    def judge(self, y: float, u: float, *, allowance: float = 0.0, k: float = 2.0) -> Decision:
-        """Decision for one measured value y with standard uncertainty u (see decision.py)."""
+    def judge(
+        self,
+        y: float,
+        u: float,
+        *,
+        allowance: float = 0.0,
+        k: float | None = None,
+        dof: float = math.inf,
+    ) -> Decision:
+        """Decision for one measured value y with standard uncertainty u and its effective
+        degrees of freedom (k = t_0.975(dof) unless given; see decision.py)."""
         return decide(
             y,
             u,
@@ -87,6 +96,7 @@ class Characteristic(BaseModel):
             upper=self.upper,
             rule=self.rule,
             k=k,
+            dof=dof,
             allowance=allowance if self.temperature_allowance else 0.0,
         )
 

@@ -1,7 +1,8 @@
 """Re-judge a stored run against another module profile, without measuring again.
 
-A measurement record keeps the measured value y, its standard uncertainty u and the coverage
-factor k; the decision depends only on those and on the profile's limits and rule. Re-judging
+A measurement record keeps the measured value y, its standard uncertainty u, its effective
+degrees of freedom and the coverage factor k; the decision depends only on those and on the
+profile's limits and rule. Re-judging
 applies the new profile's limits and rules to the same (y, u) (and the run's recorded ambient
 temperature for the allowance), so the new verdict sits beside the original, never over it.
 """
@@ -9,6 +10,7 @@ temperature for the allowance), so the new verdict sits beside the original, nev
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,8 +46,10 @@ def rejudge(record: dict[str, Any], profile: Profile) -> Rejudgement:
         decision = m.get("decision") or {}
         y = m["value"] if m["value"] is not None else float("nan")
         u = decision.get("u") or 0.0
+        # the recorded k belongs to the recorded degrees of freedom (None = infinite)
         k = decision.get("k") or 2.0
-        new = profile.characteristics[name].judge(y, u, allowance=allowance, k=k)
+        dof = decision.get("dof") or math.inf
+        new = profile.characteristics[name].judge(y, u, allowance=allowance, k=k, dof=dof)
         per_char.setdefault(name, []).append(new.statement)
         if new.statement.value != m["statement"]:
             result.changed.append(

@@ -286,19 +286,37 @@ def analyse_step(
 
 
 # ---------------------------------------------------------------------------------- fitting
+StepModel = Literal["first-order", "two-pole", "resonant"]
+#: fitted dynamic parameters per model structure (each model adds the levels y0, y1 in front)
+_DYNAMICS: dict[str, tuple[str, ...]] = {
+    "first-order": ("tau", "dead_time"),
+    "two-pole": ("tau", "ratio", "dead_time"),
+    "resonant": ("tau", "omega_n", "zeta", "dead_time"),
+}
+#: overshoot (% of the step) from which a resonant stage is fitted as well
+RESONANT_OVERSHOOT_PCT = 0.5
+ZETA_BOUNDS = (0.05, 1.5)
+#: fewest lags of the HAC covariance (prewhitened residuals keep a short MA part)
+MIN_HAC_LAGS = 10
+
+
 @dataclass(frozen=True)
 class StepFit:
     """Least-squares fit of the reference model to a step record.
 
-    ``stderr`` holds the asymptotic standard errors (from the Jacobian of ``least_squares``,
-    ``cov = s^2 (J^T J)^-1`` with ``s^2 = RSS / (n - p)``) keyed ``initial_a``, ``final_a``,
-    ``tau_s``, ``dead_time_s`` and, for the two-pole model, ``tau2_s``. They assume white noise
-    and are not meaningful for a parameter sitting on a bound (e.g. dead time 0).
+    ``stderr`` holds standard uncertainties of the fitted parameters keyed ``initial_a``,
+    ``final_a``, ``tau_s``, ``dead_time_s`` and, per model, ``tau2_s`` or ``resonance_hz`` /
+    ``resonance_damping``. They come from the Newey-West (HAC) covariance of the least-squares
+    estimate, which uses the residuals themselves: correlated noise (the module's own noise is
+    low-pass filtered, so neighbouring samples are far from independent), carrier ripple and
+    any systematic misfit of the model all widen them (docs/metrology.md section 5.3).
+    ``limit_frequency_u_hz`` is the standard uncertainty of ``f_c`` propagated from the *full*
+    covariance matrix (GUM 5.2.2, eq. 13, with correlations).
     """
 
-    model: Literal["first-order", "two-pole"]
-    tau_s: float  # dominant (larger) time constant
-    tau2_s: float  # second time constant, 0 for the first-order model
+    model: StepModel
+    tau_s: float  # dominant (first) time constant
+    tau2_s: float  # second real time constant, 0 unless the two-pole model
     dead_time_s: float
     initial_a: float
     final_a: float
@@ -307,11 +325,26 @@ class StepFit:
     rise_time_s: float  # ModuleModel.rise_time_s() of the fitted parameters
     stderr: dict[str, float]
     n_samples: int
-    two_pole_p_value: float = math.nan  # F-test p-value of the second pole ("auto" only)
+    two_pole_p_value: float = math.nan  # F-test p-value of the more complex model ("auto")
+    resonance_hz: float = 0.0
+    resonance_damping: float = 0.5
+    limit_frequency_u_hz: float = math.nan
+    #: variance inflation of the residuals' correlation, (1 + phi) / (1 - phi) for AR(1)
+    noise_inflation: float = 1.0
+    hac_lags: int = 0
+    #: independent samples the initial level rests on, ``n_b (1 - phi) / (1 + phi)`` for the
+    #: baseline's AR(1) noise: the dead time's degrees of freedom (its u is mostly the level's)
+    level_dof: float = 1.0
 
     def parameters(self) -> ModuleParameters:
         """Nominal module parameters with the fitted dynamics."""
-        return ModuleParameters(tau_s=self.tau_s, tau2_s=self.tau2_s, dead_time_s=self.dead_time_s)
+        return ModuleParameters(
+            tau_s=self.tau_s,
+            tau2_s=self.tau2_s,
+            dead_time_s=self.dead_time_s,
+            resonance_hz=self.resonance_hz,
+            resonance_damping=self.resonance_damping,
+        )
 
     def module_model(self) -> ModuleModel:
         return ModuleModel(self.parameters())
@@ -319,51 +352,99 @@ class StepFit:
 
 @dataclass(frozen=True)
 class _RawFit:
-    kind: Literal["first-order", "two-pole"]
+    kind: StepModel
     x: FloatArray  # scaled parameters
     rss: float  # scaled residual sum of squares
     jac: FloatArray
+    residuals: FloatArray  # prewhitened
+    phi: float  # AR(1) coefficient the residuals and the Jacobian were whitened with
+    plain: FloatArray  # model minus record, not whitened (scaled)
+    record_start: int  # first sample of the step record (before it: the baseline)
 
 
-def _unpack(
-    x: FloatArray, kind: str, s: float, T: float
-) -> tuple[float, float, float, float, float]:
-    """Scaled vector -> (initial_a, final_a, tau_s, tau2_s, dead_time_s)."""
-    if kind == "first-order":
-        y0, y1, tau, td = x
-        tau2 = 0.0
-    else:
-        y0, y1, tau, r, td = x
-        tau2 = r * tau if r < 1.0 - 1e-12 else tau  # let the model use its equal-pole branch
-        tau2 *= T
-    return float(y0 * s), float(y1 * s), float(tau * T), float(tau2), float(td * T)
+def _params(x: FloatArray, kind: str, T: float) -> ModuleParameters:
+    """Scaled dynamic parameters (after y0, y1) -> module parameters."""
+    d = dict(zip(_DYNAMICS[kind], x[2:], strict=True))
+    tau = float(d["tau"]) * T
+    params = ModuleParameters(tau_s=tau, dead_time_s=float(d["dead_time"]) * T)
+    if kind == "two-pole":
+        r = float(d["ratio"])
+        return params.with_(tau2_s=r * tau if r < 1.0 - 1e-12 else tau)
+    if kind == "resonant":
+        return params.with_(
+            resonance_hz=float(d["omega_n"]) / (2.0 * math.pi * T),
+            resonance_damping=float(d["zeta"]),
+        )
+    return params
+
+
+def _bounds(kind: str, T: float, dt: float) -> tuple[FloatArray, FloatArray]:
+    tau_lo, tau_hi = (b / T for b in TAU_BOUNDS_S)
+    # the dead time may come out slightly negative: an unbiased estimate near 0 needs room
+    td_lo, td_hi = -2.0 * dt / T, DEAD_TIME_BOUNDS_S[1] / T
+    lo = {"tau": tau_lo, "ratio": 0.0, "omega_n": 0.05, "zeta": ZETA_BOUNDS[0], "dead_time": td_lo}
+    hi = {"tau": tau_hi, "ratio": 1.0, "omega_n": 50.0, "zeta": ZETA_BOUNDS[1], "dead_time": td_hi}
+    names = _DYNAMICS[kind]
+    return (
+        np.array([-np.inf, -np.inf, *(lo[n] for n in names)]),
+        np.array([np.inf, np.inf, *(hi[n] for n in names)]),
+    )
+
+
+def _whiten(v: FloatArray, phi: float, starts: tuple[int, ...] = (0,)) -> FloatArray:
+    """AR(1) prewhitening (Prais-Winsten): ``v_0 sqrt(1 - phi^2)``, ``v_k - phi v_(k-1)``,
+    restarted at each index in ``starts`` (separate records, e.g. a baseline and the step)."""
+    if phi == 0.0:
+        return v
+    out = np.array(v, dtype=float, copy=True)
+    out[1:] -= phi * v[:-1]
+    for start in starts:
+        out[start] = v[start] * math.sqrt(1.0 - phi * phi)
+    return out
 
 
 def _fit_one(
     t_rel: FloatArray,
     y: FloatArray,
-    kind: Literal["first-order", "two-pole"],
+    kind: StepModel,
     starts: list[FloatArray],
     s: float,
     T: float,
+    dt: float,
+    phi: float = 0.0,
+    segments: tuple[int, ...] = (0,),
 ) -> _RawFit:
-    """Fit one model structure from several starts (scaled units) and keep the best."""
+    """Fit one model structure from several starts (scaled units) and keep the best.
+
+    With ``phi > 0`` the residuals are prewhitened for AR(1) noise of that coefficient: a
+    generalised least-squares fit, efficient for the low-pass filtered noise of the module's
+    output and with a residual sum of squares the F-test can use.
+    """
     ys = y / s
 
-    def residuals(x: FloatArray) -> FloatArray:
-        y0, y1, tau, tau2, td = _unpack(x, kind, 1.0, T)
-        params = ModuleParameters(tau_s=tau, tau2_s=tau2, dead_time_s=td)
-        h = ModuleModel(params).unit_step_response(t_rel)
-        return y0 + (y1 - y0) * h - ys
+    def shape(x: FloatArray) -> FloatArray:
+        return ModuleModel(_params(x, kind, T)).unit_step_response(t_rel)
 
-    tau_lo, tau_hi = (b / T for b in TAU_BOUNDS_S)
-    td_lo, td_hi = (b / T for b in DEAD_TIME_BOUNDS_S)
-    if kind == "first-order":
-        lo = np.array([-np.inf, -np.inf, tau_lo, td_lo])
-        hi = np.array([np.inf, np.inf, tau_hi, td_hi])
-    else:
-        lo = np.array([-np.inf, -np.inf, tau_lo, 0.0, td_lo])
-        hi = np.array([np.inf, np.inf, tau_hi, 1.0, td_hi])
+    def residuals(x: FloatArray) -> FloatArray:
+        return _whiten(x[0] + (x[1] - x[0]) * shape(x) - ys, phi, segments)
+
+    lo, hi = _bounds(kind, T, dt)
+
+    def jacobian(x: FloatArray) -> FloatArray:
+        # the levels enter linearly; the dynamics by forward differences inside the bounds
+        h = shape(x)
+        jac = np.empty((len(ys), len(x)))
+        jac[:, 0] = _whiten(1.0 - h, phi, segments)
+        jac[:, 1] = _whiten(h, phi, segments)
+        for i in range(2, len(x)):
+            step = 1e-7 * max(abs(x[i]), 1e-2)
+            if x[i] + step > hi[i]:
+                step = -step
+            moved = x.copy()
+            moved[i] += step
+            jac[:, i] = _whiten((x[1] - x[0]) * (shape(moved) - h) / step, phi, segments)
+        return jac
+
     span = np.where(np.isfinite(hi - lo), hi - lo, 1.0)
     best: _RawFit | None = None
     for x0 in starts:
@@ -371,97 +452,259 @@ def _fit_one(
         res = optimize.least_squares(
             residuals,
             x0c,
+            jac=jacobian,
             bounds=(lo, hi),
             method="trf",
-            diff_step=1e-7,
-            xtol=1e-10,
-            ftol=1e-10,
-            gtol=1e-10,
-            max_nfev=100 * len(x0c),
+            xtol=1e-9,
+            ftol=1e-9,
+            gtol=1e-9,
+            max_nfev=50 * len(x0c),
         )
         rss = float(np.sum(res.fun**2))
         if best is None or rss < best.rss:
-            best = _RawFit(kind=kind, x=np.asarray(res.x, dtype=float), rss=rss, jac=res.jac)
+            x = np.asarray(res.x, dtype=float)
+            plain = x[0] + (x[1] - x[0]) * shape(x) - ys
+            best = _RawFit(kind, x, rss, res.jac, res.fun, phi, plain, segments[-1])
     assert best is not None
     return best
 
 
+def _ar1(residuals: FloatArray) -> float:
+    """Lag-1 autocorrelation of the residuals, kept inside [0, 0.999]."""
+    r = residuals - residuals.mean()
+    denominator = float(r @ r)
+    if denominator == 0.0:
+        return 0.0
+    return min(max(float(r[1:] @ r[:-1]) / denominator, 0.0), 0.999)
+
+
+def _ar_root(residuals: FloatArray, max_lag: int = 40) -> float:
+    """Decay ratio ``phi`` of the residuals' autocorrelation, ``rho(l) ~ c phi^l`` for l >= 1.
+
+    Low-pass filtered noise plus a white floor (the digitiser's own noise) is ARMA(1,1): its
+    autocorrelation drops at lag 1 (the white part) and then decays as ``phi^l``. The slope of
+    ``ln rho(l)`` over the lags where rho is clearly positive estimates ``phi``, where the
+    lag-1 value alone would mix the two.
+    """
+    r = residuals - residuals.mean()
+    var = float(r @ r)
+    n = len(r)
+    if var == 0.0 or n < 4 * max_lag:
+        return _ar1(residuals)
+    rho = np.array([float(r[lag:] @ r[:-lag]) / var for lag in range(1, max_lag + 1)])
+    usable = np.nonzero(rho <= 0.1)[0]
+    last = int(usable[0]) if len(usable) else max_lag
+    if last < 3:
+        return _ar1(residuals)
+    lags = np.arange(1, last + 1)
+    slope = float(np.polyfit(lags, np.log(rho[:last]), 1)[0])
+    return min(max(math.exp(slope), 0.0), 0.999)
+
+
+def hac_covariance(jac: FloatArray, residuals: FloatArray) -> tuple[FloatArray, float, int]:
+    """Newey-West heteroscedasticity- and autocorrelation-consistent covariance of a
+    least-squares estimate: ``(J^T J)^-1 Omega (J^T J)^-1`` with
+    ``Omega = sum_{|l| <= L} (1 - |l| / (L + 1)) sum_k J_k r_k r_{k+l} J_{k+l}^T``.
+
+    Newey & West, Econometrica 55 (1987) 703; bandwidth by Andrews' AR(1) plug-in rule
+    (Econometrica 59 (1991) 817, Bartlett kernel): ``L = 1.1447 (alpha n)^(1/3)`` with
+    ``alpha = 4 phi^2 / ((1 - phi)^2 (1 + phi)^2)``. Returns (covariance, variance inflation
+    ``(1 + phi) / (1 - phi)``, L). For white residuals it reduces to the usual sandwich.
+    """
+    n, _p = jac.shape
+    phi = _ar1(residuals)
+    alpha = 4.0 * phi * phi / ((1.0 - phi) ** 2 * (1.0 + phi) ** 2)
+    lags = min(max(math.ceil(1.1447 * (alpha * n) ** (1.0 / 3.0)), MIN_HAC_LAGS), n // 3)
+    scores = jac * residuals[:, None]
+    omega = scores.T @ scores
+    for lag in range(1, lags + 1):
+        g = scores[lag:].T @ scores[:-lag]
+        omega += (1.0 - lag / (lags + 1.0)) * (g + g.T)
+    # equilibrate the columns first: the levels and the dynamics differ by orders of magnitude
+    bread = _inverse_normal_matrix(jac)
+    return bread @ omega @ bread, (1.0 + phi) / (1.0 - phi), lags
+
+
+def _inverse_normal_matrix(jac: FloatArray) -> FloatArray:
+    """``(J^T J)^-1`` with the columns equilibrated first (levels and dynamics differ by orders
+    of magnitude). A parameter the record cannot determine (J^T J singular in its direction)
+    gets a huge variance, never the small one a pseudo-inverse would report."""
+    norms = np.linalg.norm(jac, axis=0)
+    norms[norms == 0.0] = 1.0
+    scaled = jac / norms
+    try:
+        inverse = np.linalg.inv(scaled.T @ scaled)
+    except np.linalg.LinAlgError:
+        inverse = np.full((jac.shape[1], jac.shape[1]), np.inf)
+    return inverse / np.outer(norms, norms)
+
+
+def _limit_frequency_of(x: FloatArray, kind: str, T: float) -> float:
+    return ModuleModel(_params(x, kind, T)).limit_frequency_hz()
+
+
+def classical_covariance(jac: FloatArray, residuals: FloatArray) -> FloatArray:
+    """``s^2 (J^T J)^-1`` with ``s^2 = RSS / (n - p)`` of the (prewhitened) residuals.
+
+    Where the information on a parameter sits in one or two samples (the kink of a dead time
+    in a first-order response), the HAC estimate rests on those samples' residuals alone and
+    can come out near zero by chance; the classical estimate uses the record's mean residual
+    power instead (carrier ripple and the digitiser's white noise included).
+    """
+    n, p = jac.shape
+    return float(residuals @ residuals) / max(n - p, 1) * _inverse_normal_matrix(jac)
+
+
 def _to_stepfit(raw: _RawFit, n: int, s: float, T: float, p_value: float = math.nan) -> StepFit:
-    y0, y1, tau, tau2, td = _unpack(raw.x, raw.kind, s, T)
-    p = len(raw.x)
-    dof = max(n - p, 1)
-    s2 = raw.rss / dof
+    params = _params(raw.x, raw.kind, T)
     jac = np.asarray(raw.jac, dtype=float)
-    cov = s2 * np.linalg.pinv(jac.T @ jac)
-    var = np.clip(np.diag(cov), 0.0, None)
+    residuals = np.asarray(raw.residuals, dtype=float)
+    hac, inflation, lags = hac_covariance(jac, residuals)
+    classical = classical_covariance(jac, residuals)
+
+    def u(gradient: FloatArray, local: bool = False) -> float:
+        """Standard uncertainty of a function of the parameters, propagated with all
+        correlations (GUM 5.2.2 eq. 13) from the HAC covariance; for a ``local`` quantity (one
+        the record pins down in a few samples: the dead time's kink) the larger of the HAC and
+        the classical estimate."""
+        variance = float(gradient @ hac @ gradient)
+        if local:
+            variance = max(variance, float(gradient @ classical @ gradient))
+        return math.sqrt(max(variance, 0.0))
+
+    def unit(i: int) -> FloatArray:
+        e = np.zeros(len(raw.x))
+        e[i] = 1.0
+        return e
+
+    names = _DYNAMICS[raw.kind]
+    index = {name: 2 + i for i, name in enumerate(names)}
     stderr = {
-        "initial_a": math.sqrt(var[0]) * s,
-        "final_a": math.sqrt(var[1]) * s,
-        "tau_s": math.sqrt(var[2]) * T,
-        "dead_time_s": math.sqrt(var[-1]) * T,
+        "initial_a": u(unit(0), local=True) * s,
+        "final_a": u(unit(1)) * s,
+        "tau_s": u(unit(index["tau"])) * T,
+        "dead_time_s": u(unit(index["dead_time"]), local=True) * T,
     }
+    # gradients by central differences in the scaled parameters (delta method, GUM 5.1.3)
+    f_c = ModuleModel(params).limit_frequency_hz()
+    grad = np.zeros(len(raw.x))
+    for i in range(2, len(raw.x)):
+        h = 1e-6 * max(abs(raw.x[i]), 1e-3)
+        up, down = raw.x.copy(), raw.x.copy()
+        up[i] += h
+        down[i] -= h
+        grad[i] = (
+            _limit_frequency_of(up, raw.kind, T) - _limit_frequency_of(down, raw.kind, T)
+        ) / (2.0 * h)
+    u_fc = u(grad)
     if raw.kind == "two-pole":
-        # tau2 = r tau (scaled): gradient (r, tau) in the (tau, r) block, delta method
-        tau_sc, r = raw.x[2], raw.x[3]
-        g = np.array([r, tau_sc])
-        stderr["tau2_s"] = math.sqrt(max(float(g @ cov[2:4, 2:4] @ g), 0.0)) * T
-    model = ModuleModel(ModuleParameters(tau_s=tau, tau2_s=tau2, dead_time_s=td))
+        # tau2 = r tau (scaled): gradient (r, tau) in the (tau, r) components
+        g = np.zeros(len(raw.x))
+        g[index["tau"]], g[index["ratio"]] = raw.x[index["ratio"]], raw.x[index["tau"]]
+        stderr["tau2_s"] = u(g) * T
+    if raw.kind == "resonant":
+        stderr["resonance_hz"] = u(unit(index["omega_n"])) / (2.0 * math.pi * T)
+        stderr["resonance_damping"] = u(unit(index["zeta"]))
+    model = ModuleModel(params)
     return StepFit(
         model=raw.kind,
-        tau_s=tau,
-        tau2_s=tau2,
-        dead_time_s=td,
-        initial_a=y0,
-        final_a=y1,
-        rms_residual_a=math.sqrt(raw.rss / n) * s,
-        limit_frequency_hz=model.limit_frequency_hz(),
+        tau_s=params.tau_s,
+        tau2_s=params.tau2_s,
+        dead_time_s=params.dead_time_s,
+        initial_a=float(raw.x[0] * s),
+        final_a=float(raw.x[1] * s),
+        rms_residual_a=math.sqrt(float(np.mean(raw.plain[raw.record_start :] ** 2))) * s,
+        limit_frequency_hz=f_c,
         rise_time_s=model.rise_time_s(),
         stderr=stderr,
         n_samples=n,
         two_pole_p_value=p_value,
+        resonance_hz=params.resonance_hz,
+        resonance_damping=params.resonance_damping,
+        limit_frequency_u_hz=u_fc,
+        noise_inflation=inflation,
+        hac_lags=lags,
+        level_dof=max(raw.record_start * (1.0 - raw.phi) / (1.0 + raw.phi), 1.0),
     )
 
 
-def fit_step(
+def _f_test(simple: _RawFit, complex_: _RawFit, n: int) -> float:
+    """p-value that ``complex_`` improves on ``simple`` by chance: F-test on the residual sums
+    of squares of the two prewhitened fits (same ``phi``), ``extra`` added parameters."""
+    extra = len(complex_.x) - len(simple.x)
+    dof = n - len(complex_.x)
+    numerical_floor = n * (1e-9) ** 2  # rms 1e-9 of the step: exact fit, nothing to improve
+    if simple.rss <= numerical_floor or complex_.rss >= simple.rss or dof <= 1:
+        return 1.0
+    if complex_.rss <= 0.0:
+        return 0.0
+    f_stat = (simple.rss - complex_.rss) / extra / (complex_.rss / dof)
+    return float(stats.f.sf(f_stat, extra, dof))
+
+
+def fit_step(*args: object, **kwargs: object) -> StepFit:
+    """:func:`_fit_step` with one BLAS thread: its matrices are a few thousand by six, where
+    a multi-threaded BLAS spends more on synchronisation than on work (about 5x slower on two
+    busy cores)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _fit_step(*args, **kwargs)  # type: ignore[arg-type]
+
+
+def _fit_step(
     t_s: ArrayLike,
     y_a: ArrayLike,
     t_step_s: float = 0.0,
-    model: Literal["first-order", "two-pole", "auto"] = "auto",
+    model: Literal["first-order", "two-pole", "resonant", "auto"] = "auto",
     initial_a: float | None = None,
+    baseline_a: ArrayLike | None = None,
 ) -> StepFit:
     """Fit the reference step response to a record with ``scipy.optimize.least_squares``.
 
-    The model is ``y(t) = y0 + (y1 - y0) h(t - t_step)`` with ``h`` the project's reference
-    :meth:`ModuleModel.unit_step_response` (first order, optional second pole, dead time;
-    metrology.md sections 1.5 and 6.2), ``y0``/``y1`` free. Bounds: ``tau`` in [10 us, 1 s],
-    ``tau2`` in [0, tau] (fitted as ``tau2 = r tau`` with ``r`` in [0, 1], so ``tau_s`` is
-    always the dominant pole), dead time in [0, 50 ms]. Starting values come from
-    :func:`analyse_step` (``tau ~ rise time / ln 9``, metrology.md 1.5; dead time from ``t10``);
-    the two-pole fit is started from several pole ratios and the best minimum is kept.
-    Internally currents are scaled by the step and times by the starting ``tau``.
+    The model is ``y(t) = y0 + (y1 - y0) h(t - t_step)`` with ``h`` the reference
+    :meth:`ModuleModel.unit_step_response` (docs/metrology.md section 5): one pole and dead time
+    (``first-order``), plus a second real pole ``tau2 = r tau``, ``0 <= r <= 1``
+    (``two-pole``), or plus a resonant second-order stage (natural frequency, damping ratio
+    0.05 ... 1.5: ``resonant``); ``y0``/``y1`` free. Bounds: ``tau`` in [10 us, 1 s], dead time
+    in [-2 samples, 50 ms] (room below 0 so an estimate near 0 is not biased by the bound).
+    Starting values come from :func:`analyse_step` (``tau ~ rise time / ln 9``; dead time from
+    ``t10``; a resonance from the overshoot and the time of the peak). Internally currents are
+    scaled by the step and times by the starting ``tau``. ``t_s`` must be the time of each
+    sample's *aperture centre* after the trigger: a digitiser sample is the mean over its
+    aperture.
 
-    ``model="auto"`` fits both structures and keeps the two-pole one only if an **F-test at
-    1 %** on the residual sums of squares rejects the first-order model::
+    ``model="auto"`` fits the first-order and two-pole structures, and the resonant one when
+    the record overshoots by more than 0.5 %; a more complex structure is kept only if an
+    F-test at 1 % (corrected for the residuals' correlation, :func:`_f_test`) rejects the
+    simpler one. The reported ``f_c`` is the -3 dB frequency of the kept transfer function,
+    its uncertainty from the full (HAC) covariance.
 
-        F = (RSS_1 - RSS_2) / (RSS_2 / (n - 5)),  p = P(F(1, n - 5) > F) < 0.01
-
-    Why the F-test rather than BIC: the models are nested (two-pole with ``tau2 = 0`` is the
-    first-order model), the residuals of a digitiser record are close to white Gaussian noise,
-    and the test gives an explicit, documented risk (<= 1 %; conservative because ``tau2 = 0``
-    lies on the boundary) of wrongly attributing a second pole to a first-order unit,
-    independent of the record length -- BIC's ``ln n`` penalty grows with the sampling rate,
-    so its decision would change with the digitiser setting. A first-order fit that already
-    reproduces the record to numerical precision (noise-free data) is kept as such.
+    ``baseline_a`` are samples of the same digitiser taken at the initial level before the
+    step (a record that starts at the trigger has none): they are fitted together with the
+    record as a separate segment. Without them the initial level and the dead time of a
+    first-order response are not separable (``y0 + (y1 - y0)(1 - exp(-(t - t_d) / tau))``
+    depends on them only through ``(y1 - y0) exp(t_d / tau)`` once every sample is past
+    ``t_d``), and the dead time's uncertainty says so.
 
     Raises:
         ValueError: as :func:`analyse_step`, or for an unknown ``model``.
     """
-    if model not in ("first-order", "two-pole", "auto"):
-        raise ValueError(f"unknown step model {model!r}: use 'first-order', 'two-pole' or 'auto'")
+    if model not in ("first-order", "two-pole", "resonant", "auto"):
+        raise ValueError(
+            f"unknown step model {model!r}: use 'first-order', 'two-pole', 'resonant' or 'auto'"
+        )
     t, y = _as_record(t_s, y_a)
+    dt = float(np.median(np.diff(t)))
+    base = np.asarray([] if baseline_a is None else baseline_a, dtype=float)
+    if base.size and initial_a is None:
+        initial_a = float(np.median(base))
     m = analyse_step(t, y, t_step_s, initial_a=initial_a)
-    n = len(t)
-    t_rel = t - t_step_s
+    # the baseline as a segment long before the step (the model is y0 there)
+    t_rel = np.concatenate([-1.0 - dt * np.arange(base.size, 0, -1), t - t_step_s])
+    y = np.concatenate([base, y])
+    segments = (0, base.size) if base.size else (0,)
+    n = len(y)
 
     s = abs(m.step_a)
     tau0 = min(max(m.rise_time_s / math.log(9.0), TAU_BOUNDS_S[0]), TAU_BOUNDS_S[1])
@@ -469,35 +712,81 @@ def fit_step(
     td0 = max(m.t10_s - tau0 * math.log(10.0 / 9.0), 0.0)
     y0s, y1s = m.initial_a / s, m.final_a / s
 
-    fo_start = np.array([y0s, y1s, 1.0, td0 / T])
-    fo = _fit_one(t_rel, y, "first-order", [fo_start], s, T)
-    if model == "first-order":
-        return _to_stepfit(fo, n, s, T)
+    def fit(kind: StepModel, starts: list[FloatArray], phi: float = 0.0) -> _RawFit:
+        return _fit_one(t_rel, y, kind, starts, s, T, dt, phi, segments)
 
-    # two-pole starts: near the first-order optimum, and spread pole ratios that keep the mean
-    # delay td + tau + tau2 of the first-order fit
-    _, _, tau_fo, _, td_fo = _unpack(fo.x, "first-order", s, T)
-    delay = tau_fo + td_fo
-    starts = [np.array([fo.x[0], fo.x[1], tau_fo / T, 0.05, td_fo / T])]
-    for r0 in (0.3, 0.7, 0.95):
-        for td_start in sorted({0.0, 0.5 * td_fo}):
-            tau_start = (delay - td_start) / (1.0 + r0)
-            starts.append(np.array([fo.x[0], fo.x[1], tau_start / T, r0, td_start / T]))
-    tp = _fit_one(t_rel, y, "two-pole", starts, s, T)
-    if model == "two-pole":
-        return _to_stepfit(tp, n, s, T)
-
-    dof2 = n - len(tp.x)
-    numerical_floor = n * (1e-9) ** 2  # rms 1e-9 of the step: exact fit, nothing to improve
-    if fo.rss <= numerical_floor or tp.rss >= fo.rss or dof2 <= 0:
-        p_value = 1.0
-    elif tp.rss <= 0.0:
-        p_value = 0.0
-    else:
-        f_stat = (fo.rss - tp.rss) / (tp.rss / dof2)
-        p_value = float(stats.f.sf(f_stat, 1, dof2))
-    chosen = tp if p_value < F_TEST_ALPHA else fo
+    fo = fit("first-order", [np.array([y0s, y1s, 1.0, td0 / T])])
+    # generalised least squares: whiten for the AR(1) noise the first-order fit leaves (a
+    # misfit of a more complex unit only makes phi larger: still consistent, less efficient).
+    # The module's own output filter shapes its noise, so phi is at least exp(-dt / tau): a
+    # carrier ripple aliased near the Nyquist frequency would otherwise pull the residuals'
+    # estimate down and leave the strongly correlated part in the "whitened" residuals.
+    phi_filter = math.exp(-dt / (fo.x[2] * T))
+    phi = max(_ar_root(fo.plain), phi_filter)
+    levels = [fo.x[0], fo.x[1]]
+    tau_fo, td_fo = fo.x[2], fo.x[3]  # scaled
+    delay = tau_fo + max(td_fo, 0.0)
+    candidates: list[_RawFit] = []
+    if model in ("first-order", "auto"):
+        candidates.append(fit("first-order", [fo.x], phi))
+    if model in ("two-pole", "auto"):
+        # near the first-order optimum, and a ratio that keeps the mean delay
+        starts = [
+            np.array([*levels, tau_fo, 0.05, td_fo]),
+            np.array([*levels, delay / 1.5, 0.5, 0.0]),
+        ]
+        candidates.append(fit("two-pole", starts, phi))
+    if model == "resonant" or (model == "auto" and m.overshoot_pct > RESONANT_OVERSHOOT_PCT):
+        starts = _resonant_starts(t_rel, y / s, m, fo, T)
+        candidates.append(fit("resonant", starts, phi))
+    # the noise estimate again, from the residuals of the best-fitting structure (iterated GLS)
+    best = min(candidates, key=lambda c: c.rss)
+    phi_best = max(_ar_root(best.plain), phi_filter)
+    if abs(phi_best - phi) > 0.1 * (1.0 - phi):
+        candidates = [fit(c.kind, [c.x], phi_best) for c in candidates]
+    chosen, p_value = candidates[0], math.nan
+    for candidate in candidates[1:]:
+        p = _f_test(chosen, candidate, n)
+        if p < F_TEST_ALPHA:
+            chosen, p_value = candidate, p
+        elif chosen is candidates[0] and candidate.kind == "two-pole":
+            p_value = p
     return _to_stepfit(chosen, n, s, T, p_value)
+
+
+def _resonant_starts(
+    t_rel: FloatArray, ys: FloatArray, m: StepMetrics, fo: _RawFit, T: float
+) -> list[FloatArray]:
+    """Starting points for the resonant structure: the best two of a coarse grid.
+
+    The grid spans the first pole (a fraction of the first-order fit's), the natural
+    frequency around the one the ringing suggests (a second-order stage alone peaks at
+    ``pi / omega_d`` and overshoots by ``exp(-pi zeta / sqrt(1 - zeta^2))``; the pole in front
+    delays and damps both) and the damping ratio. At each node the two levels are solved by
+    linear least squares, so the grid costs one response evaluation per node.
+    """
+    os_frac = min(max(m.overshoot_pct / 100.0, 1e-3), 0.9)
+    log_os = math.log(os_frac)
+    zeta0 = min(max(-log_os / math.sqrt(math.pi**2 + log_os**2), 0.1), 0.9)
+    after = t_rel >= 0.0
+    dev = m.direction * (ys[after] - m.final_a / abs(m.step_a))
+    peak = float(t_rel[after][int(np.argmax(dev))])
+    wn0 = math.pi / max(peak, 1e-6) / math.sqrt(1.0 - zeta0 * zeta0) * T
+    td = max(fo.x[3], 0.0)
+    nodes = []
+    for tau_factor in (0.2, 0.4, 0.6, 0.8):
+        for wn_factor in (0.6, 0.8, 1.0, 1.25, 1.6):
+            for zeta in (0.2, 0.35, 0.5, 0.7, 0.9):
+                x = np.array(
+                    [0.0, 1.0, fo.x[2] * tau_factor, min(max(wn0 * wn_factor, 0.1), 40.0), zeta, td]
+                )
+                h = ModuleModel(_params(x, "resonant", T)).unit_step_response(t_rel)
+                design = np.column_stack([1.0 - h, h])
+                levels, rss, *_ = np.linalg.lstsq(design, ys, rcond=None)
+                x[0], x[1] = levels
+                nodes.append((float(rss[0]) if len(rss) else math.inf, x))
+    nodes.sort(key=lambda node: node[0])
+    return [x for _, x in nodes[:2]]
 
 
 # ---------------------------------------------------------------------------------- overlay

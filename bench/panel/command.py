@@ -64,12 +64,9 @@ def add_station_command(sub: Any) -> None:
 
 
 def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    value = int(text) if text.strip().isdigit() else -1
     if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"{value} is outside 0 ... 65535")
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0 ... 65535)")
     return value
 
 

@@ -77,6 +77,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Abbruch angefordert: alle Ausgänge werden abgeschaltet und zurückgelesen …",
     ),
     "steps": ("Steps", "Prüfschritte"),
+    "finishing": (
+        "Measurements done: switching every output off and reading it back …",
+        "Messungen fertig: alle Ausgänge werden abgeschaltet und zurückgelesen …",
+    ),
+    "finishing_safe": (
+        "Safe state verified; writing the record and the reports …",
+        "Sicherer Zustand bestätigt; Aufzeichnung und Berichte werden geschrieben …",
+    ),
+    "finishing_unsafe": (
+        "Safe state NOT verified; writing the record and the reports …",
+        "Sicherer Zustand NICHT bestätigt; Aufzeichnung und Berichte werden geschrieben …",
+    ),
     "step_pending": ("waiting", "wartet"),
     "step_running": ("running", "läuft"),
     "step_completed": ("done", "fertig"),

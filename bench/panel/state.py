@@ -72,6 +72,8 @@ class RunView:
     #: judged transfer points (error vs measured input) for the live plot
     points: list[dict[str, Any]] = field(default_factory=list)
     abort_requested: str = ""
+    #: the runner's notices (a lot database out of reach) and answers to an abort
+    notices: list[Notice] = field(default_factory=list)
     safe_state: dict[str, Any] | None = None
     #: the runner's run_finished data: outcome, verdict, headline, failing, reports ...
     result: dict[str, Any] | None = None
@@ -283,6 +285,12 @@ class PanelState:
                     "statement": data.get("statement", ""),
                 }
             )
+
+    def _on_notice(self, run: RunView, data: dict[str, Any]) -> None:
+        run.notices.append(Notice(str(data.get("level", "info")), str(data.get("text", ""))))
+
+    def _on_interrupt(self, run: RunView, data: dict[str, Any]) -> None:
+        run.notices.append(Notice("info", str(data.get("text", ""))))
 
     def _on_safe_state(self, run: RunView, data: dict[str, Any]) -> None:
         run.safe_state = dict(data)

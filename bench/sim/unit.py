@@ -62,9 +62,12 @@ class SimulatedUnit:
     defects: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.resonance_hz > 0.0 and not 0.0 < self.resonance_damping < 1.0:
-            raise ValueError("resonance_damping must be between 0 and 1 (an underdamped stage)")
-        self.model = ModuleModel(self.params)
+        if self.resonance_hz > 0.0 and self.params.resonance_hz <= 0.0:
+            # the reference model describes a resonant stage too: keep it in the parameters
+            self.params = self.params.with_(
+                resonance_hz=self.resonance_hz, resonance_damping=self.resonance_damping
+            )
+        self.set_params(self.params)
         self.conditions = UnitConditions()
         self._direction = 0.0
         # filter target u (the transfer, effective after the dead time) as change points
@@ -81,7 +84,11 @@ class SimulatedUnit:
 
     def set_params(self, params: ModuleParameters) -> None:
         """Replace the parameters (before the unit is used on the bench)."""
+        if params.resonance_hz > 0.0 and not 0.0 < params.resonance_damping < 1.0:
+            raise ValueError("resonance_damping must be between 0 and 1 (an underdamped stage)")
         self.params = params
+        self.resonance_hz = params.resonance_hz
+        self.resonance_damping = params.resonance_damping
         self.model = ModuleModel(params)
 
     @property

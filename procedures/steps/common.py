@@ -6,10 +6,22 @@ from typing import Any
 
 import numpy as np
 
+from procedures.decision import Decision
 from procedures.measurement import TransferReading
 from procedures.plan import RunContext
 from procedures.record import MeasurementRecord
 from procedures.uncertainty import Budget
+
+
+def judge(ctx: RunContext, characteristic: str, value: float, budget: Budget | None) -> Decision:
+    """The profile's rule for ``characteristic`` applied to ``value`` with the budget's u, its
+    effective degrees of freedom and the matching coverage factor (GUM G.4)."""
+    char = ctx.profile[characteristic]
+    if budget is None:
+        return char.judge(value, 0.0, allowance=ctx.temperature_allowance_a)
+    return char.judge(
+        value, budget.u, allowance=ctx.temperature_allowance_a, k=budget.k, dof=budget.dof
+    )
 
 
 def record_value(
@@ -26,8 +38,8 @@ def record_value(
 ) -> MeasurementRecord:
     """Judge ``value`` by the profile's rule for ``characteristic`` and record it."""
     char = ctx.profile[characteristic]
-    u = budget.u if budget is not None else 0.0
-    decision = char.judge(value, u, allowance=ctx.temperature_allowance_a)
+    decision = judge(ctx, characteristic, value, budget)
+    u = decision.u
     measurement = MeasurementRecord.judged(
         char, step, decision, conditions, budget.to_dict() if budget else {}, predicted, note
     )
@@ -59,7 +71,7 @@ def record_transfer(
     """Judge one point's transmission error e = I_out - I_in (against the measured input)."""
     urv = ctx.profile.module.upper_range_value_a
     char = ctx.profile[characteristic]
-    decision = char.judge(point.error_a, point.budget.u, allowance=ctx.temperature_allowance_a)
+    decision = judge(ctx, characteristic, point.error_a, point.budget)
     supply_v = float(conditions.get("supply_v", ctx.profile.module.nominal_supply_v))
     loop_ohm = float(conditions.get("load_ohm", ctx.settings.nominal_load_ohm))
     predicted_out = float(ctx.reference.static_output_a(point.input_a, supply_v, loop_ohm))

@@ -1,9 +1,12 @@
 """Step response: 2 -> 18 mA and 18 -> 2 mA, digitised on the source's trigger output.
 
-Model-free characteristics (IEC 61298-2 terms, metrology.md 2.1): t10, t90, rise time,
-settling time to +-0.1 % of the upper-range value, overshoot, dead time. A least-squares fit of
-the reference model (first order, optional second pole, dead time) gives tau and the limit
-frequency, judged against the datasheet's 100 Hz; the captured waveform is compared with the
+Model-free characteristics (IEC 61298-2 terms, docs/metrology.md section 5): t10, t90, rise
+time, settling time to +-0.1 % of the upper-range value, overshoot. A least-squares fit of the
+reference model (first order, second real pole or resonant second-order stage, dead time;
+whichever the record supports) gives the time constant, the dead time and the limit frequency
+f_c = the -3 dB frequency of the fitted transfer function, judged against the datasheet's
+100 Hz with its uncertainty from the fit's full (autocorrelation-consistent) covariance. Each
+sample is placed at the centre of its aperture. The captured waveform is compared with the
 nominal model's prediction (RMS residual). The fitted dynamics then set every later settling
 wait, so a slow unit fails here and only here instead of spoiling static readings.
 
@@ -25,6 +28,8 @@ from procedures.steps.common import record_value
 from procedures.uncertainty import Component, budget
 
 SAMPLE_INTERVAL_S = 20e-6  # 50 kS/s (>= 20 kS/s required)
+#: [E] relative accuracy of the digitiser's sample clock
+TIMEBASE_REL = 1e-4
 #: record length in time constants of the slowest unit worth characterising [E]
 RECORD_S = 0.060
 STEPS = ((2e-3, 18e-3, "up"), (18e-3, 2e-3, "down"))
@@ -51,25 +56,24 @@ class StepResponse(Step):
         ops.power_up(supply_v, load_ohm)
         ctx.bench.source.configure_trigger_output(ctx.settings.wiring.trigger_line)
         samples = round(RECORD_S / SAMPLE_INTERVAL_S)
-        t = np.arange(samples) * SAMPLE_INTERVAL_S
         slowest: ModuleModel | None = None
         conditions = {"supply_v": supply_v, "load_ohm": load_ohm}
         for index, (start_a, end_a, direction) in enumerate(STEPS, start=1):
             # settle at the start level on a fixed 100 mA range (no range switch in the step)
             wait = ops.set_input(start_a, range_a=0.1)
-            initial = ctx.measurer.transfer(start_a, wait)
-            record = ctx.measurer.capture_output(
+            capture = ctx.measurer.capture_output(
                 samples,
                 SAMPLE_INTERVAL_S,
                 lambda level=end_a: ctx.bench.source.step_with_trigger(level),
+                settle_s=wait,
             )
             ops.level_a = end_a
+            t, record = capture.t_s, capture.output_a
             cond = {**conditions, "direction": direction, "from_a": start_a, "to_a": end_a}
+            level = float(np.median(capture.baseline_a))  # on the digitiser's own scale
             try:
-                metrics = analyse_step(
-                    t, record, 0.0, settling_band_a=band, initial_a=initial.output_a
-                )
-                fit = fit_step(t, record, 0.0, initial_a=initial.output_a)
+                metrics = analyse_step(t, record, 0.0, settling_band_a=band, initial_a=level)
+                fit = fit_step(t, record, 0.0, baseline_a=capture.baseline_a)
             except ValueError as exc:  # the module's response is not a usable step: a finding
                 ctx.recorder.waveform(f"step_{direction}", {"t_s": t, "output_a": record})
                 record_value(
@@ -109,20 +113,19 @@ class StepResponse(Step):
 
     def _record(self, ctx: RunContext, cond: dict, metrics, fit, residual: float) -> None:
         step = self.name
-        u_tau = fit.stderr.get("tau_s", 0.0)
-        u_tau2 = fit.stderr.get("tau2_s", 0.0) if fit.tau2_s > 0 else 0.0
-        # f_c = 1 / (2 pi tau) for one pole: u(f_c) / f_c = u(tau) / tau (GUM 5.1.6)
-        rel = math.hypot(u_tau, u_tau2) / max(fit.tau_s + fit.tau2_s, 1e-12)
+        # the HAC covariance rests on about n / inflation independent samples (GUM G.3.3)
+        fit_dof = max(fit.n_samples / max(fit.noise_inflation, 1.0) - 6.0, 1.0)
+        fit_source = (
+            f"{fit.model} fit, Newey-West covariance ({fit.hac_lags} lags), full "
+            "covariance propagated to f_c"
+        )
         fc_budget = budget(
             Component(
-                "fit of tau (type A, least squares)",
-                fit.limit_frequency_hz * rel,
-                "A",
-                "covariance of the least-squares fit",
+                "fit of the transfer function", fit.limit_frequency_u_hz, "A", fit_source, fit_dof
             ),
             Component(
                 "digitiser timebase",
-                fit.limit_frequency_hz * 1e-4,
+                fit.limit_frequency_hz * TIMEBASE_REL / math.sqrt(3.0),
                 "B rectangular",
                 "[E] 100 ppm sample clock",
             ),
@@ -135,7 +138,13 @@ class StepResponse(Step):
             fc_budget,
             cond,
             predicted=ctx.reference.limit_frequency_hz(),
-            extra={"fit_model": fit.model, "tau_s": fit.tau_s, "tau2_s": fit.tau2_s},
+            extra={
+                "fit_model": fit.model,
+                "tau_s": fit.tau_s,
+                "tau2_s": fit.tau2_s,
+                "resonance_hz": fit.resonance_hz,
+                "resonance_damping": fit.resonance_damping,
+            },
         )
         record_value(
             ctx,
@@ -172,11 +181,27 @@ class StepResponse(Step):
             step,
             "time_constant",
             fit.tau_s,
-            budget(Component("fit of tau", u_tau, "A", "least squares")),
+            budget(Component("fit of tau", fit.stderr["tau_s"], "A", fit_source, fit_dof)),
             cond,
             predicted=ctx.reference.params.tau_s,
         )
-        record_value(ctx, step, "dead_time", fit.dead_time_s, None, cond, predicted=0.0)
+        record_value(
+            ctx,
+            step,
+            "dead_time",
+            fit.dead_time_s,
+            budget(
+                Component(
+                    "fit of the dead time",
+                    fit.stderr["dead_time_s"],
+                    "A",
+                    f"{fit_source}; degrees of freedom of the initial level's baseline",
+                    fit.level_dof,
+                )
+            ),
+            cond,
+            predicted=0.0,
+        )
         record_value(
             ctx,
             step,

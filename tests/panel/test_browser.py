@@ -39,6 +39,16 @@ def scan(page: Page, serial: str) -> None:
     expect(page.locator("#screen-heading")).to_contain_text(serial)
 
 
+def measuring(panel: Panel, open_page: OpenPage, serial: str) -> Page:
+    """A tab that scanned a healthy ``serial``, started it, and sees its first point."""
+    panel.sim.insert_unit(serial)
+    page = open_page()
+    scan(page, serial)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("svg.plot g.pt", timeout=RUN_TIMEOUT_MS)
+    return page
+
+
 def verdict(page: Page) -> str:
     banner = page.locator("#verdict")
     expect(banner).to_be_visible(timeout=RUN_TIMEOUT_MS)
@@ -53,7 +63,7 @@ def record_of(panel: Panel, serial: str) -> dict:
 
 
 def test_a_healthy_unit_scanned_and_run_by_keyboard_alone_ends_in_pass(
-    panel: Panel, open_page: OpenPage
+    panel: Panel, open_page: OpenPage, slow_dmm: None
 ) -> None:
     panel.sim.insert_unit("KB-0001")
     page = open_page()
@@ -117,11 +127,7 @@ def test_a_defective_unit_ends_in_fail_naming_the_characteristic(
 def test_escape_mid_run_aborts_with_every_simulated_output_verified_off(
     panel: Panel, open_page: OpenPage, slow_dmm: None
 ) -> None:
-    panel.sim.insert_unit("ESC-0001")
-    page = open_page()
-    scan(page, "ESC-0001")
-    page.keyboard.press("Enter")
-    page.wait_for_selector("svg.plot g.pt", timeout=RUN_TIMEOUT_MS)  # measuring now
+    page = measuring(panel, open_page, "ESC-0001")  # measuring now
     page.keyboard.press("Escape")
     assert verdict(page) == "aborted"
     expect(page.locator("#abort-reason")).to_contain_text("aborted by the operator at the panel")
@@ -138,11 +144,7 @@ def test_escape_mid_run_aborts_with_every_simulated_output_verified_off(
 def test_a_second_tab_watches_the_run_and_cannot_start_a_second_one(
     panel: Panel, open_page: OpenPage, slow_dmm: None
 ) -> None:
-    panel.sim.insert_unit("TAB-0001")
-    first = open_page()
-    scan(first, "TAB-0001")
-    first.keyboard.press("Enter")
-    first.wait_for_selector("svg.plot g.pt", timeout=RUN_TIMEOUT_MS)
+    first = measuring(panel, open_page, "TAB-0001")  # measuring now
     second = open_page(viewport=SMALL)
     expect(second.locator("body")).to_have_attribute("data-phase", "running")
     expect(second.locator("#screen-heading")).to_contain_text("Inspecting TAB-0001")
@@ -198,11 +200,7 @@ def test_lot_progress_increments_and_a_repeated_serial_warns(
 def test_the_panel_recovers_after_a_reload_mid_run(
     panel: Panel, open_page: OpenPage, slow_dmm: None
 ) -> None:
-    panel.sim.insert_unit("RLD-0001")
-    page = open_page()
-    scan(page, "RLD-0001")
-    page.keyboard.press("Enter")
-    page.wait_for_selector("svg.plot g.pt", timeout=RUN_TIMEOUT_MS)
+    page = measuring(panel, open_page, "RLD-0001")  # measuring now
     page.reload()
     expect(page.locator("body")).to_have_attribute("data-phase", "running")
     expect(page.locator("#screen-heading")).to_contain_text("Inspecting RLD-0001")

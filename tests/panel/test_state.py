@@ -150,3 +150,17 @@ def test_every_change_wakes_the_subscribers_and_bumps_the_version() -> None:
     unsubscribe()
     state.cancel()
     assert not woken.acquire(timeout=0.05)
+
+
+def test_the_runners_notices_and_answers_to_an_abort_are_kept_with_the_run() -> None:
+    state = PanelState(operator="Anna")
+    state.scanned("SN1", [])
+    state.begin_run("SN1")
+    state.on_event("notice", {"level": "warning", "text": "lot L1 not checked (database away)"})
+    state.on_event("interrupt", {"phase": "finishing", "text": "run complete, finishing reports"})
+    finished(state)
+    notices = state.snapshot()["run"]["notices"]
+    assert notices == [
+        {"level": "warning", "text": "lot L1 not checked (database away)"},
+        {"level": "info", "text": "run complete, finishing reports"},
+    ]

@@ -17,13 +17,14 @@ from procedures.decision import (
     Statement,
     combine,
     conformance_probability,
-    decide,
+    coverage_factor,
     dobbert_multiplier,
     global_risks,
     rectangular,
     tur,
     worst,
 )
+from procedures.decision import decide as decide_t
 
 T = 20.0  # uA, symmetric tolerance used by the metrology.md illustrations
 U4 = 1.93  # uA, standard uncertainty of method M4 (U = 3.86 uA at k = 2)
@@ -35,6 +36,13 @@ P, CP, CF, F, INF = (
     Statement.FAIL,
     Statement.INFORMATIVE,
 )
+
+
+def decide(y: float, u: float, **kw) -> Decision:
+    """The literature vectors below (method M4, the ILAC-G8 examples) are stated for k = 2; the
+    default k = t_0.975(dof) has its own tests (``test_default_k_*``)."""
+    kw.setdefault("k", 2.0)
+    return decide_t(y, u, **kw)
 
 
 def _ga(y: float, u: float = U4, **kw) -> Decision:
@@ -58,6 +66,46 @@ def test_pfa_on_acceptance_limit_is_2_28_percent() -> None:
     assert 1.0 - d.conformance_probability == pytest.approx(1.0 - norm.cdf(2.0), abs=1e-5)
     assert 1.0 - d.conformance_probability == pytest.approx(0.02275, abs=1e-5)
     assert d.specific_risk == pytest.approx(0.02275, abs=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("dof", "k"),
+    # GUM table G.2 (t_p(nu) for p = 95.45 % is the table's "2"-column; these are 95 %)
+    [(1, 12.706), (2, 4.303), (3, 3.182), (5, 2.571), (10, 2.228), (30, 2.042), (math.inf, 1.960)],
+)
+def test_coverage_factor_is_the_student_t_quantile(dof: float, k: float) -> None:
+    assert coverage_factor(dof) == pytest.approx(k, abs=1e-3)
+
+
+@pytest.mark.parametrize("dof", [2.0, 4.5, 9.0, 40.0, math.inf])
+def test_default_k_gives_2_5_percent_false_accept_on_the_acceptance_limit(dof: float) -> None:
+    """ILAC-G8 4.2.2 guard band w = U with k = t_0.975(nu): a result exactly on the acceptance
+    limit has a specific PFA of 2.5 % whatever the degrees of freedom (checked against
+    scipy.stats.t, not our own CDF)."""
+    from scipy.stats import t as student
+
+    u = 1.5
+    centre = decide_t(0.0, u, lower=-T, upper=T, dof=dof)
+    assert centre.k == pytest.approx(coverage_factor(dof))
+    a_u = centre.acceptance_upper
+    d = decide_t(a_u, u, lower=-T, upper=T, dof=dof)
+    assert d.statement is P
+    dist = student(dof) if math.isfinite(dof) else norm
+    near, far = dist.sf(centre.k), dist.cdf((-T - a_u) / u)  # far: the other limit's tail
+    assert near == pytest.approx(0.025, abs=1e-9)
+    assert 1.0 - d.conformance_probability == pytest.approx(near + far, abs=1e-9)
+    assert far < 0.001
+    assert d.to_dict()["dof"] == (None if math.isinf(dof) else dof)
+
+
+def test_conformance_probability_with_few_degrees_of_freedom_is_wider() -> None:
+    """The Student-t posterior (GUM G.3) puts more mass outside the limit than the normal."""
+    from scipy.stats import t as student
+
+    p_normal = conformance_probability(18.0, 1.0, -20.0, 20.0)
+    p_t = conformance_probability(18.0, 1.0, -20.0, 20.0, dof=3.0)
+    assert p_t == pytest.approx(student.cdf(2.0, 3) - student.cdf(-38.0, 3), abs=1e-12)
+    assert p_t < p_normal
 
 
 def test_conformance_probability_one_sided_and_edge_cases() -> None:

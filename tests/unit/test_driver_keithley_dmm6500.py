@@ -397,6 +397,8 @@ def test_configure_capture_other_triggers(trigger: str, blocks: Script) -> None:
         drv.configure_capture(
             samples=3, interval_s=1e-6, trigger=trigger, delay_s=0.001, range_v=1.0
         )
+    # APER AUTO: one sample interval; each sample stands at its aperture's centre
+    np.testing.assert_allclose(drv.capture_times_s(), [0.0010005, 0.0010015, 0.0010025])
 
 
 def test_capture_range_defaults_to_the_closed_channels_range() -> None:

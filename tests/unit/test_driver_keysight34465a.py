@@ -12,6 +12,7 @@ import pytest
 
 from drivers.errors import (
     InstrumentCommunicationError,
+    InstrumentError,
     InstrumentErrorQueue,
     InstrumentIdentityError,
     InstrumentReplyError,
@@ -388,6 +389,14 @@ def test_configure_capture_on_a_bus_trigger_with_delay() -> None:
         drv.configure_capture(samples=50, interval_s=0.002, trigger="bus", delay_s=0.0005)
         drv.arm()
         drv.trigger()
+        # *RST's NPLC 10 at 50 Hz: 200 ms apertures, each sample stands at its centre
+        np.testing.assert_allclose(drv.capture_times_s()[:3], [0.1005, 0.1025, 0.1045])
+
+
+def test_capture_times_need_a_capture() -> None:
+    drv, _ = dmm([])
+    with pytest.raises(InstrumentError, match="no capture configured"):
+        drv.capture_times_s()
 
 
 def test_configure_capture_immediate_trigger_and_sample_count_is_remembered() -> None:

@@ -333,3 +333,87 @@ def test_rms_residual() -> None:
     assert rms_residual([1.0, 2.0], [1.0, 2.0]) == 0.0
     with pytest.raises(ValueError):
         rms_residual([1.0, 2.0], [1.0])
+
+
+# ------------------------------------------------------------------------------ issue 9 fits
+def _ar1_noise(rng: np.random.Generator, n: int, sigma: float, tau: float) -> np.ndarray:
+    """First-order low-pass filtered white noise of rms ``sigma`` (the module's own noise)."""
+    from scipy.signal import lfilter
+
+    phi = math.exp(-DT / tau)
+    return lfilter([1.0], [1.0, -phi], rng.normal(0.0, sigma * math.sqrt(1 - phi * phi), n))
+
+
+def _resonant_record(f_n: float, zeta: float, tau: float, dead: float, seed: int):
+    """Pole + resonant pair from scipy.signal (not our model), sampled at aperture centres."""
+    from scipy import signal
+
+    w = 2 * math.pi * f_n
+    system = signal.lti([w * w], np.polymul([tau, 1.0], [1.0, 2 * zeta * w, w * w]))
+    t = (np.arange(3000) + 0.5) * DT
+    _, h = signal.step(system, T=np.maximum(t - dead, 0.0))
+    h = np.where(t > dead, h, 0.0)
+    rng = np.random.default_rng(seed)
+    y = 2e-3 + 16e-3 * h + _ar1_noise(rng, t.size, 1e-6, tau) + rng.normal(0, 0.3e-6, t.size)
+    base = 2e-3 + _ar1_noise(rng, 250, 1e-6, tau) + rng.normal(0, 0.3e-6, 250)
+    return t, y, base, system
+
+
+def _minus_3db(system) -> float:
+    from scipy import optimize, signal
+
+    def excess(f: float) -> float:
+        return abs(signal.freqresp(system, [2 * math.pi * f])[1][0]) ** 2 - 0.5
+
+    grid = np.geomspace(1.0, 1e4, 500)
+    last = int(np.nonzero([excess(f) >= 0 for f in grid])[0][-1])
+    return optimize.brentq(excess, grid[last], grid[last + 1])
+
+
+def test_resonant_unit_is_fitted_as_resonant_and_its_f_c_is_the_minus_3_db_point() -> None:
+    """A 70 Hz resonance (zeta 0.5) behind a 1.5 ms pole: the -3 dB frequency is 78.0 Hz,
+    where a first-order fit of the same record would say otherwise."""
+    t, y, base, system = _resonant_record(70.0, 0.5, 1.5e-3, 8e-6, seed=3)
+    truth = _minus_3db(system)
+    assert 77.5 < truth < 78.5
+    f = fit_step(t, y, baseline_a=base)
+    assert f.model == "resonant"
+    assert abs(f.limit_frequency_hz - truth) <= 2.0 * f.limit_frequency_u_hz
+    assert f.resonance_hz == pytest.approx(70.0, rel=0.01)
+    assert f.resonance_damping == pytest.approx(0.5, abs=0.02)
+    assert abs(f.dead_time_s - 8e-6) <= 2.5 * f.stderr["dead_time_s"]
+    first = fit_step(t, y, baseline_a=base, model="first-order")
+    assert abs(first.limit_frequency_hz - truth) > 10 * f.limit_frequency_u_hz
+
+
+def test_baseline_separates_dead_time_from_the_initial_level() -> None:
+    """Without samples before the step, a first-order record fixes only (y1 - y0) e^(td/tau):
+    the dead time's uncertainty says so; with a baseline of the same digitiser it is found."""
+    rng = np.random.default_rng(11)
+    t = (np.arange(3000) + 0.5) * DT  # the first sample, at 10 us, is already past t_d
+    y = 2e-3 + 16e-3 * unit_response(t, TAU, dead=6e-6)
+    y = y + _ar1_noise(rng, t.size, 1e-6, TAU) + rng.normal(0, 0.3e-6, t.size)
+    base = 2e-3 + _ar1_noise(rng, 250, 1e-6, TAU) + rng.normal(0, 0.3e-6, 250)
+    with_base = fit_step(t, y, baseline_a=base)
+    without = fit_step(t, y, initial_a=2e-3)
+    assert abs(with_base.dead_time_s - 6e-6) <= 2.5 * with_base.stderr["dead_time_s"]
+    assert with_base.stderr["dead_time_s"] < 2e-6
+    assert without.stderr["dead_time_s"] > 10 * with_base.stderr["dead_time_s"]
+
+
+def test_limit_frequency_uncertainty_matches_the_scatter_of_repeated_fits() -> None:
+    """Correlated noise (the module's own low-pass filtered noise): the fit's u(f_c) from the
+    full covariance is neither the 2x-too-small white-noise figure nor far too large."""
+    errors, us = [], []
+    for seed in range(30):
+        rng = np.random.default_rng(100 + seed)
+        t = (np.arange(3000) + 0.5) * DT
+        y = 2e-3 + 16e-3 * unit_response(t, TAU, tau2=0.1e-3, dead=5e-6)
+        y = y + _ar1_noise(rng, t.size, 2e-6, TAU) + rng.normal(0, 0.5e-6, t.size)
+        base = 2e-3 + _ar1_noise(rng, 250, 2e-6, TAU) + rng.normal(0, 0.5e-6, 250)
+        f = fit_step(t, y, baseline_a=base)
+        truth = ModuleModel(ModuleParameters(tau_s=TAU, tau2_s=0.1e-3)).limit_frequency_hz()
+        errors.append(f.limit_frequency_hz - truth)
+        us.append(f.limit_frequency_u_hz)
+    ratio = float(np.std(errors) / np.median(us))
+    assert 0.5 < ratio < 1.6
