@@ -13,12 +13,15 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from bench.calibration import traceability_problems
+from bench.calibration import missing_calibration_data, traceability_problems
 from bench.lock import StationLock
+from bench.plan_check import plan_problems
 from bench.safety import SafetyEnvelope, SafetyError
 from bench.session import BenchSession, Opener, SafeStateReport, _default_opener
 from bench.station import ROLES, Station
 from drivers.errors import InstrumentError
+from procedures.plan import PlanSettings
+from procedures.plans import full_plan
 from procedures.profile import Profile
 
 #: exit codes: ready; usable for engineering runs only (traceability); not usable
@@ -51,11 +54,16 @@ class StationCheck:
     safe_state: SafeStateReport = field(default_factory=SafeStateReport)
     traceability: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: what keeps the full plan from running on this station's limits (bench.plan_check)
+    plan: list[str] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
         usable = (
-            all(i.ok for i in self.instruments) and self.envelope_ok and self.safe_state.verified
+            all(i.ok for i in self.instruments)
+            and self.envelope_ok
+            and self.safe_state.verified
+            and not self.plan
         )
         if not usable:
             return NOT_READY
@@ -64,8 +72,8 @@ class StationCheck:
     def verdict(self) -> str:
         return {
             READY: "READY for production runs",
-            ENGINEERING_ONLY: "usable for engineering runs only (--engineering): "
-            + "; ".join(self.traceability),
+            ENGINEERING_ONLY: "ENGINEERING ONLY - usable for engineering runs only "
+            "(--engineering): " + "; ".join(self.traceability),
             NOT_READY: "NOT READY - fix the problems above, then check again",
         }[self.exit_code]
 
@@ -84,6 +92,7 @@ class StationCheck:
                 if state and state != "not opened":
                     out.append(f"          safe state {state}")
         out.append(f"safety envelope: {self.envelope}")
+        out += [f"plan: {text}" for text in self.plan]
         out += [f"warning: {text}" for text in self.warnings]
         out.append(self.safe_state.summary())
         out.append(f"result: {self.verdict()}")
@@ -163,4 +172,13 @@ def _check(
             result.warnings.append(f"{role} ({cfg.model}): no serial in the station file")
         result.instruments.append(check)
     result.traceability = traceability_problems(station, session.identities, today)
+    if station.station.name != "sim":  # production needs every instrument traceable
+        result.traceability += [
+            f"{role} ({station.instruments[role].model}): no serial or calibration due date "
+            "in the station file"
+            for role in missing_calibration_data(station)
+        ]
+    result.plan = plan_problems(
+        station, profile, full_plan(station.station.topology), PlanSettings()
+    )
     return result

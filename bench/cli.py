@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import signal
 import sys
 import threading
@@ -28,9 +29,12 @@ def _key_value(text: str) -> tuple[str, float]:
         raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE, e.g. gain_error=0.003")
     key, value = text.split("=", 1)
     try:
-        return key.strip(), float(value)
+        number = float(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r}: {value!r} is not a number") from None
+    if not math.isfinite(number):
+        raise argparse.ArgumentTypeError(f"{text!r}: give a finite number, not {value.strip()}")
+    return key.strip(), number
 
 
 def _serial(text: str) -> str:
@@ -334,8 +338,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
     from bench.events import RunControl
-    from bench.runner import Runner, RunRequest, SimOptions
-    from reports.console import ConsoleListener, Progress
+    from bench.runner import Runner, RunRequest, SimOptions, finished_data
+    from reports.console import ConsoleListener, Progress, failing_lines
 
     request = RunRequest(
         station=args.station,
@@ -366,16 +370,27 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
         result = Runner(request, ConsoleListener(progress), control).run()
     record = result.record
     print(f"{record.serial}: {result.headline}")
+    if record.engineering:
+        print("ENGINEERING RUN - NOT FOR RELEASE: it never counts toward a lot or a supplier")
+    if record.outcome != "aborted":
+        for line in failing_lines(finished_data(result)["failing"]):
+            print(line)
     if record.outcome == "aborted":
         print(f"isobench: error: {record.serial}: ABORTED: {record.abort_reason}", file=sys.stderr)
+        if record.safe_state_verified:
+            print(
+                f"outputs safe (every instrument read back off); the data so far: {result.folder}"
+            )
     if not record.safe_state_verified:
         print(f"WARNING: {'; '.join(record.notes)}")
-    report = result.reports.get("html") or result.reports.get("record")
+    report = result.reports.get("html") or result.reports.get("record") or result.folder
     print(f"report: {report}")
     if result.publish_message:
         print(f"isobench: warning: {result.publish_message}", file=sys.stderr)
     if result.lot_message:
         print(f"isobench: warning: {result.lot_message}", file=sys.stderr)
+    if result.lot_tally:
+        print(result.lot_tally)
     return result.exit_code
 
 
@@ -400,6 +415,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         problems = [i.message for i in result.instruments if not i.ok]
         if not result.envelope_ok and not problems:
             problems.append(f"safety envelope {result.envelope}")
+        problems += result.plan
         if not result.safe_state.verified:
             problems.append(result.safe_state.summary())
         print(f"isobench: error: station not ready: {problems[0]}", file=sys.stderr)

@@ -609,6 +609,8 @@ class IsobenchRun:
         tr.write_line(f"safe state: {safe}")
         report = result.reports.get("html") or result.reports.get("record") or result.folder
         tr.write_line(f"report: {report}")
+        if getattr(result, "lot_tally", ""):
+            tr.write_line(f"lot: {result.lot_tally}")
         for line in (result.publish_message, result.lot_message, *self.notices):
             if line:
                 tr.write_line(f"isobench: warning: {line}")

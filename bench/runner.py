@@ -21,6 +21,7 @@ A request that cannot run (:class:`RunRefused`) is refused before anything is sw
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import shutil
 import traceback
@@ -34,6 +35,7 @@ from bench.calibration import TraceabilityError, missing_calibration_data, trace
 from bench.errors import RunRefused
 from bench.events import OPERATOR_INTERRUPT, Listener, RunAborted, RunControl, RunEvent, ignore
 from bench.lock import StationLock
+from bench.plan_check import plan_problems
 from bench.safety import SafetyEnvelope, SafetyError
 from bench.session import BenchSession, Opener, _default_opener, signals_held
 from bench.station import Station, load_station, sim_station
@@ -41,16 +43,23 @@ from drivers.errors import InstrumentError, ValidationError
 from procedures.decision import Statement
 from procedures.interrupts import deferred_signals_observed
 from procedures.plan import (
+    ModuleNotMeasured,
     PlanSettings,
     PlanStopped,
-    ProgressFn,
     RunContext,
     Step,
     WiringSettings,
     run_plan,
 )
 from procedures.profile import Characteristic, Profile, resolve_profile
-from procedures.record import MeasurementRecord, Recorder, RunRecord, StepRecord, utc_now
+from procedures.record import (
+    MeasurementRecord,
+    OutputWriteError,
+    Recorder,
+    RunRecord,
+    StepRecord,
+    utc_now,
+)
 from procedures.uncertainty import Budget
 
 log = logging.getLogger(__name__)
@@ -131,7 +140,8 @@ class RunResult:
     reports: dict[str, Path] = field(default_factory=dict)
     publish: object | None = None  # bench.store.sync.PublishResult
     publish_message: str = ""
-    lot_message: str = ""
+    lot_message: str = ""  # a warning: the unit could not be assigned to its lot
+    lot_tally: str = ""  # the lot after this run: distinct units decided, nonconforming
 
     @property
     def headline(self) -> str:
@@ -252,6 +262,15 @@ def start_sim_station(serial: str, opts: SimOptions) -> tuple[Station, Any]:
     return sim_station(sim.resources, sim.models, topology=topology), sim
 
 
+def _check_database_url(url: str) -> None:
+    from bench.store.store import StoreError, check_url
+
+    try:
+        check_url(url)
+    except StoreError as exc:
+        raise RunRefused(f"--db: {exc}") from None
+
+
 def plan_steps(request: RunRequest, topology: str) -> list[Step]:
     """The request's steps: the named plan (or given steps), narrowed to the characteristics
     asked for (gates and steps that judge nothing are kept), then the front-end's own."""
@@ -300,6 +319,8 @@ class Runner:
         self._lot: dict[str, Any] | None = None
         self._stack = contextlib.ExitStack()
         self._failure: BaseException | None = None  # what ended the run while it opened
+        #: why the final record could not be written to the run folder ("" if it was)
+        self.unsaved = ""
         self._bench_clock: Callable[[], float] | None = request.bench_clock
         self._clock_start: float | None = None
         self._wall_start = datetime.now(UTC)
@@ -412,8 +433,15 @@ class Runner:
         profile = req.profile if isinstance(req.profile, Profile) else resolve_profile(req.profile)
         profile.check_environment(req.ambient_c, req.humidity_pct)
         self.profile = profile
+        for url in (req.db_url, req.local_store_url):
+            if url:
+                _check_database_url(url)
         self.station = self._station()
         self.steps = plan_steps(req, self.station.station.topology)
+        problems = plan_problems(self.station, profile, self.steps, req.settings)
+        if problems:  # refused now, not by the safety envelope with the module powered
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise RunRefused(problems[0] + more)
         self._lot = self._lot_of_request()
         self.lock = self._stack.enter_context(
             StationLock(self.station, serial=req.serial, front_end=req.front_end)
@@ -466,7 +494,32 @@ class Runner:
                 f"lot {req.lot} is closed ({lot['disposition']}); start a new lot with "
                 "'isobench lot start'"
             )
+        if req.engineering:
+            self.emit(
+                "notice",
+                level="warning",
+                text=f"engineering run: kept in lot {req.lot} but never counted toward it or "
+                "the supplier's switching state",
+            )
+        else:
+            self._warn_repeated_serial(lot)
         return lot
+
+    def _warn_repeated_serial(self, lot: dict[str, Any]) -> None:
+        """A serial that already has attempts in the lot: say how this run will count."""
+        from bench.records_cli import lot_decisions, lot_policy
+        from bench.store import ResultStore, StoreError
+        from procedures.sampling import how_it_will_count
+
+        try:
+            with ResultStore.open(self.lot_store_url()) as store:
+                units = lot_decisions(store, lot)
+        except StoreError:
+            return
+        attempts = [a for u in units for a in u.attempts]
+        text = how_it_will_count(self.request.serial, attempts, lot_policy(lot))
+        if text:
+            self.emit("notice", level="warning", text=text)
 
     def lot_store_url(self) -> str:
         """--db, else the station's shared database, else the default store."""
@@ -599,7 +652,10 @@ class Runner:
                     results=dict(record.safe_state),
                     verified=record.safe_state_verified,
                 )
-                reports = render_reports(self.folder) if self.request.render else {}
+                reports: dict[str, Path] = {}
+                if self.request.render and not self.unsaved:
+                    with contextlib.suppress(OSError):  # the record stays the data
+                        reports = render_reports(self.folder)
                 self.result = result = RunResult(
                     record, self.folder, exit_code_for(record), reports
                 )
@@ -630,7 +686,13 @@ class Runner:
             record.bench_time_s = (datetime.now(UTC) - self._wall_start).total_seconds()
         record.lower_bound_s = self.ctx.lower_bound_s if self.ctx is not None else None
         record.compute_verdict()
-        recorder.close()
+        try:
+            recorder.close()
+        except OSError as exc:  # the disk filled up: the last complete record stays on disk
+            if record.outcome == "completed":
+                record.outcome, record.abort_reason = "aborted", str(exc)
+                record.compute_verdict()
+            self.unsaved = str(exc)
 
     def _store(self, result: RunResult) -> None:
         """Local store, then the shared database (or the outbox), then the lot."""
@@ -639,24 +701,43 @@ class Runner:
             result.folder,
             self.request.db_url or self.station.station.database_url,
             self.request.local_store_url,
+            record=result.record.to_dict() if self.unsaved else None,
         )
         if self._lot is not None and result.publish is not None:
-            result.lot_message = self._join_lot(result.publish.run_id)  # type: ignore[attr-defined]
+            result.lot_message = self._join_lot(result, result.publish.run_id)  # type: ignore[attr-defined]
 
-    def _join_lot(self, run_id: str) -> str:
+    def _join_lot(self, result: RunResult, run_id: str) -> str:
         """Assign the run to its lot; a lot store out of reach is only a warning (the record
         names the lot, so 'isobench lot close' still counts the unit once it is uploaded)."""
+        from bench.records_cli import lot_decisions
         from bench.store import ResultStore, StoreError
 
+        lot_id = self.request.lot
         try:
             with ResultStore.open(self.lot_store_url()) as store:
-                store.add_unit_to_lot(self.request.lot, run_id)
+                store.add_unit_to_lot(lot_id, run_id)
+                units = lot_decisions(store, store.lot(lot_id))
         except StoreError as exc:
-            return f"unit not yet assigned to lot {self.request.lot}: {exc}"
+            return f"unit not yet assigned to lot {lot_id}: {exc}"
+        decided = [u for u in units if u.decided]
+        assert self._lot is not None
+        counts = any(a.run_id == run_id and a.counts for u in units for a in u.attempts)
+        result.lot_tally = (
+            f"lot {lot_id}: {len(decided)} of {self._lot['sample_size']} distinct units "
+            f"decided, {sum(u.nonconforming for u in decided)} nonconforming; this run "
+            + ("counts" if counts else "does not count")
+        )
         return ""
 
 
-_RUN_ENDING = (InstrumentError, SafetyError, ValidationError, TraceabilityError, PlanStopped)
+_RUN_ENDING = (
+    InstrumentError,
+    SafetyError,
+    ValidationError,
+    TraceabilityError,
+    PlanStopped,
+    OutputWriteError,
+)
 #: exceptions that end a run and are recorded as its end (a front-end need not re-raise them)
 RUN_ENDING = _RUN_ENDING
 
@@ -665,6 +746,8 @@ def _set_outcome(record: RunRecord, ending: BaseException | None, folder: Path) 
     """The record's outcome and abort reason from what ended the run."""
     if ending is None:
         record.outcome = "completed"
+    elif isinstance(ending, ModuleNotMeasured):
+        record.outcome, record.abort_reason = "aborted", str(ending)
     elif isinstance(ending, PlanStopped):
         record.outcome, record.abort_reason = "stopped", str(ending)
     elif isinstance(ending, RunAborted):
@@ -712,76 +795,41 @@ def finished_data(result: RunResult) -> dict[str, Any]:
         "folder": str(result.folder),
         "reports": {name: str(path) for name, path in result.reports.items()},
         "store": result.publish_message or (getattr(publish, "central", "") if publish else ""),
-        "lot_tally": result.lot_message,
+        "lot_tally": result.lot_tally,
     }
 
 
 # ------------------------------------------------------------------ compatibility
-@dataclass
-class RunOptions:
-    """The options of :func:`run_inspection` (in-process callers with a loaded station)."""
-
-    serial: str
-    output_dir: Path
-    operator: str = ""
-    lot: str = ""
-    supplier: str = ""
-    date_code: str = ""
-    ambient_c: float | None = None
-    humidity_pct: float | None = None
-    engineering: bool = False
-    publish: bool = True
-    render: bool = True
-    local_store_url: str | None = None
-    database_url: str | None = None
-    settings: PlanSettings = field(default_factory=PlanSettings)
-    progress: ProgressFn = lambda step, done, total, text: None
-    bench_clock: Callable[[], float] | None = None
-    opener: Opener = _default_opener
+def RunOptions(
+    serial: str, output_dir: Path, *, database_url: str | None = None, **fields: Any
+) -> RunRequest:
+    """The request of :func:`run_inspection` (whose station, profile and plan are given)."""
+    return RunRequest(
+        station="sim", serial=serial, out_dir=output_dir, db_url=database_url, **fields
+    )
 
 
 def run_inspection(
-    station: Station, profile: Profile, plan: list[Step], options: RunOptions
+    station: Station, profile: Profile, plan: list[Step], options: RunRequest
 ) -> RunResult:
     """One inspection through the runner, for callers that hold a station and a profile."""
-    request = RunRequest(
-        station=station,
-        serial=options.serial,
-        profile=profile,
-        plan=plan,
-        operator=options.operator,
-        lot=options.lot,
-        supplier=options.supplier,
-        date_code=options.date_code,
-        ambient_c=options.ambient_c,
-        humidity_pct=options.humidity_pct,
-        engineering=options.engineering,
-        out_dir=options.output_dir,
-        db_url=options.database_url,
-        local_store_url=options.local_store_url,
-        publish=options.publish,
-        render=options.render,
-        settings=options.settings,
-        opener=options.opener,
-        bench_clock=options.bench_clock,
-    )
-
-    def listener(event: RunEvent) -> None:
-        if event.kind == "progress":
-            options.progress(**event.data)
-
-    return Runner(request, listener).run()
+    request = dataclasses.replace(options, station=station, profile=profile, plan=plan)
+    return Runner(request).run()
 
 
 def publish_run(
-    folder: Path, central_url: str | None, local_url: str | None
+    folder: Path,
+    central_url: str | None,
+    local_url: str | None,
+    record: dict[str, Any] | None = None,
 ) -> tuple[object | None, str]:
-    """Store the run locally first, then centrally (or queue it); never raises."""
+    """Store the run locally first, then centrally (or queue it); never raises. ``record``:
+    the complete record when the run folder could not take it (disk full)."""
     from bench.store.store import StoreError
     from bench.store.sync import publish
 
     try:
-        result = publish(folder, central_url, local_url)
+        result = publish(folder, central_url, local_url, record=record)
     except StoreError as exc:
         return None, f"run kept in {folder} but not stored: {exc}"
     return result, result.message

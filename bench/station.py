@@ -27,6 +27,9 @@ from pydantic import (
 from drivers.registry import DRIVERS, models_for
 
 ROLES = ("source", "dmm", "supply", "load")
+#: the DMM models each measurement topology can drive (procedures/measurement.py): the direct
+#: topology reads the output current on the DMM's own current input, shunt-scan scans shunts
+TOPOLOGY_DMMS = {"direct": ("keysight34465a",), "shunt-scan": ("keithley-dmm6500",)}
 
 
 class StationError(ValueError):
@@ -58,6 +61,12 @@ class InstrumentConfig(BaseModel):
             raise ValueError(
                 f"{value!r} is not a VISA resource name; write it like "
                 "TCPIP0::192.168.1.10::5025::SOCKET"
+            )
+        if parts[0].upper().startswith("TCPIP") and ":" in parts[1]:
+            host, _, port = parts[1].rpartition(":")
+            raise ValueError(
+                f"{value!r}: the port goes in its own field, with ::SOCKET for a raw socket; "
+                f"write it like TCPIP0::{host}::{port}::SOCKET"
             )
         if parts[0].upper().startswith("TCPIP") and text.upper().endswith("::SOCKET"):
             try:
@@ -104,6 +113,18 @@ class StationInfo(BaseModel):
     #: shared results database (PostgreSQL) for several benches; runs are always stored locally
     #: first and uploaded when it is reachable
     database_url: str | None = None
+
+    @field_validator("database_url")
+    @classmethod
+    def _parsable_url(cls, value: str | None) -> str | None:
+        if value:
+            from bench.store.store import StoreError, check_url
+
+            try:
+                check_url(value)
+            except StoreError as exc:
+                raise ValueError(str(exc)) from None
+        return value
 
 
 class Wiring(BaseModel):
@@ -203,6 +224,14 @@ class Station(BaseModel):
                     f"instruments.{role}.model: {cfg.model} cannot be the {role}; "
                     f"use one of {', '.join(models_for(role))}"
                 )
+        topology, dmm = self.station.topology, self.instruments["dmm"].model
+        if dmm not in TOPOLOGY_DMMS[topology]:
+            other = [t for t, models in TOPOLOGY_DMMS.items() if dmm in models]
+            fix = f'set topology = "{other[0]}"' if other else "use another DMM"
+            raise ValueError(
+                f'station.topology: "{topology}" needs a {" or ".join(TOPOLOGY_DMMS[topology])} '
+                f"DMM, not {dmm}; {fix} or change instruments.dmm.model"
+            )
         return self
 
     @property
@@ -239,6 +268,13 @@ def _format_error(path: str, exc: ValidationError) -> str:
 
 def load_station(path: str | Path) -> Station:
     file = Path(path)
+    if file.is_dir():
+        tomls = sorted(file.glob("*.toml"))
+        hint = f" (e.g. {tomls[0]})" if tomls else ""
+        raise StationError(
+            f"station file {file}: is a folder; give the path of a station .toml file{hint} "
+            "or 'sim'"
+        )
     if not file.is_file():
         raise StationError(f"station file {file}: not found; give a path to a .toml file or 'sim'")
     try:

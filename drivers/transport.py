@@ -68,11 +68,17 @@ class VisaTransport:
             )
             if self._socket:
                 _disable_nagle(resource)
-        except (self._errors.VisaIOError, OSError, ValueError) as exc:
+        except Exception as exc:  # pyvisa-py raises a bare Exception for an unknown host
+            unknown_host = "Name or service not known" in str(exc) or "getaddrinfo" in str(exc)
             raise InstrumentCommunicationError(
                 self.name,
-                f"cannot open {self.resource_name} ({_reason(exc)})",
-                "check the address in the station file, the cable and that the instrument is on",
+                f"cannot open {self.resource_name} ("
+                + ("the host name does not resolve" if unknown_host else _reason(exc))
+                + ")",
+                "check the host name or IP address in the station file"
+                if unknown_host
+                else "check the address in the station file, the cable and that the "
+                "instrument is on",
             ) from exc
         refused = _connect_error(resource) if self._socket else None
         if refused:  # pyvisa-py opens a raw socket without telling that connect() failed
@@ -145,7 +151,15 @@ class VisaTransport:
             raise InstrumentCommunicationError(
                 self.name, problem, "check the cable and the instrument, then rerun"
             ) from exc
-        except (OSError, UnicodeDecodeError) as exc:
+        except UnicodeDecodeError as exc:
+            self.broken = f"a reply to {command!r} that is not text"
+            raise InstrumentCommunicationError(
+                self.name,
+                f"replied to {command!r} with bytes that are not SCPI text ({exc.object[:12]!r})",
+                "check that the address names this instrument (not another device) and its "
+                "interface settings (baud rate, terminator)",
+            ) from exc
+        except OSError as exc:
             self.broken = f"lost connection during {command!r}"
             raise InstrumentCommunicationError(
                 self.name,

@@ -32,6 +32,11 @@ class PlanStopped(Exception):
     """A gate step decided the rest of the plan must not run (e.g. a wiring fault)."""
 
 
+class ModuleNotMeasured(PlanStopped):
+    """A gate found that the module was never measured (no module, not seated, a fixture
+    wiring fault): the run ends ABORTED, never as the unit's FAIL."""
+
+
 @dataclass
 class WiringSettings:
     """The fixture as the station file describes it (see bench/stations/example.toml)."""

@@ -101,12 +101,27 @@ class Characteristic(BaseModel):
         )
 
 
+class Retest(BaseModel):
+    """``[retest]``: which attempt decides a unit inspected more than once in a lot (the lot
+    keeps a copy when it starts; see ``procedures.sampling.RetestPolicy`` for the default)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    conditional_retests: int = Field(1, ge=0, le=3)
+    fail_retests: int = Field(0, ge=0, le=3)
+    basis: str = (
+        "ILAC-G8:09/2019 4.2.3: a conditional result may be re-measured once, the later "
+        "result decides; ISO 2859-1: a FAIL stands unless the run is invalidated"
+    )
+
+
 class Profile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     module: ModuleInfo
     ratings: Ratings
     characteristics: dict[str, Characteristic]
+    retest: Retest = Field(default_factory=Retest)
     source_file: str = ""
 
     @model_validator(mode="after")

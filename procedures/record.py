@@ -193,6 +193,20 @@ class RunRecord:
         return record
 
 
+class OutputWriteError(OSError):
+    """The run folder cannot be written (disk full, read-only, removed): one line."""
+
+    def __init__(self, folder: Path, exc: OSError) -> None:
+        self.message = (
+            f"output folder {folder}: cannot write ({exc.strerror or exc}); free space or "
+            "give --out a folder you can write to"
+        )
+        super().__init__(exc.errno, self.message)
+
+    def __str__(self) -> str:
+        return self.message
+
+
 class Recorder:
     """Writes the record and the raw readings into one run folder as the run goes."""
 
@@ -227,6 +241,14 @@ class Recorder:
             self.record.measurements.append(measurement)
 
     def _append_row(self, row: dict[str, Any]) -> None:
+        try:
+            self._write_row(row)
+        except OutputWriteError:
+            raise
+        except OSError as exc:
+            raise OutputWriteError(self.folder, exc) from exc
+
+    def _write_row(self, row: dict[str, Any]) -> None:
         if self._writer is None:
             self._columns = list(row)
             self._writer = csv.DictWriter(
@@ -260,9 +282,12 @@ class Recorder:
     def waveform(self, name: str, columns: dict[str, Any]) -> Path:
         """A digitised record (e.g. a step response) as its own CSV under waveforms/."""
         folder = self.folder / "waveforms"
-        folder.mkdir(exist_ok=True)
         path = folder / f"{name}.csv"
-        pd.DataFrame(columns).to_csv(path, index=False)
+        try:
+            folder.mkdir(exist_ok=True)
+            pd.DataFrame(columns).to_csv(path, index=False)
+        except OSError as exc:
+            raise OutputWriteError(self.folder, exc) from exc
         return path
 
     # ------------------------------------------------------------------ record
@@ -270,20 +295,27 @@ class Recorder:
         self.record.measurements.append(measurement)
 
     def save(self) -> None:
-        """Atomic rewrite of record.json (a crash never leaves half a file)."""
+        """Atomic rewrite of record.json: a crash or a full disk never leaves half a file -
+        the previous complete record stays until the new one is whole on disk."""
         path = self.folder / self.RECORD
         tmp = path.with_suffix(".json.tmp")
-        with tmp.open("w", encoding="utf-8") as out:
-            # compact: the C encoder is ~10x faster than indented output (the record is
-            # rewritten after every step); read it with any JSON viewer
-            json.dump(self.record.to_dict(), out, separators=(",", ":"))
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
+        try:
+            with tmp.open("w", encoding="utf-8") as out:
+                # compact: the C encoder is ~10x faster than indented output (the record is
+                # rewritten after every step); read it with any JSON viewer
+                json.dump(self.record.to_dict(), out, separators=(",", ":"))
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, path)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+            raise OutputWriteError(self.folder, exc) from exc
 
     def close(self) -> None:
         with contextlib.suppress(OSError, ValueError):
             self._readings_file.flush()
             os.fsync(self._readings_file.fileno())
-        self._readings_file.close()
+        with contextlib.suppress(OSError):  # a full disk: the rows written so far stay
+            self._readings_file.close()
         self.save()

@@ -725,3 +725,168 @@ def resume_after_corrective_action(state: SwitchingState) -> SwitchingState:
     if not state.discontinued:
         raise ValueError("inspection is not discontinued; nothing to resume")
     return _fresh(state, Severity.TIGHTENED)
+
+
+# --------------------------------------------------------------------------------------------
+# distinct units and retests (the lot's sample is n distinct units, each counted once)
+# --------------------------------------------------------------------------------------------
+
+#: statements that make a unit nonconforming when they decide it
+NONCONFORMING = ("fail", "conditional fail")
+CONDITIONAL = ("conditional pass", "conditional fail")
+#: run outcomes that measured the module (an aborted run never did, or was cut short)
+MEASURED = ("completed", "stopped")
+
+
+@dataclass(frozen=True)
+class RetestPolicy:
+    """Which attempt decides a unit that was inspected more than once.
+
+    Default, in the spirit of ILAC-G8:09/2019 section 4.2.3 and ISO 2859-1: a CONDITIONAL
+    statement (the result lies within the guard band, the decision is uncertain) may be
+    measured again ``conditional_retests`` times and the later result decides (every attempt
+    stays on record); a FAIL stands (``fail_retests = 0``): ISO 2859-1 counts the
+    nonconforming units found in the sample, and a retest until pass would bias that count.
+    A run that never measured the module (aborted) and an engineering run never count; a
+    documented invalidation (``isobench lot invalidate RUN --reason``) takes one attempt out.
+    """
+
+    conditional_retests: int = 1
+    fail_retests: int = 0
+    basis: str = (
+        "ILAC-G8:09/2019 4.2.3: a conditional result may be re-measured once, the later "
+        "result decides; ISO 2859-1: a FAIL stands unless the run is invalidated"
+    )
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> RetestPolicy:
+        data = dict(data or {})
+        policy = cls(**{k: data[k] for k in ("conditional_retests", "fail_retests", "basis")
+                        if k in data})  # fmt: skip
+        for name in ("conditional_retests", "fail_retests"):
+            value = getattr(policy, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 3:
+                raise ValueError(f"retest policy: {name} must be 0 ... 3, got {value!r}")
+        return policy
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "conditional_retests": self.conditional_retests,
+            "fail_retests": self.fail_retests,
+            "basis": self.basis,
+        }
+
+    def describe(self) -> str:
+        return (
+            f"a conditional result may be retested {self.conditional_retests}x and a FAIL "
+            f"{self.fail_retests}x (the later result decides); aborted, engineering and "
+            "invalidated runs never count"
+        )
+
+
+@dataclass
+class Attempt:
+    """One run of a unit in a lot, as the lot sees it."""
+
+    run_id: str
+    serial: str
+    started_at: str
+    outcome: str | None  # None: the run is not (yet) in this store
+    verdict: str | None
+    engineering: bool = False
+    invalidated: str = ""  # the documented reason, or ""
+    counts: bool = False  # set by tally_units: this attempt is the unit's decisive one
+    note: str = ""  # set by tally_units: why it does or does not count
+
+
+@dataclass
+class UnitDecision:
+    serial: str
+    attempts: list[Attempt]
+    decisive: Attempt | None = None
+
+    @property
+    def decided(self) -> bool:
+        return self.decisive is not None
+
+    @property
+    def nonconforming(self) -> bool:
+        return self.decisive is not None and self.decisive.verdict in NONCONFORMING
+
+    @property
+    def result(self) -> str:
+        return self.decisive.verdict or "?" if self.decisive else "not decided"
+
+
+def _excluded(attempt: Attempt) -> str:
+    """Why an attempt can never count, or ""."""
+    if attempt.outcome is None:
+        return "not yet in this store (run 'isobench sync' on its bench)"
+    if attempt.invalidated:
+        return f"invalidated: {attempt.invalidated}"
+    if attempt.engineering:
+        return "engineering run: never counts"
+    if attempt.outcome not in MEASURED:
+        return f"{attempt.outcome}: the module was not measured to the end"
+    return ""
+
+
+def tally_units(attempts: list[Attempt], policy: RetestPolicy) -> list[UnitDecision]:
+    """Each serial once, decided by its attempts in time order under ``policy``."""
+    by_serial: dict[str, list[Attempt]] = {}
+    for attempt in sorted(attempts, key=lambda a: (a.started_at or "", a.run_id)):
+        by_serial.setdefault(attempt.serial, []).append(attempt)
+    units = []
+    for serial, runs in by_serial.items():
+        unit = UnitDecision(serial, runs)
+        retests = {"conditional": 0, "fail": 0}
+        for attempt in runs:
+            attempt.counts = False
+            attempt.note = _excluded(attempt)
+            if attempt.note:
+                continue
+            current = unit.decisive
+            if current is None:
+                unit.decisive, attempt.counts, attempt.note = attempt, True, "decides"
+                continue
+            kind = (
+                "conditional"
+                if current.verdict in CONDITIONAL
+                else "fail"
+                if current.verdict == "fail"
+                else ""
+            )
+            allowed = policy.conditional_retests if kind == "conditional" else policy.fail_retests
+            if kind and retests[kind] < allowed:
+                retests[kind] += 1
+                current.counts, current.note = False, f"superseded by retest run {attempt.run_id}"
+                unit.decisive, attempt.counts = attempt, True
+                attempt.note = (
+                    f"retest {retests[kind]} of {allowed} after {current.verdict}: decides"
+                )
+            else:
+                attempt.note = (
+                    f"not counted: run {current.run_id} ({current.verdict}) decides this unit "
+                    "under the lot's retest policy"
+                )
+        units.append(unit)
+    return units
+
+
+def how_it_will_count(serial: str, attempts: list[Attempt], policy: RetestPolicy) -> str:
+    """One line for the operator before a unit that already has attempts in the lot runs."""
+    mine = [a for a in attempts if a.serial == serial]
+    if not mine:
+        return ""
+    probe = Attempt("(this run)", serial, "\uffff", "completed", "pass")
+    (unit,) = tally_units([*mine, probe], policy)
+    before = ", ".join(f"{a.verdict if a.outcome in MEASURED else a.outcome}" for a in mine)
+    head = f"serial {serial} was inspected before in this lot ({len(mine)}x: {before}); "
+    if probe.counts and unit.attempts[:-1] and any(a.note.startswith("superseded") for a in mine):
+        return head + "this run is its permitted retest: its result decides the unit"
+    if probe.counts:
+        return head + "none of those counted, so this run decides the unit"
+    return head + (
+        f"this run is kept but does not count ({probe.note.split(': ', 1)[-1]}); to replace "
+        "a run, record why with 'isobench lot invalidate RUN --reason ...'"
+    )

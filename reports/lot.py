@@ -129,7 +129,9 @@ def lot_context(lot: dict[str, Any], runs: list[dict[str, Any]]) -> dict[str, An
             per_char.setdefault(c.name, []).append((serial, c))
         outcome = str(run.get("outcome", ""))
         verdict = str(run.get("verdict", ""))
-        counted = outcome in INSPECTED
+        # the lot's tally (lot close) says which attempt decides each unit; without it every
+        # measured production run counts
+        counted = bool(run.get("lot_counts", outcome in INSPECTED and not run.get("engineering")))
         inspected += counted
         bad = counted and verdict in NONCONFORMING
         nonconforming += bad
@@ -140,7 +142,9 @@ def lot_context(lot: dict[str, Any], runs: list[dict[str, Any]]) -> dict[str, An
             [
                 serial,
                 str(run.get("started_at", ""))[:19].replace("T", " "),
-                outcome + (" (engineering)" if run.get("engineering") else ""),
+                outcome
+                + (" (ENGINEERING RUN - never counts)" if run.get("engineering") else "")
+                + (f" - {run['lot_note']}" if run.get("lot_note") else ""),
                 {"text": shown.upper(), "bg": bg, "b": shown != "informative"},
                 "; ".join(c.title for c in failing)
                 or ("-" if counted else run.get("abort_reason", "")),
@@ -163,7 +167,7 @@ def lot_context(lot: dict[str, Any], runs: list[dict[str, Any]]) -> dict[str, An
                     },
                 ]
             )
-        if not counted:
+        if not counted and outcome not in INSPECTED:
             failed_rows.append(
                 [
                     serial,
@@ -218,9 +222,10 @@ def lot_context(lot: dict[str, Any], runs: list[dict[str, Any]]) -> dict[str, An
         [("lot", lot.get("lot_id", "")), ("supplier", lot.get("supplier", "") or "-")],
         [("status", lot.get("status", "")), ("units with a record", len(runs))],
         [
-            ("inspected (completed or stopped)", inspected),
+            ("distinct units counted", inspected),
             ("nonconforming (fail, conditional fail)", nonconforming),
         ],
+        [("retest policy", lot.get("retest_policy") or "-"), ("", "")],
     ]
     return {
         "lot": lot,

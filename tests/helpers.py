@@ -11,10 +11,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run_cli(
-    *args: str, timeout: float = 120.0, cwd: Path | None = None
+    *args: str, timeout: float = 120.0, cwd: Path | None = None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``isobench`` exactly as a user would (``python -m bench``) from the source tree."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    """Run ``isobench`` exactly as a user would (``python -m bench``) from the source tree;
+    ``env`` adds to (or overrides) the environment."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        **(env or {}),
+    }
     return subprocess.run(
         [sys.executable, "-m", "bench", *args],
         capture_output=True,

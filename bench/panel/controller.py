@@ -249,13 +249,13 @@ class PanelController:
         return self.station.station.database_url
 
     def _lot_view(self, lot_id: str) -> dict[str, Any]:
-        from bench.records_cli import lot_counts, lot_units
+        from bench.records_cli import lot_counts
         from bench.store import StoreError
 
         try:
             with self._store() as store:
                 lot = store.lot(lot_id)
-                inspected, nonconforming = lot_counts(lot_units(store, lot_id))
+                inspected, nonconforming = lot_counts(store, lot)  # distinct units
         except StoreError as exc:
             text = f"lot {lot_id}: {exc}"
             self.state.refuse(text)

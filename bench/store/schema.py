@@ -224,3 +224,14 @@ lot_units = sa.Table(
     sa.Column("run_id", sa.String(64), primary_key=True, index=True),
     sa.Column("added_at", UTCDateTime(), nullable=False),
 )
+
+#: a documented reason that takes one run out of its lot's count (``isobench lot invalidate``);
+#: the run itself and its verdicts stay as they are
+invalidations = sa.Table(
+    "invalidations",
+    metadata,
+    sa.Column("run_id", sa.String(64), sa.ForeignKey("runs.run_id"), primary_key=True),
+    sa.Column("reason", sa.Text(), nullable=False),
+    sa.Column("invalidated_by", sa.String(200), nullable=False, server_default=""),
+    sa.Column("invalidated_at", UTCDateTime(), nullable=False),
+)

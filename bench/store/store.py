@@ -49,6 +49,7 @@ __all__ = [
     "StoreError",
     "StoreNotFound",
     "StoreUnavailable",
+    "check_url",
     "data_dir",
     "default_url",
     "local_url",
@@ -291,6 +292,25 @@ def _plan_fields(plan: Any) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------------ engine
+URL_EXAMPLES = "sqlite:///C:/data/results.db or postgresql://user@host/isobench"
+
+
+def check_url(url: str) -> None:
+    """Refuse a database URL that cannot be parsed or names no supported backend, before
+    anything is measured (nothing is connected here)."""
+    try:
+        backend = make_url(url).get_backend_name()
+    except Exception:
+        raise StoreError(
+            f"database URL {mask_url(url)!r} cannot be parsed; write it like {URL_EXAMPLES}"
+        ) from None
+    if backend not in ("sqlite", "postgresql", "postgres"):
+        raise StoreError(
+            f"database URL {mask_url(url)!r}: unsupported backend {backend!r}; use sqlite or "
+            f"postgresql, e.g. {URL_EXAMPLES}"
+        )
+
+
 def _create_engine(url: str) -> sa.Engine:
     try:
         parsed = make_url(url)
@@ -863,6 +883,39 @@ class ResultStore:
                     f"({current['disposition']}); a closed lot is not changed"
                 )
         return self.lot(lot_id)
+
+    # ---------------------------------------------------------------- invalidations
+    def invalidate_run(self, run_id: str, reason: str, by: str = "") -> None:
+        """Record why a run must not count toward its lot (once per run; nothing else
+        about the run changes)."""
+        reason = " ".join(str(reason).split())
+        if not reason:
+            raise StoreError(f"run {run_id}: an invalidation needs a reason (--reason)")
+        with self._db(f"invalidate run {run_id}"):
+            if not self.has_run(run_id):
+                raise StoreNotFound(f"database {self.url}: no run {run_id}")
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(
+                        t.invalidations.insert().values(
+                            run_id=run_id,
+                            reason=reason,
+                            invalidated_by=str(by),
+                            invalidated_at=_now(),
+                        )
+                    )
+            except sa.exc.IntegrityError:
+                raise StoreConflict(
+                    f"database {self.url}: run {run_id} is already invalidated"
+                ) from None
+
+    def invalidations(self, run_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """``{run_id: {reason, invalidated_by, invalidated_at}}`` for those of ``run_ids``."""
+        if not run_ids:
+            return {}
+        query = sa.select(t.invalidations).where(t.invalidations.c.run_id.in_(run_ids))
+        with self._db("read invalidations"), self.engine.connect() as conn:
+            return {row.run_id: _row_dict(row, drop=("run_id",)) for row in conn.execute(query)}
 
     # ---------------------------------------------------------------- suppliers
     def supplier(self, name: str) -> dict[str, Any] | None:

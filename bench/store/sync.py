@@ -14,6 +14,7 @@ removed, and only after their run is in the central database.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -23,6 +24,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy.engine import make_url
 
 from bench.store.store import (
     RECORD_FILE,
@@ -52,6 +55,30 @@ _SAFE_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 def default_outbox() -> Path:
     return data_dir() / "outbox"
+
+
+def database_key(url: str) -> str:
+    """One name per database, however its URL is spelt (a SQLite file by its resolved path,
+    a server database by host, port and name): the folder of that database's outbox."""
+    try:
+        parsed = make_url(url)
+    except Exception:
+        raise StoreError(f"not a database URL: {mask_url(url)}") from None
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        path = (parsed.database or "").removeprefix("file:").split("?")[0]
+        ident = "sqlite:" + (str(Path(path).resolve()) if path else ":memory:")
+        slug = Path(path).stem or "memory"
+    else:
+        ident = f"{backend}://{parsed.host or 'localhost'}:{parsed.port or ''}/{parsed.database}"
+        slug = f"{parsed.host or 'localhost'}-{parsed.database or ''}"
+    digest = hashlib.sha256(ident.encode()).hexdigest()[:12]
+    return f"{re.sub(r'[^A-Za-z0-9_.-]', '_', slug)[:40]}-{digest}"
+
+
+def outbox_for(url: str) -> LocalQueue:
+    """The outbox of one database: runs queued for it wait there, and only there."""
+    return LocalQueue(default_outbox() / database_key(url))
 
 
 def _now() -> str:
@@ -234,17 +261,17 @@ def _local(local_store: ResultStore | str | None) -> Iterator[ResultStore]:
         store.close()
 
 
-def _run_data(entry_folder: str, run_id: str, local: ResultStore) -> RunData:
+def _run_data(entry_folder: str, run_id: str, local: ResultStore | None) -> RunData:
     """The run from the local store; from its folder if the local store lacks it."""
-    try:
-        return local.export_run(run_id)
-    except StoreNotFound:
-        pass
+    if local is not None:
+        with contextlib.suppress(StoreNotFound):
+            return local.export_run(run_id)
     folder = Path(entry_folder)
     if (folder / RECORD_FILE).is_file():
         return RunData.from_folder(folder)
     raise StoreError(
-        f"run {run_id} is neither in the local store {local.url} nor in its folder {folder}; "
+        f"run {run_id} is neither in the local store {local.url if local else '(unreadable)'} "
+        f"nor in its folder {folder}; "
         "its outbox entry is kept"
     )
 
@@ -254,30 +281,73 @@ def publish(
     central_url: str | None,
     local_store: ResultStore | str | None = None,
     queue: LocalQueue | None = None,
+    record: dict[str, Any] | None = None,
 ) -> PublishResult:
     """Store the run in ``folder`` locally, then centrally (or queue it for :func:`sync`).
 
-    A failure of the local store raises :class:`StoreError` (the run folder is untouched). Any
-    failure of the central database returns ``central == 'queued'`` with a one-line message.
+    ``record`` replaces the folder's record.json when the run folder could not take the
+    complete record (a full disk: the store must say how the run ended).
+
+    No run is lost: a local store that cannot take it (corrupted, read-only, unwritable)
+    queues the run in the local database's outbox, and the central upload then reads the run
+    folder. Any failure of the central database returns ``central == 'queued'`` with a
+    one-line message; ``queue`` is the central database's outbox (default: its own).
     """
     folder = Path(folder)
-    queue = queue if queue is not None else LocalQueue()
-    with _local(local_store) as local:
-        added = local.add_run(folder)
-        if not central_url:
-            return PublishResult(added.run_id, added.status, "local-only")
-        queue.put(added.run_id, folder)  # before the upload: a crash mid-way loses nothing
-        try:
-            with ResultStore.open(central_url) as central:
-                status = central.import_run(local.export_run(added.run_id)).status
-        except StoreError as exc:
-            message = f"{exc}; run {added.run_id} queued, upload later with 'isobench sync'"
-            queue.record_failure(added.run_id, str(exc))
-            return PublishResult(added.run_id, added.status, "queued", message)
-        queue.remove(added.run_id)
-        return PublishResult(
-            added.run_id, added.status, "uploaded" if status == "added" else "exists"
+    data: RunData | None = None
+    local_status, local_message = "added", ""
+    try:
+        with _local(local_store) as local:
+            if record is not None:
+                on_disk = RunData.from_folder(folder)
+                added = local.import_run(
+                    RunData(record, on_disk.readings_csv, None, str(folder), on_disk.waveforms)
+                )
+            else:
+                added = local.add_run(folder)
+            local_status = added.status
+            if central_url:
+                data = local.export_run(added.run_id)
+    except StoreError as exc:
+        data = RunData.from_folder(folder)  # raises if the folder has no readable record
+        target = local_store.url if isinstance(local_store, ResultStore) else local_store
+        outbox_for(target or local_url()).put(data.run_id, folder)
+        local_status = "queued"
+        local_message = (
+            f"{exc}; run {data.run_id} queued for the local store, import it with "
+            "'isobench sync' once the store is repaired"
         )
+    assert data is not None or not central_url
+    run_id = data.run_id if data is not None else added.run_id
+    if not central_url:
+        return PublishResult(run_id, local_status, "local-only", local_message)
+    queue = queue if queue is not None else outbox_for(central_url)
+    queue.put(run_id, folder)  # before the upload: a crash mid-way loses nothing
+    try:
+        with ResultStore.open(central_url) as central:
+            status = central.import_run(data).status  # type: ignore[arg-type]
+            _join_lot_of(central, data)  # type: ignore[arg-type]
+    except StoreError as exc:
+        message = f"{exc}; run {run_id} queued, upload later with 'isobench sync'"
+        queue.record_failure(run_id, str(exc))
+        return PublishResult(
+            run_id, local_status, "queued", "; ".join(filter(None, [local_message, message]))
+        )
+    queue.remove(run_id)
+    return PublishResult(
+        run_id, local_status, "uploaded" if status == "added" else "exists", local_message
+    )
+
+
+def _join_lot_of(store: ResultStore, data: RunData) -> None:
+    """A run whose record names an open lot of this database joins it (a run queued while
+    the database was away, or imported by sync, keeps its lot membership)."""
+    lot = str(data.record.get("lot") or "")
+    if not lot:
+        return
+    with contextlib.suppress(StoreError):
+        if store.lot(lot)["status"] == "open":
+            store.add_unit_to_lot(lot, data.run_id)
 
 
 def sync(
@@ -293,7 +363,7 @@ def sync(
     """
     if not central_url:
         raise StoreError("no central database URL configured; nothing to sync to")
-    queue = queue if queue is not None else LocalQueue()
+    queue = queue if queue is not None else outbox_for(central_url)
     report = SyncReport(central=mask_url(central_url))
     entries, broken = queue.scan()
     report.failed.update(broken)  # reported every time, kept for a human to look at
@@ -308,10 +378,15 @@ def sync(
         report.message = str(exc)
         report.remaining = len(queue)
         return report
-    with central, _local(local_store) as local:
+    with central, contextlib.ExitStack() as stack:
+        local: ResultStore | None = None
+        with contextlib.suppress(StoreError):  # a broken local store: the run folders serve
+            local = stack.enter_context(_local(local_store))
         for entry in entries:
             try:
-                status = central.import_run(_run_data(entry.folder, entry.run_id, local)).status
+                data = _run_data(entry.folder, entry.run_id, local)
+                status = central.import_run(data).status
+                _join_lot_of(central, data)
             except StoreUnavailable as exc:  # lost the connection: stop, keep the rest
                 queue.record_failure(entry.run_id, str(exc))
                 report.message = str(exc)

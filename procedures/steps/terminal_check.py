@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 from procedures.operations import BenchOps
-from procedures.plan import PlanStopped, RunContext, Step
+from procedures.plan import ModuleNotMeasured, PlanStopped, RunContext, Step
 from procedures.steps.common import record_value
 
 TEST_CURRENT_A = 1e-3
@@ -17,23 +17,30 @@ TEST_CURRENT_A = 1e-3
 MIN_BURDEN_V, MAX_BURDEN_V = 0.005, 0.100
 
 
+class FixtureFault(str):
+    """A finding that means the module was never measured (no module, not seated, a wiring
+    fault the module cannot cause): the run is ABORTED, the unit is not judged. The other
+    findings concern a seated, powered module's output: they are the unit's FAIL."""
+
+
 def diagnose(
     input_a: float, input_v: float, output_a: float, in_compliance: bool, supply_a: float
 ) -> str | None:
-    """The likely wiring fault for these readings, or None when they look right."""
+    """The likely wiring fault for these readings (a :class:`FixtureFault` when the module
+    was not measured), or None when they look right."""
     if in_compliance or abs(input_a) < 0.5 * TEST_CURRENT_A:
-        return (
+        return FixtureFault(
             "no input current: the input loop is open - check the source leads on the "
             "module's input terminals and that the module is seated"
         )
     burden = input_v
     if abs(burden) < MIN_BURDEN_V:
-        return (
+        return FixtureFault(
             f"input burden only {burden * 1e3:.1f} mV at 1 mA: the input is shorted or the "
             "source does not reach the module's input terminals - check the input wiring"
         )
     if supply_a < 1e-3:
-        return (
+        return FixtureFault(
             "the module draws no supply current: check the supply wiring (Us+ on 3/7, GND "
             "on 4/8) and the supply output"
         )
@@ -49,9 +56,11 @@ def diagnose(
             "(output wiring, load input) or the module is dead"
         )
     if ratio < -0.5:
-        return "the output current flows backwards: output wiring polarity is reversed"
+        return FixtureFault(
+            "the output current flows backwards: output wiring polarity is reversed"
+        )
     if abs(burden) > MAX_BURDEN_V:
-        return (
+        return FixtureFault(
             f"input burden {burden * 1e3:.0f} mV at 1 mA: high resistance in the input loop "
             "(loose push-in contact or a damaged input)"
         )
@@ -98,5 +107,7 @@ class TerminalCheck(Step):
         )
         ctx.progress(self.name, 1, 1, "wiring fault" if fault else "ok")
         ops.power_down()
+        if isinstance(fault, FixtureFault):
+            raise ModuleNotMeasured(f"the module was not measured: terminal check: {fault}")
         if fault is not None:
             raise PlanStopped(f"terminal check: {fault}")

@@ -90,7 +90,9 @@ def test_calibration_and_serials_decide_production_or_engineering_only() -> None
     assert "calibration due 2027-06-14 (in 200 days)" in "\n".join(ready.lines())
     assert restricted.exit_code == ENGINEERING_ONLY
     verdict = restricted.verdict()
-    assert verdict.startswith("usable for engineering runs only (--engineering): ")
+    assert verdict.startswith(
+        "ENGINEERING ONLY - usable for engineering runs only (--engineering): "
+    )
     assert "calibration was due 2026-11-25" in verdict and "is not the station file's" in verdict
     assert restricted.warnings == ["supply (keysight-e36104b): calibration due in 10 days"]
     assert "OVERDUE since 2026-11-25" in "\n".join(restricted.lines())
@@ -111,3 +113,24 @@ def test_limits_the_supply_cannot_meet_make_the_station_not_ready(tmp_path: Path
     assert cli.returncode == NOT_READY
     (line,) = [text for text in cli.stderr.splitlines() if text.strip()]
     assert "safety envelope cannot be built" in line and "35 V class supply" in line
+
+
+def test_ready_only_with_traceable_instruments_and_a_runnable_plan(tmp_path: Path) -> None:
+    """Issue 8 row 9: no serials or calibration dates -> ENGINEERING ONLY; a load limit the
+    full plan exceeds -> NOT READY, naming the limit and the fix."""
+    with SimBench(SimBenchConfig(serial="CHK-9", seed=9)) as sim:
+        station = sim_station(sim.resources, sim.models)
+        station.station.name = "bench-9"  # a real bench's file, without serials or due dates
+        path = tmp_path / "bench.toml"
+        path.write_text(station_toml(station), encoding="utf-8")
+        untraceable = run_cli("check", "--station", str(path))
+        station.limits.load_max_ohm = 100.0
+        path.write_text(station_toml(station), encoding="utf-8")
+        too_small = run_cli("check", "--station", str(path))
+    assert untraceable.returncode == ENGINEERING_ONLY, untraceable.stdout
+    assert "result: ENGINEERING ONLY" in untraceable.stdout
+    assert "source (keithley2450): no serial or calibration due date" in untraceable.stdout
+    assert too_small.returncode == NOT_READY
+    (line,) = too_small.stderr.strip().splitlines()
+    assert "limits.load_max_ohm is 100 ohm; raise it to at least 500" in line
+    assert "plan: " in too_small.stdout and "result: NOT READY" in too_small.stdout

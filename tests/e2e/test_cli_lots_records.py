@@ -95,7 +95,10 @@ def test_a_small_lot_end_to_end_accept_then_reject(tmp_path: Path) -> None:
     )
     rejudged = _ok(run_cli("rejudge", "--profile", str(loose), "--serial", "BAD-1-U1", *db))
     assert "was fail, now pass" in rejudged
+    again = _ok(run_cli("rejudge", "--profile", str(loose), "--serial", "BAD-1-U1", *db))
+    assert "already re-judged against this profile content" in again  # idempotent
     history = _ok(run_cli("history", "BAD-1-U1", *db))
+    assert history.count("rejudge pass") == 1
     assert "re-judged: rejudge pass (loose.toml)" in history
     assert history.split()[1] == "fail"  # the original verdict is untouched
 
@@ -213,10 +216,13 @@ def test_a_lot_run_queued_while_the_database_was_away_counts_once_synced(
     from procedures.plans import sweep_plan
     from procedures.profile import builtin_profile
 
-    central = ["--db", f"sqlite:///{tmp_path / 'central.db'}"]
+    url = f"sqlite:///{tmp_path / 'server' / 'central.db'}"
+    central = ["--db", url]
+    (tmp_path / "server").mkdir()
     _ok(run_cli("lot", "start", "--lot-size", "5", "--aql", "4.0", "--supplier", "ACME",
                 "--lot", "LATE-1", *central))  # fmt: skip
-    away = f"sqlite:///{tmp_path / 'unplugged' / 'central.db'}"  # the same store, unreachable
+    (tmp_path / "server").rename(tmp_path / "unplugged")  # the database goes away
+    away = url
     with SimBench(SimBenchConfig(serial="LATE-1-U1")) as sim:
         station = sim_station(sim.resources, sim.models)
         result = run_inspection(
@@ -233,11 +239,12 @@ def test_a_lot_run_queued_while_the_database_was_away_counts_once_synced(
             ),
         )
     assert result.exit_code == 0 and result.publish.queued, result.publish_message
+    (tmp_path / "unplugged").rename(tmp_path / "server")  # and comes back
     before = _ok(run_cli("lot", "show", "LATE-1", *central))
-    assert "units (0 of 3)" in before and "LATE-1-U1" not in before
+    assert "units (0 of 3 distinct" in before and "LATE-1-U1" not in before
     _ok(run_cli("sync", *central))
     after = _ok(run_cli("lot", "show", "LATE-1", *central))
-    assert "units (1 of 3)" in after
+    assert "units (1 of 3 distinct" in after
     (line,) = [text for text in after.splitlines() if "LATE-1-U1" in text]
     assert " pass " in line and result.publish.run_id in line
     _ok(run_cli("sync", *central))  # a second sync uploads nothing twice

@@ -55,6 +55,24 @@ resource = "TCPIP0::127.0.0.1::4::SOCKET"
             "unknown role",
         ),
         (lambda t: t.replace("[station]", "[station"), "not valid TOML"),
+        (  # issue 8 row 6: a topology whose measurer cannot drive this DMM
+            lambda t: t.replace('model = "keysight34465a"', 'model = "keithley-dmm6500"'),
+            'station.topology: "direct" needs a keysight34465a DMM, not keithley-dmm6500; '
+            'set topology = "shunt-scan" or change instruments.dmm.model',
+        ),
+        (  # row 12: host:port in one field
+            lambda t: t.replace("TCPIP0::127.0.0.1::1::SOCKET", "TCPIP::127.0.0.1:7327"),
+            "the port goes in its own field, with ::SOCKET for a raw socket; write it like "
+            "TCPIP0::127.0.0.1::7327::SOCKET",
+        ),
+        (  # row 9: the plan cannot run on these limits: refused before anything opens
+            lambda t: t + "[limits]\nload_max_ohm = 100.0\n",
+            "limits.load_max_ohm is 100 ohm; raise it to at least 600",
+        ),
+        (
+            lambda t: t.replace('name = "bench"', 'name = "bench"\ndatabase_url = "notaurl"'),
+            "station.database_url: database URL 'notaurl' cannot be parsed",
+        ),
     ],
 )
 def test_bad_station_file_is_one_line(tmp_path: Path, change, expected: str) -> None:
@@ -122,3 +140,61 @@ def test_an_output_folder_that_cannot_be_made_is_one_line(tmp_path: Path, where:
     (line,) = [text for text in result.stderr.splitlines() if text.strip()]
     assert line.startswith(f"isobench: error: output folder {out}: cannot create a run folder")
     assert line.endswith("give --out a folder you can write to")
+
+
+def test_unclear_problems_become_one_line_naming_role_problem_and_fix(tmp_path: Path) -> None:
+    """Issue 8 row 12, one line each: a folder given as station file, an unresolvable host, an
+    instrument that answers with bytes that are not text, impossible simulator settings."""
+    import socket
+    import threading
+
+    def one_line(*args: str, code: int = 2) -> str:
+        result = run_cli(*args)
+        assert result.returncode == code, result.stdout + result.stderr
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+        return lines[0]
+
+    station = tmp_path / "station.toml"
+    station.write_text(GOOD, encoding="utf-8")
+    out = ["--out", str(tmp_path / "out"), "--quiet"]
+    assert one_line("inspect", "--station", str(tmp_path), "--serial", "X", *out) == (
+        f"isobench: error: station file {tmp_path}: is a folder; give the path of a station "
+        f".toml file (e.g. {station}) or 'sim'"
+    )
+    nohost = tmp_path / "nohost.toml"
+    nohost.write_text(GOOD.replace("127.0.0.1::1::", "nohost.invalid::5025::"), encoding="utf-8")
+    line = one_line("inspect", "--station", str(nohost), "--serial", "X", *out)
+    assert "source (Keithley 2450) at TCPIP0::nohost.invalid::5025::SOCKET: cannot open" in line
+    assert "(the host name does not resolve) - check the host name or IP address" in line
+    server = socket.socket()  # a device that is not a SCPI instrument
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+
+    def garbage() -> None:
+        conn, _ = server.accept()
+        conn.recv(100)
+        conn.sendall(b"\xff\xfe\x00binary\n")
+
+    threading.Thread(target=garbage, daemon=True).start()
+    port = server.getsockname()[1]
+    binary = tmp_path / "binary.toml"
+    binary.write_text(GOOD.replace("127.0.0.1::1::", f"127.0.0.1::{port}::"), encoding="utf-8")
+    line = one_line("inspect", "--station", str(binary), "--serial", "X", *out)
+    server.close()
+    assert "source (Keithley 2450)" in line and "with bytes that are not SCPI text" in line
+    assert "check that the address names this instrument" in line
+    line = one_line("inspect", "--station", "sim", "--serial", "X", "--sim-set", "gain=inf", *out)
+    assert "'gain=inf': give a finite number, not inf" in line
+    for flag in (["--sim-topology", "direct"], ["--sim-nominal"], ["--defect", "gain"],
+                 ["--sim-set", "gain_error=0.1"], ["--sim-supply-model", "linear"]):  # fmt: skip
+        line = one_line("inspect", "--station", str(station), "--serial", "X", *flag, *out)
+        assert line == (
+            f"isobench: error: {flag[0]}: only for --station sim (a station file's simulator "
+            "takes them: isobench sim --station FILE)"
+        )
+    for lot in ("PO/77", "../../escape2"):
+        line = one_line("lot", "start", "--lot-size", "5", "--aql", "1", "--supplier", "A",
+                        "--lot", lot, "--db", f"sqlite:///{tmp_path / 'l.db'}")  # fmt: skip
+        assert f"lot id {lot!r}: use 1-64 letters, digits" in line and "e.g. PO-77" in line
+    assert not (tmp_path.parent / "escape2").exists() and not (tmp_path / "lot_PO").exists()

@@ -77,9 +77,8 @@ def station_for(sim: SimBench, short_timeouts: set[str] = frozenset()) -> Statio
 
 
 def run(sim: SimBench, station: Station, out: Path, serial: str, plan: list[Step]) -> RunResult:
-    extra = {"publish": False} if "publish" in RunOptions.__dataclass_fields__ else {}
     options = RunOptions(
-        serial=serial, output_dir=out, bench_clock=lambda: sim.bench_time_s, **extra
+        serial=serial, output_dir=out, bench_clock=lambda: sim.bench_time_s, publish=False
     )
     return run_inspection(station, builtin_profile(), plan, options)
 

@@ -160,9 +160,11 @@ def test_open_input_at_the_terminal_check_stops_the_plan_as_a_wiring_fault(
         assert_sim_safe(sim)
     finally:
         sim.stop()
-    assert result.record.outcome == "stopped", result.record.abort_reason
+    # the module was never measured: ABORTED (exit 2), never the unit's FAIL (issue 8)
+    assert result.record.outcome == "aborted", result.record.abort_reason
+    assert result.record.abort_reason.startswith("the module was not measured: terminal check")
     assert "the input loop is open" in result.record.abort_reason
-    assert result.exit_code == 1
+    assert result.exit_code == 2
 
 
 def test_a_safe_state_verified_only_on_a_retry_says_so(

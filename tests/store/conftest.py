@@ -1,9 +1,10 @@
 """Fixtures of the store tests: run folders and throw-away PostgreSQL databases.
 
-The PostgreSQL tests need the server the development and CI machines run on 127.0.0.1:5432
-(user postgres, trust authentication; ``.ci/start-postgres`` starts it). If it is not
-reachable they FAIL with a message saying so; they never skip. ``ISOBENCH_TEST_PG_ADMIN_URL``
-points them at another server.
+The PostgreSQL tests use the server the development and CI machines run on 127.0.0.1:5432
+(user postgres, trust authentication; ``.ci/start-postgres`` starts it), or the one
+``ISOBENCH_TEST_PG_ADMIN_URL`` names. When that does not answer (a fresh machine), they start
+a throw-away PostgreSQL 16 of their own from the ``pgserver`` wheel (bundled binaries for
+Linux, macOS and Windows) in a temporary folder; they never skip.
 """
 
 from __future__ import annotations
@@ -45,27 +46,52 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{(tmp_path / 'results.sqlite').as_posix()}"
 
 
-@pytest.fixture(scope="session")
-def pg_admin() -> Iterator[sa.Engine]:
-    """Admin connection (AUTOCOMMIT, for CREATE/DROP DATABASE); fails the test if unreachable."""
-    engine = sa.create_engine(
-        PG_ADMIN_URL,
+def _admin_engine(url: str) -> sa.Engine:
+    return sa.create_engine(
+        url,
         isolation_level="AUTOCOMMIT",
         poolclass=sa.NullPool,
         connect_args={"connect_timeout": 5},
     )
+
+
+def _answers(engine: sa.Engine) -> str:
+    """'' if the server answers, else why not."""
     try:
         with engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
     except sa.exc.OperationalError as exc:
-        reason = " ".join(str(exc.orig).split())
+        return " ".join(str(exc.orig).split())
+    return ""
+
+
+@pytest.fixture(scope="session")
+def pg_admin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sa.Engine]:
+    """Admin connection (AUTOCOMMIT, for CREATE/DROP DATABASE) to the configured server, or to
+    a throw-away server started from the pgserver wheel when that one does not answer."""
+    engine = _admin_engine(PG_ADMIN_URL)
+    reason = _answers(engine)
+    if not reason:
+        yield engine
+        engine.dispose()
+        return
+    try:
+        import pgserver
+    except ImportError:
         pytest.fail(
-            f"PostgreSQL is not reachable at {mask_url(PG_ADMIN_URL)} ({reason}). The store "
-            "tests need it: run .ci/start-postgres (CI starts it before the tests).",
+            f"PostgreSQL is not reachable at {mask_url(PG_ADMIN_URL)} ({reason}) and the "
+            "pgserver wheel is not installed: run the README's test command (it installs "
+            "the test extras), or start a server (.ci/start-postgres)",
             pytrace=False,
         )
-    yield engine
-    engine.dispose()
+    server = pgserver.get_server(tmp_path_factory.mktemp("pgserver"), cleanup_mode="stop")
+    uri = sa.make_url(server.get_uri()).set(drivername="postgresql+psycopg")
+    engine = _admin_engine(uri.render_as_string(hide_password=False))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        server.cleanup()
 
 
 class PgDatabases:
@@ -81,7 +107,7 @@ class PgDatabases:
         return name
 
     def url(self, name: str) -> str:
-        return sa.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+        return self.admin.url.set(database=name).render_as_string(hide_password=False)
 
     def create(self, name: str | None = None) -> str:
         name = name or self.name()

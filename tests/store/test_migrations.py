@@ -30,6 +30,7 @@ TABLES = {
     "verdicts",
     "lots",
     "lot_units",
+    "invalidations",
     "suppliers",
 }
 ROOT = Path(__file__).resolve().parents[2]
