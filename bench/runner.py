@@ -767,21 +767,7 @@ def _set_outcome(record: RunRecord, ending: BaseException | None, folder: Path) 
 def finished_data(result: RunResult) -> dict[str, Any]:
     """The ``run_finished`` event's data."""
     record = result.record
-    failing = [
-        {
-            "characteristic": m.characteristic,
-            "title": m.title,
-            "conditions": m.conditions,
-            "value": m.value,
-            "unit": m.unit,
-            "lower": m.decision.get("lower"),
-            "upper": m.decision.get("upper"),
-            "U": m.decision.get("U"),
-            "statement": m.statement,
-        }
-        for m in record.measurements
-        if m.statement in NOT_PASSED
-    ]
+    failing = [point_data(m) for m in record.measurements if m.statement in NOT_PASSED]
     publish = result.publish
     return {
         "run_id": record.run_id,
