@@ -198,12 +198,15 @@ def propagate(coefficients: Sequence[float], budgets: Sequence[Budget], prefix: 
         if a == 0.0:
             continue
         for c in b.components:
-            group = independent if varies_between_readings(c) else shared
-            group.setdefault((c.name, c.source), []).append((a, c))
-    # independent errors add in quadrature; one class's estimates (often one pooled s_p) are
-    # not independent estimates, so the class keeps the smallest dof of its members instead of
-    # gaining degrees of freedom from Welch-Satterthwaite (conservative)
-    for (name, source), terms in independent.items():
+            if varies_between_readings(c):
+                independent.setdefault((c.name, c.kind.split(" (")[0]), []).append((a, c))
+            else:
+                shared.setdefault((c.name, c.source), []).append((a, c))
+    # independent errors add in quadrature; the u of one class (e.g. "output noise") at several
+    # points rest on one growing pooled s_p, not on independent estimates, so the class keeps
+    # the smallest dof of its members instead of gaining dof from Welch-Satterthwaite
+    for (name, _kind), terms in independent.items():
+        source = terms[-1][1].source
         u = math.sqrt(sum((a * c.u) ** 2 for a, c in terms))
         dof = min(c.dof for _, c in terms)
         parts.append(Component(f"{prefix}{name}", u, terms[0][1].kind, source, dof))
