@@ -87,10 +87,15 @@ def summary(points: list[JudgedPoint]) -> str:
     covered = sum(p.covered for p in points)
     errors = np.array([p.measured_a - p.true_a for p in points])
     expanded = np.array([p.expanded_a for p in points])
+    tur = []
+    for level in (4e-3, 20e-3):
+        at = [p.expanded_a for p in points if abs(p.set_a - level) < 1e-9]
+        tur.append(f"TUR at {level * 1e3:g} mA >= {20e-6 / max(at):.1f} ({len(at)} points)")
     return (
         f"{covered}/{len(points)} points covered ({covered / len(points):.4f}); "
         f"SD(measured - true) {errors.std(ddof=1) * 1e6:.3f} uA; "
-        f"U median {np.median(expanded) * 1e6:.3f} uA, max {expanded.max() * 1e6:.3f} uA"
+        f"U median {np.median(expanded) * 1e6:.3f} uA, max {expanded.max() * 1e6:.3f} uA; "
+        + "; ".join(tur)
     )
 
 
