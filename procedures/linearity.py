@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from procedures.uncertainty import Budget, propagate
+from procedures.uncertainty import Budget, budget, propagate
 
 #: significance of the chi-square test that the down - up differences share one value
 HYSTERESIS_CONSISTENCY_ALPHA = 0.01
@@ -89,8 +89,19 @@ def _budget(points: Sequence[TraversePoint], a: np.ndarray) -> Budget:
     return propagate(list(a), [p.budget for p in points])
 
 
+def _unmeasured(points: Sequence[TraversePoint]) -> Derived | None:
+    """NaN when a point could not be measured (overload, lost reading): a derived value
+    would silently rest on the others."""
+    if all(np.isfinite([p.error_a, p.input_a]).all() for p in points):
+        return None
+    return Derived(math.nan, budget(), "not computed: a traverse point could not be measured")
+
+
 def least_squares_line(points: Sequence[TraversePoint]) -> tuple[Derived, Derived]:
     """Gain error (slope, 1) and offset (A) of the least-squares line through every point."""
+    missing = _unmeasured(points)
+    if missing is not None:
+        return missing, missing
     x = np.array([p.input_a for p in points])
     design = np.column_stack([x, np.ones_like(x)])
     rows = np.linalg.pinv(design)  # (slope; intercept) = rows @ e
@@ -122,6 +133,8 @@ def independent_non_linearity(points: Sequence[TraversePoint]) -> Derived:
     levels = _levels(points)
     if len(levels) < 3:
         raise ValueError("independent non-linearity needs at least three set points")
+    if (missing := _unmeasured(points)) is not None:
+        return missing
     e = np.array([p.error_a for p in points])
     x = np.array([lv.x for lv in levels])
     y = np.array([lv.coefficients @ e for lv in levels])
@@ -140,6 +153,8 @@ def terminal_non_linearity(points: Sequence[TraversePoint]) -> Derived:
     levels = _levels(points)
     if len(levels) < 3:
         raise ValueError("terminal-based non-linearity needs at least three set points")
+    if (missing := _unmeasured(points)) is not None:
+        return missing
     e = np.array([p.error_a for p in points])
     x = np.array([lv.x for lv in levels])
     y = np.array([lv.coefficients @ e for lv in levels])
@@ -162,6 +177,8 @@ def hysteresis(points: Sequence[TraversePoint]) -> Derived | None:
     both = sorted(set(ups) & set(downs))
     if not both:
         return None
+    if (missing := _unmeasured(points)) is not None:
+        return missing
     diffs = [downs[s].coefficients - ups[s].coefficients for s in both]
     e = np.array([p.error_a for p in points])
     d = np.array([c @ e for c in diffs])

@@ -170,3 +170,18 @@ def test_fewer_than_three_levels_is_refused() -> None:
         linearity.independent_non_linearity(points)
     with pytest.raises(ValueError, match="three set points"):
         linearity.terminal_non_linearity(points)
+
+
+def test_a_point_that_could_not_be_measured_leaves_every_derived_value_nan() -> None:
+    points = _traverse([0.0, 10 * MA, 20 * MA], [0.0, math.inf, 0.0])
+    gain, offset = linearity.least_squares_line(points)
+    hysteresis = linearity.hysteresis(points)
+    assert hysteresis is not None
+    for result in (
+        gain,
+        offset,
+        linearity.independent_non_linearity(points),
+        linearity.terminal_non_linearity(points),
+        hysteresis,
+    ):
+        assert math.isnan(result.value) and "could not be measured" in result.method
