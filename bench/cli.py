@@ -460,7 +460,8 @@ def _cmd_sim(args: argparse.Namespace) -> int:
     from bench.sim.bench import ROLES, SimBench, SimBenchConfig
     from bench.sim.defects import format_defects, parse_defect
     from bench.sim.fault_spec import format_fault, kinds_text, parse_fault
-    from bench.station import SimModule, sim_station, station_toml
+    from bench.sim.station_file import traceable_sim_station
+    from bench.station import SimModule, station_toml
 
     if args.list_defects:
         from bench.sim.defects import catalogue_text
@@ -575,7 +576,13 @@ def _cmd_sim(args: argparse.Namespace) -> int:
             lot.write_manifest(args.manifest)
             print(f"manifest: {args.manifest}")
         if args.write_station:
-            station = sim_station(bench.resources, bench.models, topology=topology)
+            # the simulated instruments' serials and a calibration due date: production-ready
+            station = traceable_sim_station(
+                bench.resources,
+                bench.models,
+                topology=topology,
+                serials={r: i.identity.serial for r, i in bench.instruments.items()},
+            )
             station.sim = module
             args.write_station.write_text(station_toml(station), encoding="utf-8")
             print(f"station file: {args.write_station}")

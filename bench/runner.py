@@ -31,7 +31,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.calibration import TraceabilityError, missing_calibration_data, traceability_problems
+from bench.calibration import (
+    TraceabilityError,
+    missing_calibration_data,
+    traceability_problems,
+    untraceable_refusal,
+)
 from bench.errors import RunRefused
 from bench.events import OPERATOR_INTERRUPT, Listener, RunAborted, RunControl, RunEvent, ignore
 from bench.lock import StationLock
@@ -437,6 +442,9 @@ class Runner:
             if url:
                 _check_database_url(url)
         self.station = self._station()
+        refusal = None if req.engineering else untraceable_refusal(self.station)
+        if refusal:  # what 'isobench check' calls ENGINEERING ONLY: refused before anything
+            raise RunRefused(refusal)
         self.steps = plan_steps(req, self.station.station.topology)
         problems = plan_problems(self.station, profile, self.steps, req.settings)
         if problems:  # refused now, not by the safety envelope with the module powered
@@ -603,7 +611,7 @@ class Runner:
                 )
             record.notes += [f"engineering run: {p}" for p in problems]
             missing = missing_calibration_data(station)
-            if missing and station.name != "sim":
+            if missing:  # an engineering run (a production run was refused in _prepare)
                 record.notes.append(
                     "no serial or calibration due date in the station file for: "
                     + ", ".join(missing)

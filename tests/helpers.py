@@ -31,9 +31,13 @@ def run_cli(
 
 
 def station_file(path: Path, resources: dict[str, str], models: dict[str, str]) -> Path:
-    from bench.station import sim_station, station_toml
+    """A station file pointing at a simulated bench, with the simulated instruments' serials
+    and calibration due dates (as ``isobench sim --write-station`` writes it): production
+    runs are allowed on it."""
+    from bench.sim.station_file import traceable_sim_station
+    from bench.station import station_toml
 
-    path.write_text(station_toml(sim_station(resources, models)), encoding="utf-8")
+    path.write_text(station_toml(traceable_sim_station(resources, models)), encoding="utf-8")
     return path
 
 
