@@ -3,8 +3,8 @@
 Expected behaviour: Keysight EL30000 Series Bench DC Electronic Loads Operating and
 Programming Guide, SCPI reference (``[SOURce:]FUNCtion RES``, ``RESistance <ohm>``,
 ``RESistance:RANGe``, ``INPut {ON|OFF}``, ``MEASure:VOLTage?/CURRent?/POWer?``), Keysight error
-format, *RST input off; the EL34143A row of docs/simulator.md (range values marked [E]). With the input off the output loop is open and the
-module delivers no current.
+format, *RST input off; the EL34143A row of docs/simulator.md (range values marked [E]). With
+the input off the output loop is open and the module delivers no current.
 """
 
 from __future__ import annotations
