@@ -442,14 +442,15 @@ class Runner:
             if url:
                 _check_database_url(url)
         self.station = self._station()
-        refusal = None if req.engineering else untraceable_refusal(self.station)
-        if refusal:  # what 'isobench check' calls ENGINEERING ONLY: refused before anything
-            raise RunRefused(refusal)
         self.steps = plan_steps(req, self.station.station.topology)
         problems = plan_problems(self.station, profile, self.steps, req.settings)
         if problems:  # refused now, not by the safety envelope with the module powered
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
             raise RunRefused(problems[0] + more)
+        # what 'isobench check' calls ENGINEERING ONLY (after NOT READY, as check ranks them)
+        refusal = None if req.engineering else untraceable_refusal(self.station)
+        if refusal:
+            raise RunRefused(refusal)
         self._lot = self._lot_of_request()
         self.lock = self._stack.enter_context(
             StationLock(self.station, serial=req.serial, front_end=req.front_end)

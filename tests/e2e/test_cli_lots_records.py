@@ -9,7 +9,7 @@ from pathlib import Path
 from bench.sim.bench import SimBench, SimBenchConfig
 from bench.sim.station_file import traceable_sim_station
 from bench.station import sim_station, station_toml
-from tests.helpers import run_cli
+from tests.helpers import cli_in_process as run_cli
 
 
 def _ok(result) -> str:
