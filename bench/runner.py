@@ -31,7 +31,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.calibration import TraceabilityError, missing_calibration_data, traceability_problems
+from bench.calibration import (
+    TraceabilityError,
+    missing_calibration_data,
+    traceability_problems,
+    untraceable_refusal,
+)
 from bench.errors import RunRefused
 from bench.events import OPERATOR_INTERRUPT, Listener, RunAborted, RunControl, RunEvent, ignore
 from bench.lock import StationLock
@@ -442,6 +447,10 @@ class Runner:
         if problems:  # refused now, not by the safety envelope with the module powered
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
             raise RunRefused(problems[0] + more)
+        # what 'isobench check' calls ENGINEERING ONLY (after NOT READY, as check ranks them)
+        refusal = None if req.engineering else untraceable_refusal(self.station)
+        if refusal:
+            raise RunRefused(refusal)
         self._lot = self._lot_of_request()
         self.lock = self._stack.enter_context(
             StationLock(self.station, serial=req.serial, front_end=req.front_end)
@@ -603,7 +612,7 @@ class Runner:
                 )
             record.notes += [f"engineering run: {p}" for p in problems]
             missing = missing_calibration_data(station)
-            if missing and station.name != "sim":
+            if missing:  # an engineering run (a production run was refused in _prepare)
                 record.notes.append(
                     "no serial or calibration due date in the station file for: "
                     + ", ".join(missing)

@@ -7,23 +7,32 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import run_cli
+from tests.helpers import cli_in_process as run_cli
 
+# traceable (serials, calibration due dates): a production run gets as far as the instruments
 GOOD = """
 [station]
 name = "bench"
 [instruments.source]
 model = "keithley2450"
 resource = "TCPIP0::127.0.0.1::1::SOCKET"
+serial = "04512345"
+calibration_due = 2099-01-01
 [instruments.dmm]
 model = "keysight34465a"
 resource = "TCPIP0::127.0.0.1::2::SOCKET"
+serial = "MY59012345"
+calibration_due = 2099-01-01
 [instruments.supply]
 model = "keysight-e36104b"
 resource = "TCPIP0::127.0.0.1::3::SOCKET"
+serial = "MY61004321"
+calibration_due = 2099-01-01
 [instruments.load]
 model = "keysight-el34143a"
 resource = "TCPIP0::127.0.0.1::4::SOCKET"
+serial = "MY61001508"
+calibration_due = 2099-01-01
 """
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tests.helpers import run_cli
+from tests.helpers import cli_in_process as run_cli
 
 
 def _run(*args: str, code: int = 0):
