@@ -892,7 +892,7 @@ REPEAT_TEXTS: dict[str, str] = {
     ),
     "counted": (
         "serial {serial} was inspected before in this lot ({n}x: {before}); this run is "
-        "recorded but does not count: the unit already counts as {result} (run {run})"
+        "recorded but does not count: the unit already counts as {result}"
     ),
 }
 

@@ -210,8 +210,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "repeat_counted": (
         REPEAT_TEXTS["counted"],
         "Seriennummer {serial} wurde in diesem Los schon geprüft ({n}x: {before}); dieser Lauf "
-        "wird aufgezeichnet, zählt aber nicht: die Einheit zählt bereits als {result} "
-        "(Lauf {run})",
+        "wird aufgezeichnet, zählt aber nicht: die Einheit zählt bereits als {result}",
     ),
     # wiring picture
     "wiring_title": (

@@ -52,8 +52,7 @@ def test_runs_that_never_count_leave_the_unit_to_a_later_attempt() -> None:
     ("before", "says"),
     [
         ([("A", "completed", "pass")],
-         "(1x: PASS); this run is recorded but does not count: the unit already counts as PASS "
-         "(run r0)"),
+         "(1x: PASS); this run is recorded but does not count: the unit already counts as PASS"),
         ([("A", "completed", "conditional pass")],
          "(1x: CONDITIONAL PASS); CONDITIONAL PASS before: this run is its permitted retest "
          "(1 of 1) and decides the unit"),
@@ -67,7 +66,8 @@ def test_runs_that_never_count_leave_the_unit_to_a_later_attempt() -> None:
          "(2x: CONDITIONAL FAIL, CONDITIONAL FAIL); CONDITIONAL FAIL stands: this run is kept "
          "but does not count unless run r1 is invalidated"),
         ([("A", "completed", "conditional pass"), ("A", "completed", "pass")],
-         "the unit already counts as PASS (run r1)"),
+         "(2x: CONDITIONAL PASS, PASS); this run is recorded but does not count: the unit "
+         "already counts as PASS"),
     ],
 )  # fmt: skip
 def test_the_operator_is_told_before_the_run_how_it_will_count(before, says: str) -> None:
