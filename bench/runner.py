@@ -437,6 +437,7 @@ class Runner:
         req = self.request
         profile = req.profile if isinstance(req.profile, Profile) else resolve_profile(req.profile)
         profile.check_environment(req.ambient_c, req.humidity_pct)
+        profile.check_serial(req.serial)
         self.profile = profile
         for url in (req.db_url, req.local_store_url):
             if url:
@@ -515,20 +516,24 @@ class Runner:
         return lot
 
     def _warn_repeated_serial(self, lot: dict[str, Any]) -> None:
-        """A serial that already has attempts in the lot: say how this run will count."""
-        from bench.records_cli import lot_decisions, lot_policy
+        """A serial that already has attempts in the lot: say how this run will count (the
+        notice carries the sentence's case and blanks, so a front-end can translate it)."""
+        from bench.records_cli import repeated_serial_count
         from bench.store import ResultStore, StoreError
-        from procedures.sampling import how_it_will_count
 
         try:
             with ResultStore.open(self.lot_store_url()) as store:
-                units = lot_decisions(store, lot)
+                count = repeated_serial_count(store, lot, self.request.serial)
         except StoreError:
             return
-        attempts = [a for u in units for a in u.attempts]
-        text = how_it_will_count(self.request.serial, attempts, lot_policy(lot))
-        if text:
-            self.emit("notice", level="warning", text=text)
+        if count is not None:
+            self.emit(
+                "notice",
+                level="warning",
+                text=count.text,
+                key=f"repeat_{count.case}",
+                values=dataclasses.asdict(count),
+            )
 
     def lot_store_url(self) -> str:
         """--db, else the station's shared database, else the default store."""
