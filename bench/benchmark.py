@@ -156,8 +156,19 @@ def child(out: Path, serial: str, nagle_on: bool, spawned_at: float, result: Pat
 
 
 # ------------------------------------------------------------------ driving the inspections
+def _children_cpu_s() -> float:
+    """User + system CPU seconds of the finished child processes (0 where not available)."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return 0.0
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def inspection(data_dir: Path, serial: str, nagle_on: bool) -> dict[str, Any]:
-    """One inspection in a fresh process: its wall time and the phases it reported."""
+    """One inspection in a fresh process: its wall time, its CPU time (less sensitive to
+    other load on the machine than the wall time) and the phases it reported."""
     env = dict(os.environ, XDG_DATA_HOME=str(data_dir), LOCALAPPDATA=str(data_dir))
     with tempfile.TemporaryDirectory() as tmp:
         result = Path(tmp) / "result.json"
@@ -165,6 +176,7 @@ def inspection(data_dir: Path, serial: str, nagle_on: bool) -> dict[str, Any]:
         out.mkdir()
         args = [sys.executable, "-m", "bench.benchmark", "--child", str(out), serial]
         args += ["--nagle" if nagle_on else "--no-nagle", "--result", str(result)]
+        cpu = _children_cpu_s()
         spawned_at = time.time()
         start = time.perf_counter()
         proc = subprocess.run(
@@ -172,10 +184,12 @@ def inspection(data_dir: Path, serial: str, nagle_on: bool) -> dict[str, Any]:
         )
         wall = time.perf_counter() - start
         ended_at = time.time()
+        cpu = _children_cpu_s() - cpu
         if not result.exists():
             raise SystemExit(f"benchmark inspection failed (exit {proc.returncode}): {proc.stderr}")
         data = json.loads(result.read_text(encoding="utf-8"))
     data["wall_s"] = wall
+    data["cpu_s"] = cpu
     data["phases"]["exit"] = ended_at - data["done_at"]
     return data
 
@@ -238,6 +252,13 @@ def main(argv: list[str] | None = None) -> int:
         f"  {'total wall':15s}"
         + "".join(f"{w:24.3f}" for w in walls)
         + f"   {walls[-1] / walls[0]:5.2f}"
+    )
+    cpus = [_median([r["cpu_s"] for r in runs[label]]) for label in labels]
+    print(
+        f"  {'CPU (user+sys)':15s}"
+        + "".join(f"{c:24.3f}" for c in cpus)
+        + f"   {cpus[-1] / cpus[0] if cpus[0] else float('nan'):5.2f}"
+        + "   less sensitive to other load than the wall time"
     )
     for label in labels:
         all_walls = ", ".join(f"{r['wall_s']:.2f}" for r in runs[label])
