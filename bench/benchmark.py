@@ -36,21 +36,26 @@ from typing import Any
 
 VARIANTS = (("baseline: Nagle on", True), ("isobench: TCP_NODELAY", False))
 
-#: phase -> what it holds, in the order of an inspection
+#: phase of the inspection process -> what it holds, in the order of an inspection
 PHASES = {
     "interpreter": "Python start until the benchmark's child runs",
     "imports": "modules the CLI imports before the run starts",
-    "station": "simulated bench started, instruments opened and checked",
+    "station": "report worker and simulated bench started, instruments opened and checked",
     "plan": "the measurement plan on the simulated bench",
     "record": "safe state read back, record completed on disk",
-    "load": "record and readings read back for the reports",
-    "plots": "PNG plots (matplotlib imported here)",
-    "HTML": "report.html (jinja2)",
-    "PDF": "report.pdf (fpdf2 imported here)",
-    "parquet+JUnit": "readings.parquet and junit.xml",
-    "store": "local result store (SQLite)",
+    "store": "local result store (SQLite), while the worker renders",
+    "reports": "waiting for the reports (or rendering them here without a worker)",
     "other": "the rest of the run: arguments, console, lock, simulator stop",
     "exit": "interpreter shut-down after the run",
+}
+#: part of the rendering (reports.render.last_seconds) -> what it holds
+REPORT_PARTS = {
+    "report": "record and readings read back",
+    "plots": "PNG plots (matplotlib)",
+    "html": "report.html (jinja2)",
+    "pdf": "report.pdf (fpdf2)",
+    "parquet": "readings.parquet (pyarrow)",
+    "junit": "junit.xml",
 }
 
 
@@ -113,19 +118,20 @@ def child(out: Path, serial: str, nagle_on: bool, spawned_at: float, result: Pat
     runner.Runner._finish = _timed(phases, "record", runner.Runner._finish)
     runner.Runner._store = _timed(phases, "store", runner.Runner._store)
     render_reports = runner.render_reports
+    parts: dict[str, float] = {}
+    where = {"renderer": "this process"}
 
-    def timed_reports(folder: Path) -> dict[str, Path]:
+    def timed_reports(folder: Path, worker: Any = None) -> dict[str, Path]:
         started = time.perf_counter()
-        import reports.render as render
-
-        phases["load"] = time.perf_counter() - started
-        render.load_unit = _timed(phases, "load", render.load_unit)
-        render._plots = _timed(phases, "plots", render._plots)
-        render.write_html = _timed(phases, "HTML", render.write_html)
-        render.write_pdf = _timed(phases, "PDF", render.write_pdf)
-        render.write_parquet = _timed(phases, "parquet+JUnit", render.write_parquet)
-        render.write_junit = _timed(phases, "parquet+JUnit", render.write_junit)
-        return render_reports(folder)
+        try:
+            return render_reports(folder, worker)
+        finally:
+            phases["reports"] = phases.get("reports", 0.0) + time.perf_counter() - started
+            if worker is not None and worker.seconds:
+                parts.update(worker.seconds)
+                where["renderer"] = "report worker (second process)"
+            elif "reports.render" in sys.modules:
+                parts.update(sys.modules["reports.render"].last_seconds)
 
     runner.render_reports = timed_reports
     argv = ["inspect", "--station", "sim", "--serial", serial, "--out", str(out), "--quiet"]
@@ -144,6 +150,8 @@ def child(out: Path, serial: str, nagle_on: bool, spawned_at: float, result: Pat
             {
                 "exit": code,
                 "phases": phases,
+                "parts": parts,
+                "renderer": where["renderer"],
                 "bench_s": record.get("bench_time_s") or 0.0,
                 "bound_s": record.get("lower_bound_s") or 0.0,
                 "reports": sorted(p.name for p in folder.iterdir() if p.is_file()),
@@ -265,6 +273,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {label}: every wall time {all_walls} s")
     reports = sorted(set().union(*(r["reports"] for r in runs[labels[-1]])))
     print(f"  files written per run: {', '.join(reports)}")
+    renderers = sorted({r["renderer"] for label in labels for r in runs[label]})
+    print(f"\nreport rendering, in the {' / '.join(renderers)}, median, seconds")
+    for part, what in REPORT_PARTS.items():
+        values = [_median([r["parts"].get(part, 0.0) for r in runs[label]]) for label in labels]
+        ratio = values[-1] / values[0] if values[0] else float("nan")
+        print(f"  {part:15s}" + "".join(f"{v:24.3f}" for v in values) + f"   {ratio:5.2f}   {what}")
     for label in labels:
         bench = _median([r["bench_s"] for r in runs[label]])
         bound = _median([r["bound_s"] for r in runs[label]])

@@ -385,9 +385,7 @@ def lot_histograms(panels: Sequence[HistogramPanel], columns: int = 2) -> bytes 
     if not panels:
         return None
     rows = math.ceil(len(panels) / columns)
-    fig, axes = _figure(
-        7.6, 2.3 * rows, rows, columns, top_in=0.25, hspace_in=0.7, wspace_in=0.55
-    )
+    fig, axes = _figure(7.6, 2.3 * rows, rows, columns, top_in=0.25, hspace_in=0.7, wspace_in=0.55)
     for ax in axes.flat[len(panels) :]:
         ax.set_visible(False)
     for ax, p in zip(axes.flat, panels, strict=False):

@@ -487,6 +487,11 @@ def write_junit(u: UnitData) -> Path:
     return _write(u, u.folder / "junit.xml")
 
 
+#: seconds each part of the last render_unit_reports took (load, plots, html, pdf, parquet,
+#: junit): what the benchmark reports, also from the report worker
+last_seconds: dict[str, float] = {}
+
+
 def _guard(name: str, folder: Path, fn: Callable[[], Path], outputs: dict[str, Path]) -> None:
     start = time.perf_counter()
     try:
@@ -497,7 +502,8 @@ def _guard(name: str, folder: Path, fn: Callable[[], Path], outputs: dict[str, P
         with contextlib.suppress(OSError):
             (folder / f"{name}-error.txt").write_text(traceback.format_exc(), encoding="utf-8")
     finally:
-        log.debug("%s rendered in %.2f s", name, time.perf_counter() - start)
+        last_seconds[name] = time.perf_counter() - start
+        log.debug("%s rendered in %.2f s", name, last_seconds[name])
 
 
 def render_unit_reports(folder: Path) -> dict[str, Path]:
@@ -509,6 +515,7 @@ def render_unit_reports(folder: Path) -> dict[str, Path]:
     folder = Path(folder)
     outputs: dict[str, Path] = {}
     holder: dict[str, Any] = {}
+    last_seconds.clear()
 
     def load() -> Path:
         holder["u"] = load_unit(folder)
@@ -520,11 +527,13 @@ def render_unit_reports(folder: Path) -> dict[str, Path]:
     if u is None:
         return outputs
     plot_list: list[dict[str, Any]] = []
+    start = time.perf_counter()
     try:
         plot_list = _plots(u)
     except Exception as exc:  # the reports still render, without plots
         log.error("plots failed: %s: %s", type(exc).__name__, exc)
         (folder / "plots-error.txt").write_text(traceback.format_exc(), encoding="utf-8")
+    last_seconds["plots"] = time.perf_counter() - start
     _guard("html", folder, lambda: write_html(u, plot_list), outputs)
     _guard("pdf", folder, lambda: write_pdf(u, plot_list), outputs)
     _guard("parquet", folder, lambda: write_parquet(u), outputs)

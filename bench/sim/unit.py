@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+
 from bench.sim.ar1 import ar1
 from bench.sim.errors_model import seeded_rng
 from procedures.model import FloatArray, ModuleModel, ModuleParameters
