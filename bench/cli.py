@@ -371,6 +371,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
+    from reports.worker import ReportWorker
+
+    # first: the report worker's imports overlap ours and the measurement (second core)
+    worker = ReportWorker.start()
     from bench.events import RunControl
     from bench.runner import Runner, RunRequest, SimOptions, finished_data
     from reports.console import ConsoleListener, Progress, failing_lines
@@ -397,6 +401,7 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
             supply_model=args.sim_supply_model,
         ),
         front_end="isobench inspect",
+        report_worker=worker or False,  # one run per process: render on the second core
     )
     control = RunControl()
     _INTERRUPTS.control = control

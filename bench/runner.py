@@ -131,6 +131,11 @@ class RunRequest:
     front_end: str = "api"  # who asked: "cli", "panel", "pytest" (shown as the lock holder)
     publish: bool = True  # store the record (local store, then the shared database)
     render: bool = True  # render the reports (HTML, PDF, JUnit, Parquet)
+    #: render them in a second process (reports/worker.py): its imports overlap the
+    #: measurement and its drawing the store. True: started with the run; or a started
+    #: ReportWorker (the runner owns it from here). For one-run processes (the CLI); a process
+    #: that renders often has the renderers imported already
+    report_worker: Any = False
     settings: PlanSettings = field(default_factory=PlanSettings)
     opener: Opener = _default_opener
     #: modelled bench time source; None = the simulator's clock for ``sim``, else wall time
@@ -322,6 +327,7 @@ class Runner:
         self.folder: Path | None = None
         self.lock: StationLock | None = None
         self._lot: dict[str, Any] | None = None
+        self._report_worker: Any = None  # reports.worker.ReportWorker, if the request asks
         self._stack = contextlib.ExitStack()
         self._failure: BaseException | None = None  # what ended the run while it opened
         #: why the final record could not be written to the run folder ("" if it was)
@@ -435,6 +441,14 @@ class Runner:
     def _prepare(self) -> None:
         """Everything that can refuse the run: nothing is switched on, no folder made."""
         req = self.request
+        if req.report_worker is True and req.render:
+            from reports.worker import ReportWorker
+
+            self._report_worker = ReportWorker.start()
+        elif req.report_worker:
+            self._report_worker = req.report_worker
+        if self._report_worker is not None:
+            self._stack.callback(self._report_worker.close)
         profile = req.profile if isinstance(req.profile, Profile) else resolve_profile(req.profile)
         profile.check_environment(req.ambient_c, req.humidity_pct)
         profile.check_serial(req.serial)
@@ -667,14 +681,21 @@ class Runner:
                     verified=record.safe_state_verified,
                 )
                 reports: dict[str, Path] = {}
-                if self.request.render and not self.unsaved:
+                render = self.request.render and not self.unsaved
+                worker = self._report_worker if render else None
+                if worker is not None and not worker.submit(self.folder):
+                    worker = None
+                if render and worker is None:
                     with contextlib.suppress(OSError):  # the record stays the data
                         reports = render_reports(self.folder)
                 self.result = result = RunResult(
                     record, self.folder, exit_code_for(record), reports
                 )
                 if self.request.publish:
-                    self._store(result)
+                    self._store(result)  # while the worker renders
+                if worker is not None:
+                    with contextlib.suppress(OSError):
+                        result.reports = render_reports(self.folder, worker)
                 self.emit("run_finished", **finished_data(result))
         finally:
             self.control.phase = "done"
@@ -835,14 +856,16 @@ def publish_run(
     return result, result.message
 
 
-def render_reports(folder: Path) -> dict[str, Path]:
+def render_reports(folder: Path, worker: Any = None) -> dict[str, Path]:
     """Render every report from the files on disk; a failing renderer never loses data (it
-    leaves ``<name>-error.txt`` and the others still run)."""
-    from reports.render import render_unit_reports
+    leaves ``<name>-error.txt`` and the others still run). ``worker``: a
+    reports.worker.ReportWorker the folder was submitted to; what it does not deliver is
+    rendered here."""
+    from reports.worker import render_with
 
     outputs: dict[str, Path] = {
         "record": folder / Recorder.RECORD,
         "readings": folder / Recorder.READINGS,
     }
-    outputs.update(render_unit_reports(folder))
+    outputs.update(render_with(worker, folder))
     return outputs
