@@ -13,7 +13,8 @@ from pathlib import Path
 
 from bench.check import ENGINEERING_ONLY, READY
 from bench.sim.bench import SimBench, SimBenchConfig, is_safe
-from bench.station import load_station, sim_station, station_toml
+from bench.sim.bench import sim_station
+from bench.station import load_station, station_toml
 from tests.e2e.simulator import Simulator, station_written_by_a_simulator
 from tests.helpers import run_cli
 
