@@ -378,8 +378,10 @@ class RigolDL3021(RigolInstrument):
 
     @scpi("MEASure[:SCALar]:RESistance[:DC]?")
     def _meas_resistance(self, call: Call) -> str:
-        """V/I of the readbacks; with no current flowing the overflow marker."""
+        """V/I of the readbacks; with the input off or no current flowing the overflow marker
+        [E: the DL3000's reply in that case is to confirm]."""
         call.expect(0)
         volts, amps = self._true()
-        v, i = self._volts(volts), self._amps(amps)
-        return self.fixed(v / i, "OHM") if abs(i) > 1e-6 else "9.9E+37"
+        if not self.state.input_on or amps <= 1e-6:
+            return "9.9E+37"
+        return self.fixed(self._volts(volts) / self._amps(amps), "OHM")

@@ -144,6 +144,16 @@ class RigolDP821(RigolInstrument):
                 s.output, s.oc_tripped = False, True
                 self.world.set_supply(False, 0.0, s.current_a)
 
+    def process(self, message: str) -> str | None:
+        """Every message first sees channel 1's protection act on the module's present draw
+        (the real supply watches it continuously; the bench changes between messages)."""
+        with self.world.lock:
+            s = self.channels[WIRED]
+            if s.output and s.ocp_enabled and self._over_current(s):
+                s.output, s.oc_tripped = False, True
+                self.world.set_supply(False, 0.0, s.current_a)
+        return super().process(message)
+
     def _over_current(self, s: ChannelState) -> bool:
         """The output current reaches the OCP level: in CC (held at the limit) when the limit
         is at or above the OCP level, in CV when the drawn current exceeds it."""
