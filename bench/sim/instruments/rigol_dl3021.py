@@ -92,6 +92,7 @@ class StateDL3021:
     cc_vlim_v: float = RATED_V
     cv_ilim_a: float = RATED_A
     input_on: bool = False
+    sense: bool = False
     tripped: str = ""  # "", "OV", "OC", "OP"
 
 
@@ -327,6 +328,11 @@ class RigolDL3021(RigolInstrument):
             call.param(), unit="A", minimum=0.0, maximum=RATED_A, default=RATED_A
         )
         return None
+
+    @scpi("[SOURce]:SENSe")
+    def _sense(self, call: Call) -> str | None:
+        """Remote sense on/off: stored; the simulated loop has no lead drop at the load."""
+        return self.bool_setting(call, self.state, "sense")
 
     # ------------------------------------------------------------------ input
     @scpi("[SOURce]:INPut[:STATe]")
