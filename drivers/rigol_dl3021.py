@@ -48,6 +48,7 @@ def cr_range_for(resistance_ohm: float) -> float:
 class RigolDL3021(ScpiInstrument, Load):
     MODEL = "Rigol DL3021"
     IDN_PATTERN = re.compile(r"RIGOL TECHNOLOGIES,DL3021A?,")
+    min_resistance_ohm = MIN_OHM
 
     function = Setting(":SOUR:FUNC?", ":SOUR:FUNC {}", parse=str)
     resistance_range_ohm = Setting(":SOUR:RES:RANG?", ":SOUR:RES:RANG {}", to_text=_text)
