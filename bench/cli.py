@@ -519,7 +519,6 @@ def _cmd_sim(args: argparse.Namespace) -> int:
         SimBench,
         SimBenchConfig,
         choose_models,
-        sim_station,
         topology_for,
     )
     from bench.sim.defects import format_defects, parse_defect
