@@ -15,7 +15,7 @@ from bench.check import ENGINEERING_ONLY, READY
 from bench.sim.bench import SimBench, SimBenchConfig, is_safe, sim_station
 from bench.station import load_station, station_toml
 from tests.e2e.simulator import Simulator, station_written_by_a_simulator
-from tests.helpers import run_cli
+from tests.helpers import cli_in_process as run_cli
 
 
 def test_a_file_without_serials_or_due_dates_refuses_a_production_inspect(
