@@ -114,6 +114,11 @@ class RigolDP821(RigolInstrument):
     def output_enabled(self) -> bool:
         return any(ch.output for ch in self.channels.values())
 
+    def safety_levels(self) -> dict[str, float]:
+        """Channel 1's programmed voltage (channel 2 drives nothing; its output state is in
+        ``output_enabled``)."""
+        return {"voltage_v": self.channels[WIRED].voltage_v}
+
     def trip(self, protection: str) -> None:
         """An OVP/OCP trip of channel 1 (fault injection): output off, latched."""
         s = self.channels[WIRED]
