@@ -7,7 +7,10 @@ Measures, in one run and on this machine, what the controller's performance clai
 2. a full simulated incoming inspection as a user runs it (``isobench inspect --station sim``
    in a fresh Python process: interpreter start, imports, the plan on the simulated bench, the
    record, every report and the local store), both ways, with its wall time split into
-   phases, and its modelled bench time against the plan's physical lower bound.
+   phases, and its modelled bench time against the plan's physical lower bound;
+3. per topology (shunt-scan, direct): the modelled bench time of the full plan, its physical
+   lower bound (procedures/lower_bound.py) and their ratio, and the test uncertainty ratio
+   TUR = 20 uA / U of the transmission error at 4 and 20 mA (worst point of each level).
 
 Every figure is the median over the repetitions; ratios are against the baseline measured in
 the same run. The inspections use a private data folder (``XDG_DATA_HOME``/``LOCALAPPDATA``)
@@ -88,6 +91,44 @@ def round_trips(pairs: int) -> float:
             return (time.perf_counter() - start) / pairs
         finally:
             link.close()
+
+
+def tur_at(record: Any, level_a: float) -> float:
+    """Smallest tolerance half-width / U of the transmission error points at ``level_a``."""
+    turs = [
+        m.decision["tur"]
+        for m in record.measurements
+        if m.characteristic == "transmission_error"
+        and abs(m.conditions.get("set_a", -1.0) - level_a) < 1e-9
+        and m.decision.get("tur")
+    ]
+    return min(turs) if turs else float("nan")
+
+
+def plan_record(topology: str) -> Any:
+    """The record of one full inspection (in this process, no reports, no store)."""
+    from bench.runner import RunOptions, run_inspection
+    from bench.sim.bench import SimBench, SimBenchConfig
+    from bench.station import sim_station
+    from procedures.plans import full_plan
+    from procedures.profile import builtin_profile
+
+    config = SimBenchConfig(serial="BENCH-1", topology=topology)  # type: ignore[arg-type]
+    with tempfile.TemporaryDirectory() as out, SimBench(config) as sim:
+        station = sim_station(sim.resources, sim.models)
+        result = run_inspection(
+            station,
+            builtin_profile(),
+            full_plan(station.station.topology),
+            RunOptions(
+                serial="BENCH-1",
+                output_dir=Path(out),
+                publish=False,
+                render=False,
+                bench_clock=lambda: sim.bench_time_s,
+            ),
+        )
+    return result.record
 
 
 # ------------------------------------------------------------------ inside the inspection
@@ -273,19 +314,30 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {label}: every wall time {all_walls} s")
     reports = sorted(set().union(*(r["reports"] for r in runs[labels[-1]])))
     print(f"  files written per run: {', '.join(reports)}")
+    bench = _median([r["bench_s"] for r in runs[labels[-1]]])
+    bound = _median([r["bound_s"] for r in runs[labels[-1]]])
+    print(
+        f"  these runs (sim station, shunt-scan): modelled bench time {bench:.2f} s, physical "
+        f"lower bound {bound:.2f} s, bench time / bound {bench / bound if bound else 0:.3f}"
+    )
     renderers = sorted({r["renderer"] for label in labels for r in runs[label]})
     print(f"\nreport rendering, in the {' / '.join(renderers)}, median, seconds")
     for part, what in REPORT_PARTS.items():
         values = [_median([r["parts"].get(part, 0.0) for r in runs[label]]) for label in labels]
         ratio = values[-1] / values[0] if values[0] else float("nan")
         print(f"  {part:15s}" + "".join(f"{v:24.3f}" for v in values) + f"   {ratio:5.2f}   {what}")
-    for label in labels:
-        bench = _median([r["bench_s"] for r in runs[label]])
-        bound = _median([r["bound_s"] for r in runs[label]])
+    print("\nplan at the physics (modelled bench time, one unit per topology)")
+    for topology in ("shunt-scan", "direct"):
+        record = plan_record(topology)
+        bench, bound = record.bench_time_s or 0.0, record.lower_bound_s or 0.0
         print(
-            f"\n{label}: modelled bench time {bench:.2f} s, physical lower bound {bound:.2f} s, "
-            f"bench time / bound {bench / bound if bound else float('nan'):.3f}"
+            f"  {topology:10s} bench time {bench:6.2f} s, physical lower bound {bound:5.2f} s, "
+            f"bench time / bound {bench / bound if bound else float('nan'):5.3f}; TUR at 4 mA "
+            f"{tur_at(record, 4e-3):5.1f}, at 20 mA {tur_at(record, 20e-3):5.1f}"
         )
+        parts = [n for n in record.notes if n.startswith("physical lower bound")]
+        if parts:
+            print(f"    {parts[0]}")
     return 0
 
 

@@ -35,6 +35,7 @@ NOTE_GREY = (85, 85, 85)
 BORDER_GREY = (170, 170, 170)
 HEADER_BG = "#eef0f4"
 CELL_PAD_MM = 0.8
+SHORT_CELL_MM = 26.0  # a cell up to this wide is kept on one line when the table allows
 LINE_FACTOR = 1.2  # line height / font size
 
 _LATIN1_FOLD = {
@@ -332,7 +333,7 @@ class ReportPDF(FPDF):
         columns = len(head) if head else max((len(r) for r in body), default=0)
         if not columns:
             return
-        widths = self._column_widths(([head] if head else []) + body, columns, size)
+        widths = self._column_widths(([head] if head else []) + body, columns, size, bool(head))
         aligns = list(aligns or []) + ["left"] * columns
         line_h = size * PT_MM * LINE_FACTOR
         laid = [self._lay_row(r, widths, size) for r in body]
@@ -354,19 +355,28 @@ class ReportPDF(FPDF):
         pairs = max((len(r) for r in rows), default=1)
         self.table(None, flat, size=size, bold_columns=range(0, 2 * pairs, 2))
 
-    def _column_widths(self, rows: list[list[Cell]], columns: int, size: float) -> list[float]:
+    def _column_widths(
+        self, rows: list[list[Cell]], columns: int, size: float, header: bool
+    ) -> list[float]:
         pad = 2 * CELL_PAD_MM
         natural = [pad + 1.0] * columns
-        minimum = [pad + 1.0] * columns
-        for row in rows:
+        minimum = [pad + 1.0] * columns  # the longest word
+        short = [pad + 1.0] * columns  # the longest short cell: a value with its unit, a time
+        for r, row in enumerate(rows):
             for n, cell in enumerate(row[:columns]):
                 if not cell.text:
                     continue
                 self.style(cell.bold, size)
-                natural[n] = max(natural[n], pad + self.width_of(cell.text))
+                width = pad + self.width_of(cell.text)
+                natural[n] = max(natural[n], width)
                 longest = max(self.width_of(w) for w in cell.text.split())
                 minimum[n] = max(minimum[n], pad + min(longest, 45.0))
+                if width <= SHORT_CELL_MM and not (header and r == 0):  # headers may wrap
+                    short[n] = max(short[n], width)
         total = self.epw
+        keep_whole = [max(a, b) for a, b in zip(minimum, short, strict=True)]
+        if sum(keep_whole) <= total:  # short cells never wrap when the width allows
+            minimum = keep_whole
         if sum(natural) <= total:  # everything on one line: share the rest like the widths
             extra = (total - sum(natural)) / sum(natural)
             return [w * (1 + extra) for w in natural]
