@@ -7,7 +7,7 @@ marks from sister manuals of the same family (``bench/sim/instruments/keithley_d
 ``-113,"Undefined header;1;<date time>"``; 2000-SCAN channels 1..10; ``:TRIG:STAT?``
 ``RUNNING;RUNNING;n`` / ``IDLE;IDLE;n``; REL = seconds since the buffer's first reading; and
 the DMM6500 data sheet: 10 V DCV +-(25 ppm rdg + 5 ppm rng). The shunt-scan world
-(docs/metrology.md 4.3, recommended topology): channel 1 across the 100 ohm input shunt, 2
+(docs/metrology.md 4.3, topology): channel 1 across the 100 ohm input shunt, 2
 across the 100 ohm output shunt, 3 across the 10 ohm supply shunt; the source's digital line 2
 bypasses the module.
 """
