@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.signal import lfilter
 
 from bench.sim.errors_model import seeded_rng
 from procedures.model import FloatArray, ModuleModel, ModuleParameters
@@ -220,8 +221,6 @@ class SimulatedUnit:
         Each sample integrates over ``aperture_s``: a sine of frequency f averaged over T keeps
         ``|sin(pi f T) / (pi f T)|`` of its amplitude, so a 20 us aperture passes at most 22 %
         of a 50-500 kHz carrier ripple."""
-        from scipy.signal import lfilter  # here: importing scipy.signal costs ~1 s of start-up
-
         phi = math.exp(-dt / self.params.tau_s) if dt > 0 else 0.0
         innovations = rng.normal(0.0, self.noise_rms_a * math.sqrt(1.0 - phi * phi), n)
         start = rng.normal(0.0, self.noise_rms_a)
