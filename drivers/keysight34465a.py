@@ -68,6 +68,10 @@ class Keysight34465A(ScpiInstrument, Dmm):
     IDN_PATTERN = re.compile(r"(Keysight|Agilent) Technologies,34465A,")
     current_ranges_a = CURRENT_RANGES_A
     voltage_ranges_v = VOLTAGE_RANGES_V
+    NPLC_VALUES: tuple[float, ...] = NPLC_VALUES
+    CURRENT_SPEC = CURRENT_SPEC
+    VOLTAGE_SPEC = VOLTAGE_SPEC
+    SPEC_SOURCE = SPEC_SOURCE
 
     trigger_source = Setting(
         "TRIG:SOUR?", "TRIG:SOUR {}", parse=str, validator=in_set(["IMM", "BUS", "EXT", "INT"])
@@ -107,12 +111,12 @@ class Keysight34465A(ScpiInstrument, Dmm):
 
     # ------------------------------------------------------------------ configuration
     def _configure(self, function: str, range_value: float, nplc: float, autozero: bool) -> None:
-        ranges = CURRENT_RANGES_A if function == "CURR" else VOLTAGE_RANGES_V
+        ranges = self.current_ranges_a if function == "CURR" else self.voltage_ranges_v
         in_set(ranges)(range_value)
-        if nplc not in NPLC_VALUES:
+        if nplc not in self.NPLC_VALUES:
             raise ValidationError(
                 f"{self.label}: NPLC {nplc:g} is not one of "
-                f"{', '.join(f'{n:g}' for n in NPLC_VALUES)}"
+                f"{', '.join(f'{n:g}' for n in self.NPLC_VALUES)}"
             )
         self.write(f"CONF:{function}:DC {_text(range_value)}")
         self.write(f"{function}:NPLC {_text(nplc)}")
@@ -165,9 +169,9 @@ class Keysight34465A(ScpiInstrument, Dmm):
         return aperture * (2.0 if self._autozero else 1.0)
 
     def accuracy(self, value: float) -> Accuracy:
-        table = CURRENT_SPEC if self._function == "CURR" else VOLTAGE_SPEC
+        table = self.CURRENT_SPEC if self._function == "CURR" else self.VOLTAGE_SPEC
         gain, range_fraction = table[self._range]
-        return Accuracy(gain, range_fraction * self._range, self._range, SPEC_SOURCE)
+        return Accuracy(gain, range_fraction * self._range, self._range, self.SPEC_SOURCE)
 
     # ------------------------------------------------------------------ timed capture
     def configure_capture(
