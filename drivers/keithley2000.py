@@ -34,8 +34,12 @@ from typing import Literal
 
 import numpy as np
 
-from drivers.errors import InstrumentError, InstrumentErrorQueue, InstrumentReplyError
-from drivers.errors import ValidationError
+from drivers.errors import (
+    InstrumentError,
+    InstrumentErrorQueue,
+    InstrumentReplyError,
+    ValidationError,
+)
 from drivers.roles import Dmm
 from drivers.scpi import (
     Accuracy,
@@ -67,7 +71,12 @@ VOLTAGE_SPEC = {
     100.0: (45e-6, 6e-6),
     1000.0: (45e-6, 10e-6),
 }
-CURRENT_SPEC = {0.01: (500e-6, 80e-6), 0.1: (500e-6, 800e-6), 1.0: (1e-3, 100e-6), 3.0: (1.2e-3, 200e-6)}
+CURRENT_SPEC = {
+    0.01: (500e-6, 80e-6),
+    0.1: (500e-6, 800e-6),
+    1.0: (1e-3, 100e-6),  # [E]
+    3.0: (1.2e-3, 200e-6),  # [E]
+}
 #: [E] EXT TRIG latency and jitter (Model 2002 spec as the order of magnitude), delay step and
 #: timebase; the 2000's delay range is written 999999.999 s, which may mean 1 ms steps: to
 #: confirm on hardware before trusting equivalent-time captures finer than 1 ms
@@ -259,7 +268,9 @@ class Keithley2000(ScpiInstrument, Dmm, TriggeredReading):
         """One reading per trigger ``delay_s`` after it (EXT: Trigger Link EXT TRIG line)."""
         source = {"external": "EXT", "bus": "BUS", "immediate": "IMM"}.get(trigger)
         if source is None:
-            raise ValidationError(f"{self.label}: trigger {trigger!r} is not external/bus/immediate")
+            raise ValidationError(
+                f"{self.label}: trigger {trigger!r} is not external, bus or immediate"
+            )
         try:
             delay = in_range(0.0, MAX_DELAY_S)(delay_s)
         except ValidationError as exc:

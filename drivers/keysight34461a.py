@@ -81,7 +81,9 @@ class Keysight34461A(Keysight34465A, TriggeredReading):
 
     def read_many(self, count: int) -> np.ndarray:
         if count > MEMORY:
-            raise ValidationError(f"{self.label}: count {count} exceeds the {MEMORY}-reading memory")
+            raise ValidationError(
+                f"{self.label}: count {count} exceeds the {MEMORY}-reading memory"
+            )
         if self._sent:  # a triggered reading changed the trigger source: back to immediate
             for command in ("TRIG:SOUR IMM", "TRIG:COUN 1"):
                 self.write(command)
@@ -117,7 +119,9 @@ class Keysight34461A(Keysight34465A, TriggeredReading):
         the external trigger on the falling edge. Sends only what changed."""
         source = {"external": "EXT", "bus": "BUS", "immediate": "IMM"}.get(trigger)
         if source is None:
-            raise ValidationError(f"{self.label}: trigger {trigger!r} is not external/bus/immediate")
+            raise ValidationError(
+                f"{self.label}: trigger {trigger!r} is not external, bus or immediate"
+            )
         wanted = {
             "source": self.setting("trigger_source", source),
             "slope": "TRIG:SLOP NEG",
@@ -162,4 +166,3 @@ class Keysight34461A(Keysight34465A, TriggeredReading):
                 "check the trigger wiring",
             )
         return values
-

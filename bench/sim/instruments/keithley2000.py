@@ -267,8 +267,11 @@ class Keithley2000(SimInstrument):
         ranges = VOLTAGE_RANGES if function == "VOLT:DC" else CURRENT_RANGES
         if params and params[0].strip().upper() not in ("AUTO", "DEF", "DEFAULT"):
             value = parse_number(
-                params[0], unit="V" if function == "VOLT:DC" else "A", minimum=0.0,
-                maximum=ranges[-1] * 1.01, default=ranges[-1],
+                params[0],
+                unit="V" if function == "VOLT:DC" else "A",
+                minimum=0.0,
+                maximum=ranges[-1] * 1.01,
+                default=ranges[-1],
             )
             st.range, st.range_auto = _range_for(value, ranges), False
         else:
@@ -285,9 +288,15 @@ class Keithley2000(SimInstrument):
         self._configure("CURR:DC" if call.has_node("CURRent") else "VOLT:DC", call.params)
 
     @scpi(
-        ":CONFigure:VOLTage:AC!", ":CONFigure:CURRent:AC!", ":CONFigure:RESistance!",
-        ":CONFigure:FRESistance!", ":CONFigure:FREQuency!", ":CONFigure:PERiod!",
-        ":CONFigure:TEMPerature!", ":CONFigure:DIODe!", ":CONFigure:CONTinuity!",
+        ":CONFigure:VOLTage:AC!",
+        ":CONFigure:CURRent:AC!",
+        ":CONFigure:RESistance!",
+        ":CONFigure:FRESistance!",
+        ":CONFigure:FREQuency!",
+        ":CONFigure:PERiod!",
+        ":CONFigure:TEMPerature!",
+        ":CONFigure:DIODe!",
+        ":CONFigure:CONTinuity!",
     )
     def _conf_other(self, call: Call) -> None:
         raise ScpiError(-224, f"function not simulated: {call.text.strip()[:40]}")
@@ -328,8 +337,11 @@ class Keithley2000(SimInstrument):
             return self.format_number(st.range)
         call.expect(1)
         value = parse_number(
-            call.param(), unit="V" if volts else "A", minimum=0.0,
-            maximum=ranges[-1] * 1.01, default=ranges[-1],
+            call.param(),
+            unit="V" if volts else "A",
+            minimum=0.0,
+            maximum=ranges[-1] * 1.01,
+            default=ranges[-1],
         )
         st.range, st.range_auto = _range_for(value, ranges), False
         self._update_burden()
@@ -342,7 +354,11 @@ class Keithley2000(SimInstrument):
     @scpi("[:SENSe#]:VOLTage[:DC]:NPLCycles", "[:SENSe#]:CURRent[:DC]:NPLCycles")
     def _nplc(self, call: Call) -> str | None:
         return self.number_setting(
-            call, self._st(call), "nplc", minimum=NPLC_LIMITS[0], maximum=NPLC_LIMITS[1],
+            call,
+            self._st(call),
+            "nplc",
+            minimum=NPLC_LIMITS[0],
+            maximum=NPLC_LIMITS[1],
             default=1.0,
         )
 
@@ -387,9 +403,7 @@ class Keithley2000(SimInstrument):
             call, self._st(call), "reference", minimum=-top, maximum=top, default=0.0
         )
 
-    @scpi(
-        "[:SENSe#]:VOLTage[:DC]:REFerence:STATe", "[:SENSe#]:CURRent[:DC]:REFerence:STATe"
-    )
+    @scpi("[:SENSe#]:VOLTage[:DC]:REFerence:STATe", "[:SENSe#]:CURRent[:DC]:REFerence:STATe")
     def _reference_state(self, call: Call) -> str | None:
         return self.bool_setting(call, self._st(call), "reference_on")
 
@@ -520,7 +534,12 @@ class Keithley2000(SimInstrument):
     @scpi(":TRIGger[:SEQuence#]:TIMer")
     def _trig_timer(self, call: Call) -> str | None:
         return self.number_setting(
-            call, self, "trigger_timer_s", unit="S", minimum=0.001, maximum=999999.999,
+            call,
+            self,
+            "trigger_timer_s",
+            unit="S",
+            minimum=0.001,
+            maximum=999999.999,
             default=0.1,
         )
 

@@ -23,6 +23,8 @@ INITiate / FETCh? / READ? / R? / DATA / DISPlay / status, is inherited):
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from bench.sim.errors_model import RangeSpec
 from bench.sim.instrument import Identity
 from bench.sim.instruments.keysight34465a import CURRENT_SPEC, Keysight34465A
@@ -44,7 +46,13 @@ class Keysight34461A(Keysight34465A):
     options_reply = "0"
     licenses_reply = '""'
     nplc_values = (0.02, 0.2, 1.0, 10.0, 100.0)
-    resolution_table = {0.02: 100e-6, 0.2: 10e-6, 1.0: 3e-6, 10.0: 1e-6, 100.0: 0.3e-6}
+    resolution_table: ClassVar[dict[float, float]] = {
+        0.02: 100e-6,
+        0.2: 10e-6,
+        1.0: 3e-6,
+        10.0: 1e-6,
+        100.0: 0.3e-6,
+    }
     memory_size = 10_000
     max_count = 1e6
     reading_overhead_s = 0.000667
@@ -99,7 +107,5 @@ class Keysight34461A(Keysight34465A):
             return self.state.trigger_source
         call.expect(1)
         self._idle_required(call)
-        self.state.trigger_source = parse_choice(call.param(), ["IMMediate", "BUS", "EXTernal"])[
-            :3
-        ]
+        self.state.trigger_source = parse_choice(call.param(), ["IMMediate", "BUS", "EXTernal"])[:3]
         return None

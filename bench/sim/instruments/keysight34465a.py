@@ -12,6 +12,7 @@ Accuracy figures are the [K] values of metrology.md 4.1 (to be confirmed against
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 
@@ -53,6 +54,17 @@ APERTURE_MIN_S = 20e-6  # with the DIG option
 OPER_MEASURING = 1 << 4
 OPER_WAIT_TRIGGER = 1 << 5
 OVERLOAD = 9.9e37
+_RESOLUTION = {
+    0.001: 30e-6,
+    0.002: 15e-6,
+    0.006: 6e-6,
+    0.02: 3e-6,
+    0.06: 1.5e-6,
+    0.2: 0.7e-6,
+    1.0: 0.3e-6,
+    10.0: 0.1e-6,
+    100.0: 0.03e-6,
+}
 MEMORY = 50_000  # [E] reading memory without the MEM option
 AUTO_TRIGGER_DELAY_S = 0.0015  # [E]
 
@@ -114,7 +126,7 @@ class Keysight34465A(KeysightInstrument):
     licenses_reply = '"DIG"'
     #: supported integration times (NPLC) and their resolution in parts of range
     nplc_values: tuple[float, ...] = NPLC_VALUES
-    resolution_table: dict[float, float] = {}  # filled below (module table)
+    resolution_table: ClassVar[dict[float, float]] = _RESOLUTION
     memory_size = MEMORY
     voltage_spec = VOLTAGE_SPEC
     current_spec = CURRENT_SPEC
@@ -598,7 +610,8 @@ class Keysight34465A(KeysightInstrument):
         st = s.settings[s.function]
         reading_time = self._reading_time_s()
         step = s.sample_timer_s if s.sample_source == "TIM" else reading_time
-        first = max(0, s.sample_count - self.memory_size)  # older readings would be overwritten anyway
+        # older readings would be overwritten anyway
+        first = max(0, s.sample_count - self.memory_size)
         starts = trigger_time + s.trigger_delay_s + step * np.arange(first, s.sample_count)
         aperture = st.integration_s(self.world.line_frequency_hz)
         values = self._sample(starts, aperture)
@@ -735,19 +748,3 @@ def _range_for(value: float, ranges: tuple[float, ...]) -> float:
         if abs(value) <= r * (1.0 + 1e-9):
             return r
     return ranges[-1]
-
-
-_RESOLUTION = {
-    0.001: 30e-6,
-    0.002: 15e-6,
-    0.006: 6e-6,
-    0.02: 3e-6,
-    0.06: 1.5e-6,
-    0.2: 0.7e-6,
-    1.0: 0.3e-6,
-    10.0: 0.1e-6,
-    100.0: 0.03e-6,
-}
-
-
-Keysight34465A.resolution_table = _RESOLUTION
