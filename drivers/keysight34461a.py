@@ -9,7 +9,7 @@ Commands from the Keysight Truevolt Series Operating and Service Guide (34460A/6
 ``SAMPle:TIMer``, ``APERture`` and level triggering belong to the 34465A/70A with DIG: this
 model cannot digitise a step. It takes one reading per external trigger at a programmed delay
 (:class:`drivers.triggered.TriggeredReading`), which is what equivalent-time sampling of the
-step response needs (docs/metrology.md section 5.3).
+step response needs (docs/equivalent-time.md).
 
 Accuracy: DCV 10 V 0.0035 % + 0.0005 %, DCI 10 mA 0.050 % + 0.020 %, 100 mA 0.050 % + 0.005 %
 ([unconfirmed], data sheet 5991-1983EN not retrieved: docs/instruments-second-models.md 3.3);
