@@ -582,13 +582,16 @@ class Keithley2000(SimInstrument):
         call.expect(0)
         self._materialize(self.world.clock.now)
         acq = self.acquisition
-        if acq is not None:
+        if acq is not None:  # readings not complete now are abandoned
             now = self.world.clock.now
-            keep = [i for i, t in enumerate(acq.starts) if t < now]
+            aperture = self._st().nplc / self.world.line_frequency_hz
+            keep = [i for i, t in enumerate(acq.starts) if t + aperture <= now + 1e-12]
             acq.starts = [acq.starts[i] for i in keep]
             acq.channels = [acq.channels[i] for i in keep]
+            acq.done = min(acq.done, len(keep))
             acq.triggers_left = 0
-            self._materialize(math.inf)
+            acq.busy_until = now
+            self._materialize(now)
         if self.init_continuous:
             self._start()  # continuous initiation re-arms at once [V]
 
@@ -841,9 +844,7 @@ class Keithley2000(SimInstrument):
             call.expect(0)
             return self.trace_feed
         call.expect(1)
-        self.trace_feed = parse_choice(
-            call.param(), ["SENSe[1]", "CALCulate[1]", "NONE"], short=True
-        )
+        self.trace_feed = parse_choice(call.param(), ["SENSe", "CALCulate", "NONE"], short=True)
         if self.trace_feed == "NONE":
             self.trace_next = False
         return None
