@@ -166,3 +166,89 @@ def test_pymeasure_generic_scpi_on_supply_and_load(direct: SimBench) -> None:
             assert inst.check_errors() == []
         finally:
             inst.adapter.close()
+
+
+@pytest.fixture(scope="module")
+def second_dmms() -> Iterator[dict[str, SimBench]]:
+    """The second DMM models in their topologies: Keithley 2000 + 2000-SCAN (shunt-scan),
+    Keysight 34461A (direct)."""
+    with (
+        SimBench(
+            SimBenchConfig(topology="shunt-scan", serial="OSS-2000", models={"dmm": "keithley2000"})
+        ) as scan,
+        SimBench(
+            SimBenchConfig(topology="direct", serial="OSS-61A", models={"dmm": "keysight34461a"})
+        ) as direct_61a,
+    ):
+        yield {"keithley2000": scan, "keysight34461a": direct_61a}
+        assert scan.internal_errors() == [] and direct_61a.internal_errors() == []
+
+
+def test_pymeasure_keithley_2000_measure_range_trigger_and_buffer(
+    second_dmms: dict[str, SimBench],
+) -> None:
+    from pymeasure.instruments.keithley import Keithley2000
+
+    sim = second_dmms["keithley2000"]
+    dmm = Keithley2000(sim.resources["dmm"], read_termination="\n", write_termination="\n")
+    try:
+        dmm.reset()  # ":STAT:QUEUE:CLEAR;*RST;:STAT:PRES;:*CLS;"
+        assert "MODEL 2000" in dmm.id
+        dmm.measure_voltage(10)  # :CONF:VOLT:DC, :SENS:VOLT:RANG:AUTO 0;:SENS:VOLT:RANG 10
+        assert dmm.mode == "voltage"
+        assert dmm.voltage_range == 10
+        dmm.voltage_nplc = 0.01
+        assert dmm.voltage_nplc == pytest.approx(0.01)
+        assert abs(dmm.voltage) < 1e-3  # no card channel closed: the input is open
+        dmm.write(":ROUT:CLOS (@2)")
+        dmm.trigger_delay = 0.002
+        assert dmm.trigger_delay == pytest.approx(0.002)
+        dmm.auto_range()
+        dmm.beep_state = "disabled"
+        assert dmm.beep_state == "disabled"
+        dmm.config_buffer(points=10)  # SRQ on buffer full, :TRAC:FEED SENS, NEXT
+        dmm.start_buffer()
+        dmm.wait_for_buffer(timeout=10, interval=0.01)  # polls *STB? for 65
+        data = dmm.buffer_data
+        assert len(data) == 10 and np.all(np.abs(data) < 1e-3)  # module not powered: 0 V
+        dmm.measure_current(0.1)
+        assert dmm.mode == "current"
+        assert dmm.check_errors() == []
+    finally:
+        dmm.adapter.close()
+
+
+def test_qcodes_keysight_34461a_configure_read_and_bus_trigger(
+    second_dmms: dict[str, SimBench],
+) -> None:
+    from qcodes.instrument_drivers.Keysight import Keysight34461A
+
+    dmm = Keysight34461A(
+        "dmm_61a_sim", second_dmms["keysight34461a"].resources["dmm"], terminator="\n"
+    )
+    try:
+        dmm.reset()  # *RST, *OPC? and a snapshot that reads every parameter
+        assert not dmm.has_DIG and dmm.model == "34461A"
+        dmm.sense_function("DC Current")
+        dmm.range(0.1)
+        dmm.NPLC(0.02)
+        assert dmm.NPLC() == pytest.approx(0.02)
+        assert dmm.resolution() == pytest.approx(100e-6 * 0.1)
+        dmm.autozero("OFF")
+        assert abs(dmm.curr()) < 1e-4  # module not powered
+        dmm.sense_function("DC Voltage")
+        dmm.autorange("ON")
+        dmm.display.text("isobench")
+        assert dmm.display.text() == "isobench"
+        dmm.display.clear()
+        dmm.trigger.source("BUS")
+        dmm.trigger.delay(0.001)
+        dmm.trigger.count(3)
+        dmm.sample.count(2)
+        dmm.init_measurement()
+        for _ in range(3):
+            dmm.trigger.force()
+        assert len(dmm.fetch()) == 6
+        assert dmm.ask("SYST:ERR?") == '+0,"No error"'
+    finally:
+        dmm.close()
