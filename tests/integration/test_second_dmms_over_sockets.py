@@ -51,7 +51,7 @@ def drivers(request: pytest.FixtureRequest) -> Iterator[tuple[SimBench, dict[str
 
 @pytest.mark.parametrize("drivers", [("shunt-scan", "keithley2000")], indirect=True)
 def test_keithley_2000_reads_the_shunts_through_the_card(drivers) -> None:
-    sim, opened = drivers
+    _sim, opened = drivers
     dmm = opened["dmm"]
     assert isinstance(dmm, Keithley2000) and dmm.identity is not None
     dmm.configure_channels([1, 2], range_v=10.0, nplc=1.0)
@@ -67,7 +67,7 @@ def test_keithley_2000_reads_the_shunts_through_the_card(drivers) -> None:
 
 @pytest.mark.parametrize("drivers", [("direct", "keysight34461a")], indirect=True)
 def test_keysight_34461a_reads_the_output_loop_and_a_triggered_reading(drivers) -> None:
-    sim, opened = drivers
+    _sim, opened = drivers
     dmm, source = opened["dmm"], opened["source"]
     assert isinstance(dmm, Keysight34461A)
     dmm.configure_dc_current(range_a=0.1, nplc=1.0)
