@@ -250,3 +250,14 @@ def test_display_beeper_and_keys_are_accepted(dmm: Keithley2000) -> None:
 def test_a_message_may_end_with_a_semicolon_and_star_commands_mid_path(dmm: Keithley2000) -> None:
     send(dmm, ":STAT:QUEUE:CLEAR;*RST;:STAT:PRES;:*CLS;")  # PyMeasure's reset, verbatim
     assert next_error(dmm) == '0,"No error"'
+
+
+def test_infinite_trigger_count_free_runs_and_read_is_refused(b: Bench) -> None:
+    dmm = b.dmm
+    send(dmm, ":SENS:VOLT:NPLC 0.01;:TRIG:COUN INF;:SAMP:COUN 2;:INIT")
+    assert len(numbers(dmm, ":FETC?")) == 2  # the latest sample count's readings
+    b.world.clock.advance(60.0)  # 110 000 readings later: still the latest two
+    assert len(numbers(dmm, ":FETC?")) == 2
+    assert len(dmm.latest) <= 2 * 1024  # memory stays bounded
+    send(dmm, ":ABOR")
+    assert codes_after(dmm, ":READ?") == [-221]

@@ -740,7 +740,7 @@ class Keithley2000(SimInstrument):
 
     def _store(self, reading: Reading) -> None:
         self.latest.append(reading)
-        if self.init_continuous and len(self.latest) > 2 * SAMPLE_MAX:
+        if len(self.latest) > 2 * SAMPLE_MAX:  # free running: only recent readings matter
             del self.latest[:-SAMPLE_MAX]
         if self.trace_next and self.trace_feed == "SENS":
             self.buffer.append(reading)
@@ -777,16 +777,19 @@ class Keithley2000(SimInstrument):
         acq = self.acquisition
         if acq is None and not self.latest:
             raise ScpiError(-230, "Data corrupt or stale")
-        if acq is not None and not self.init_continuous:
+        free_running = self.init_continuous or (acq is not None and math.isinf(acq.triggers_left))
+        if acq is not None and not free_running:
             if acq.triggers_left > 0 and self.trigger_source in ("EXT", "BUS", "MAN"):
                 raise ScpiError(-214, "Trigger deadlock")
             self.wait_for_pending()
         elif acq is not None:
             self._materialize(self.world.clock.now)
-            if not self.latest:  # the first reading of continuous initiation is on its way
-                self.world.clock.advance_to(acq.starts[0] + self._reading_period(self._st()))
+            if len(self.latest) < self.sample_count:  # the first readings are on their way
+                period = self._reading_period(self._st())
+                self._run_immediate(acq, upto=self.world.clock.now + self.sample_count * period)
+                self.world.clock.advance_to(acq.busy_until)
                 self._materialize(self.world.clock.now)
-        readings = self.latest[-self.sample_count :] if self.init_continuous else self.latest
+        readings = self.latest[-self.sample_count :] if free_running else self.latest
         if not readings:
             raise ScpiError(-230, "Data corrupt or stale")
         return self._format(readings)
@@ -794,6 +797,8 @@ class Keithley2000(SimInstrument):
     def _read(self) -> str:
         if self.init_continuous:
             raise ScpiError(-213, "Init ignored")
+        if math.isinf(self.trigger_count):
+            raise ScpiError(-221, "Settings conflict: READ? with an infinite trigger count")
         if self.trigger_source in ("BUS", "MAN"):
             raise ScpiError(-214, "Trigger deadlock")
         self._materialize(self.world.clock.now)
