@@ -55,8 +55,7 @@ def round_trips(pairs: int) -> float:
 def inspection() -> tuple[float, float, float]:
     """(wall seconds, modelled bench seconds, lower bound seconds) of one full inspection."""
     from bench.runner import RunOptions, run_inspection
-    from bench.sim.bench import SimBench, SimBenchConfig
-    from bench.station import sim_station
+    from bench.sim.bench import SimBench, SimBenchConfig, sim_station
     from procedures.plans import full_plan
     from procedures.profile import builtin_profile
 

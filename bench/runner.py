@@ -38,7 +38,7 @@ from bench.lock import StationLock
 from bench.plan_check import plan_problems
 from bench.safety import SafetyEnvelope, SafetyError
 from bench.session import BenchSession, Opener, _default_opener, signals_held
-from bench.station import Station, load_station, sim_station
+from bench.station import Station, load_station
 from drivers.errors import InstrumentError, ValidationError
 from procedures.decision import Statement
 from procedures.interrupts import deferred_signals_observed
@@ -85,8 +85,10 @@ class SimOptions:
     overrides: dict[str, float | str] = field(default_factory=dict)
     defects: list[str] = field(default_factory=list)  # "NAME" or "NAME=VALUE"
     nominal: bool = False
-    topology: str | None = None  # None: shunt-scan
+    topology: str | None = None  # None: the first the models fit (shunt-scan first)
     supply_model: str | None = None
+    #: role -> registry model name served on the simulated station (others: reference models)
+    models: dict[str, str] = field(default_factory=dict)
 
     def given(self) -> list[str]:
         """The options that differ from the default, as command-line flags."""
@@ -97,6 +99,7 @@ class SimOptions:
             "nominal": "--sim-nominal",
             "topology": "--sim-topology",
             "supply_model": "--sim-supply-model",
+            "models": "--sim-model",
         }
         return [flag for key, flag in names.items() if getattr(self, key) != getattr(default, key)]
 
@@ -242,14 +245,18 @@ class _ReportedStep(Step):
 def start_sim_station(serial: str, opts: SimOptions) -> tuple[Station, Any]:
     """Start the built-in simulated bench (imported here only: real code never imports the
     simulator) and return its station and the ``SimBench`` to stop afterwards."""
-    from bench.sim.bench import SimBench, SimBenchConfig
+    from bench.sim.bench import SimBench, SimBenchConfig, SimModelError, choose_models, topology_for
     from bench.sim.defects import parse_defect
 
     defects = [parse_defect(text) for text in opts.defects]  # a typo: refused, not started
     overrides = dict(opts.overrides)
     if opts.supply_model:
         overrides["supply_model"] = opts.supply_model
-    topology = opts.topology or "shunt-scan"
+    topology = opts.topology or topology_for(opts.models)
+    try:
+        models = choose_models(topology, opts.models, flag="--sim-model")
+    except SimModelError as exc:
+        raise RunRefused(str(exc)) from None
     sim = SimBench(
         SimBenchConfig(
             serial=serial,
@@ -257,9 +264,10 @@ def start_sim_station(serial: str, opts: SimOptions) -> tuple[Station, Any]:
             defects=defects,
             healthy_spread=not opts.nominal,
             topology=topology,  # type: ignore[arg-type]
+            models=models,
         )
     ).start()
-    return sim_station(sim.resources, sim.models, topology=topology), sim
+    return sim.station(), sim
 
 
 def _check_database_url(url: str) -> None:

@@ -16,7 +16,7 @@ hardware:
   ``:FORM:ELEM READ``.
 
 It cannot digitise: at most 2000 readings/s at 0.01 PLC (data sheet). The step response is
-taken by equivalent-time sampling (:class:`drivers.triggered.TriggeredReading`): one reading
+taken by equivalent-time sampling (:class:`drivers.roles.TriggeredReading`): one reading
 per EXT TRIG (Trigger Link line 2) at a programmed delay.
 
 Reading period per reading from the data sheet's rates (60 Hz, autozero off, into the buffer):
@@ -40,7 +40,7 @@ from drivers.errors import (
     InstrumentReplyError,
     ValidationError,
 )
-from drivers.roles import Dmm
+from drivers.roles import Dmm, TriggeredReading, TriggerTiming
 from drivers.scpi import (
     Accuracy,
     Identity,
@@ -51,7 +51,6 @@ from drivers.scpi import (
     parse_readings,
     smallest_range,
 )
-from drivers.triggered import TriggeredReading, TriggerTiming
 
 CHANNELS = tuple(range(1, 11))
 VOLTAGE_RANGES_V = (0.1, 1.0, 10.0, 100.0, 1000.0)
@@ -238,25 +237,6 @@ class Keithley2000(ScpiInstrument, Dmm, TriggeredReading):
         range_value = self._range or smallest_range(ranges, value, OVERRANGE)
         gain, range_fraction = table[range_value]
         return Accuracy(gain, range_fraction * range_value, range_value, SPEC_SOURCE)
-
-    # ------------------------------------------------------------------ no digitiser
-    def configure_capture(
-        self,
-        *,
-        samples: int,
-        interval_s: float,
-        trigger: Literal["external", "bus", "immediate"] = "external",
-        delay_s: float = 0.0,
-        range_v: float | None = None,
-    ) -> None:
-        """Refused: the 2000 has no sample timer (2000 readings/s at most)."""
-        raise ValidationError(
-            f"{self.label}: the Keithley 2000 cannot digitise (2000 readings/s at most); capture "
-            "a step by equivalent-time sampling with configure_triggered_reading()"
-        )
-
-    def capture_times_s(self) -> np.ndarray:
-        return np.array([self.triggered_time_s()])
 
     # ------------------------------------------------------------------ triggered reading
     def configure_triggered_reading(

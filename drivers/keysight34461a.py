@@ -8,7 +8,7 @@ Commands from the Keysight Truevolt Series Operating and Service Guide (34460A/6
 ``READ?``, ``FETCh?``, ``ABORt``, ``SYSTem:LFRequency?``. ``SAMPle:SOURce TIMer``,
 ``SAMPle:TIMer``, ``APERture`` and level triggering belong to the 34465A/70A with DIG: this
 model cannot digitise a step. It takes one reading per external trigger at a programmed delay
-(:class:`drivers.triggered.TriggeredReading`), which is what equivalent-time sampling of the
+(:class:`drivers.roles.TriggeredReading`), which is what equivalent-time sampling of the
 step response needs (docs/equivalent-time.md).
 
 Accuracy: DCV 10 V 0.0035 % + 0.0005 %, DCI 10 mA 0.050 % + 0.020 %, 100 mA 0.050 % + 0.005 %
@@ -26,9 +26,9 @@ import numpy as np
 from drivers.errors import InstrumentError, ValidationError
 from drivers.keysight34465a import CURRENT_SPEC as SPEC_34465A
 from drivers.keysight34465a import VOLTAGE_SPEC as VSPEC_34465A
-from drivers.keysight34465a import Keysight34465A
+from drivers.keysight34465a import Truevolt
+from drivers.roles import TriggeredReading, TriggerTiming
 from drivers.scpi import Setting, in_range, in_set, parse_readings
-from drivers.triggered import TriggeredReading, TriggerTiming
 
 NPLC_VALUES = (0.02, 0.2, 1.0, 10.0, 100.0)
 MAX_COUNT = 1_000_000
@@ -45,7 +45,7 @@ TIMEBASE_REL = 1e-4
 TIMING_SOURCE = "[E] 34461A Ext Trig latency 2 us, jitter +-1 us, 1 us delay steps, 100 ppm"
 
 
-class Keysight34461A(Keysight34465A, TriggeredReading):
+class Keysight34461A(Truevolt, TriggeredReading):
     MODEL = "Keysight 34461A"
     IDN_PATTERN = re.compile(r"(Keysight|Agilent) Technologies,34461A,")
     NPLC_VALUES = NPLC_VALUES
@@ -89,24 +89,6 @@ class Keysight34461A(Keysight34465A, TriggeredReading):
                 self.write(command)
             self._sent = {}
         return super().read_many(count)
-
-    # ------------------------------------------------------------------ no digitiser
-    def configure_capture(
-        self,
-        *,
-        samples: int,
-        interval_s: float,
-        trigger: Literal["external", "bus", "immediate"] = "external",
-        delay_s: float = 0.0,
-    ) -> None:
-        """Refused: without the DIG option there is no sample timer (``SAMP:SOUR TIM``)."""
-        raise ValidationError(
-            f"{self.label}: the 34461A has no sample timer (no DIG option); capture a step by "
-            "equivalent-time sampling with configure_triggered_reading()"
-        )
-
-    def capture_times_s(self) -> np.ndarray:
-        return np.array([self.triggered_time_s()])
 
     # ------------------------------------------------------------------ triggered reading
     def configure_triggered_reading(

@@ -23,7 +23,7 @@ from drivers.errors import (
     InstrumentReplyError,
     ValidationError,
 )
-from drivers.roles import Dmm
+from drivers.roles import Digitiser, Dmm
 from drivers.scpi import (
     Accuracy,
     Identity,
@@ -63,9 +63,10 @@ def _text(value: float) -> str:
     return f"{value:.9g}"
 
 
-class Keysight34465A(ScpiInstrument, Dmm):
-    MODEL = "Keysight 34465A"
-    IDN_PATTERN = re.compile(r"(Keysight|Agilent) Technologies,34465A,")
+class Truevolt(ScpiInstrument, Dmm):
+    """What the Truevolt DMMs share (34460A/61A/65A/70A): configuration, readings, triggering,
+    ``INIT``/``FETC?``; each model adds its identity and what it has beyond (DIG option)."""
+
     current_ranges_a = CURRENT_RANGES_A
     voltage_ranges_v = VOLTAGE_RANGES_V
     NPLC_VALUES: tuple[float, ...] = NPLC_VALUES
@@ -173,44 +174,6 @@ class Keysight34465A(ScpiInstrument, Dmm):
         gain, range_fraction = table[self._range]
         return Accuracy(gain, range_fraction * self._range, self._range, self.SPEC_SOURCE)
 
-    # ------------------------------------------------------------------ timed capture
-    def configure_capture(
-        self,
-        *,
-        samples: int,
-        interval_s: float,
-        trigger: Literal["external", "bus", "immediate"] = "external",
-        delay_s: float = 0.0,
-    ) -> None:
-        """Timed burst: ``samples`` readings every ``interval_s`` after one trigger."""
-        source = {"external": "EXT", "bus": "BUS", "immediate": "IMM"}[trigger]
-        in_range(1e-6, 3600.0)(interval_s)
-        commands = [self.setting("trigger_source", source)]
-        if source == "EXT":
-            commands.append("TRIG:SLOP NEG")
-        commands += [
-            self.setting("trigger_delay_s", delay_s),
-            "TRIG:COUN 1",
-            "SAMP:SOUR TIM",
-            f"SAMP:TIM {_text(interval_s)}",
-            self.setting("sample_count", samples),
-        ]  # all validated before the first is sent
-        for command in commands:
-            self.write(command)
-        self._samples = samples
-        self._capture = (samples, float(interval_s), float(delay_s))
-        self.check_errors("capture configuration")
-
-    def capture_times_s(self) -> np.ndarray:
-        """Sample k at ``delay + k SAMP:TIM + aperture / 2`` after the trigger, the aperture
-        being the configured integration time NPLC / line frequency (Truevolt guide: a reading
-        integrates over its aperture, the sample timer sets the start of each)."""
-        if self._capture is None:
-            raise InstrumentError(self.label, "no capture configured", "call configure_capture")
-        samples, interval, delay = self._capture
-        aperture = self._nplc / self._line_hz
-        return delay + np.arange(samples) * interval + 0.5 * aperture
-
     def arm(self) -> None:
         """Start the acquisition; the error query in the same message confirms it is armed
         (and that INIT was accepted) before anyone triggers it."""
@@ -240,3 +203,50 @@ class Keysight34465A(ScpiInstrument, Dmm):
 
     def safe_state_problems(self) -> list[str]:
         return []
+
+
+class Keysight34465A(Truevolt, Digitiser):
+    MODEL = "Keysight 34465A"
+    IDN_PATTERN = re.compile(r"(Keysight|Agilent) Technologies,34465A,")
+
+    # ------------------------------------------------------------------ timed capture
+    def configure_capture(
+        self,
+        *,
+        samples: int,
+        interval_s: float,
+        trigger: Literal["external", "bus", "immediate"] = "external",
+        delay_s: float = 0.0,
+        range_v: float | None = None,
+    ) -> None:
+        """Timed burst: ``samples`` readings every ``interval_s`` after one trigger, on the
+        configured function and range (``range_v``: DC volts on that range first)."""
+        if range_v is not None:
+            self.configure_dc_voltage(range_v=range_v, nplc=self._nplc, autozero=False)
+        source = {"external": "EXT", "bus": "BUS", "immediate": "IMM"}[trigger]
+        in_range(1e-6, 3600.0)(interval_s)
+        commands = [self.setting("trigger_source", source)]
+        if source == "EXT":
+            commands.append("TRIG:SLOP NEG")
+        commands += [
+            self.setting("trigger_delay_s", delay_s),
+            "TRIG:COUN 1",
+            "SAMP:SOUR TIM",
+            f"SAMP:TIM {_text(interval_s)}",
+            self.setting("sample_count", samples),
+        ]  # all validated before the first is sent
+        for command in commands:
+            self.write(command)
+        self._samples = samples
+        self._capture = (samples, float(interval_s), float(delay_s))
+        self.check_errors("capture configuration")
+
+    def capture_times_s(self) -> np.ndarray:
+        """Sample k at ``delay + k SAMP:TIM + aperture / 2`` after the trigger, the aperture
+        being the configured integration time NPLC / line frequency (Truevolt guide: a reading
+        integrates over its aperture, the sample timer sets the start of each)."""
+        if self._capture is None:
+            raise InstrumentError(self.label, "no capture configured", "call configure_capture")
+        samples, interval, delay = self._capture
+        aperture = self._nplc / self._line_hz
+        return delay + np.arange(samples) * interval + 0.5 * aperture

@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from drivers.errors import InstrumentCommunicationError, InstrumentError, InstrumentRebooted
-from drivers.triggered import TriggeredReading, TriggerTiming
+from drivers.roles import TriggeredReading, TriggerTiming
 from procedures.plan import RunContext
 from procedures.uncertainty import Budget, Component, NoisePool, budget, type_b
 

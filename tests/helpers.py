@@ -31,7 +31,8 @@ def run_cli(
 
 
 def station_file(path: Path, resources: dict[str, str], models: dict[str, str]) -> Path:
-    from bench.station import sim_station, station_toml
+    from bench.sim.bench import sim_station
+    from bench.station import station_toml
 
     path.write_text(station_toml(sim_station(resources, models)), encoding="utf-8")
     return path
@@ -45,12 +46,11 @@ def inspect_simulated(tmp_path: Path, config):
     without internal errors. Reports are not rendered (the verdict comes from the record)."""
     from bench.runner import RunOptions, run_inspection
     from bench.sim.bench import SimBench, is_safe
-    from bench.station import sim_station
     from procedures.plans import full_plan
     from procedures.profile import builtin_profile
 
     with SimBench(config) as sim:
-        station = sim_station(sim.resources, sim.models)
+        station = sim.station()
         result = run_inspection(
             station,
             builtin_profile(),

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from procedures.operations import BenchOps
-from procedures.plan import RunContext, Step
+from procedures.plan import POWERED_POINT, RunContext, Step
 from procedures.steps.common import record_transfer, record_value
 from procedures.uncertainty import Component, budget
 
@@ -55,6 +55,7 @@ def derived(
 class AccuracyTraverse(Step):
     name = "accuracy"
     title = "Accuracy traverse 0.2-20 mA up and down, 24 V, 250 ohm"
+    requires = POWERED_POINT
     judges = ("transmission_error", "gain_error", "offset", "non_linearity", "hysteresis")
 
     def __init__(

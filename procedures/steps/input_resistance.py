@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 from procedures.operations import BenchOps
-from procedures.plan import RunContext, Step
+from procedures.plan import POWERED_POINT, RunContext, Step
 from procedures.steps.common import record_value
 from procedures.uncertainty import Component, budget
 
@@ -19,6 +19,7 @@ LEVEL_A = 20e-3
 class InputResistance(Step):
     name = "input_resistance"
     title = "Input resistance at 20 mA (4-wire)"
+    requires = POWERED_POINT
     judges = ("input_resistance",)
 
     def run(self, ctx: RunContext) -> None:

@@ -26,10 +26,12 @@ import math
 
 import numpy as np
 
+from drivers import capabilities as cap
+from drivers.capabilities import AnyOf, Need
 from procedures.measurement import StepCapture
 from procedures.model import ModuleModel
 from procedures.operations import BenchOps
-from procedures.plan import RunContext, Step
+from procedures.plan import POWERED_POINT, RunContext, Step
 from procedures.step_analysis import analyse_step, fit_step, predicted_step, rms_residual
 from procedures.steps.common import record_value
 from procedures.uncertainty import Component, budget
@@ -59,6 +61,20 @@ class StepResponse(Step):
         "time_constant",
         "dead_time",
         "model_residual",
+    )
+    #: the source's step fires the trigger; the DMM digitises on it at 1 / SAMPLE_INTERVAL_S
+    requires = (
+        *POWERED_POINT,
+        Need("source", cap.TRIGGER_OUT),
+        AnyOf(
+            (
+                (
+                    Need("dmm", cap.DIGITISER, round(1.0 / SAMPLE_INTERVAL_S)),
+                    Need("dmm", cap.TRIGGER_IN),
+                ),
+                Need("dmm", cap.TRIGGERED_READING),  # equivalent-time sampling
+            )
+        ),
     )
 
     def run(self, ctx: RunContext) -> None:
@@ -144,8 +160,9 @@ class StepResponse(Step):
 
     @staticmethod
     def digitises(ctx: RunContext) -> bool:
-        """Whether the DMM digitises the step (else: equivalent-time sampling)."""
-        return not hasattr(ctx.bench.dmm, "configure_triggered_reading")
+        """Whether the DMM digitises the step (else: equivalent-time sampling). The plan check
+        has made sure that a digitiser, if there is one, has the rate (``requires``)."""
+        return ctx.bench.dmm.has(cap.DIGITISER)
 
     def _record(
         self, ctx: RunContext, cond: dict, metrics, fit, residual: float, capture: StepCapture

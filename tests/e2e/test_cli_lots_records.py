@@ -6,8 +6,8 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from bench.sim.bench import SimBench, SimBenchConfig
-from bench.station import sim_station, station_toml
+from bench.sim.bench import SimBench, SimBenchConfig, sim_station
+from bench.station import station_toml
 from tests.helpers import run_cli
 
 

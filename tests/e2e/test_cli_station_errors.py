@@ -57,8 +57,9 @@ resource = "TCPIP0::127.0.0.1::4::SOCKET"
         (lambda t: t.replace("[station]", "[station"), "not valid TOML"),
         (  # issue 8 row 6: a topology whose measurer cannot drive this DMM
             lambda t: t.replace('model = "keysight34465a"', 'model = "keithley-dmm6500"'),
-            'station.topology: "direct" needs a keysight34465a DMM, not keithley-dmm6500; '
-            'set topology = "shunt-scan" or change instruments.dmm.model',
+            'station.topology: "direct" needs a DC current input with a >= 100 mA range on the '
+            'dmm (keithley-dmm6500 has none); set topology = "shunt-scan" or change '
+            "instruments.dmm.model",
         ),
         (  # row 12: host:port in one field
             lambda t: t.replace("TCPIP0::127.0.0.1::1::SOCKET", "TCPIP::127.0.0.1:7327"),

@@ -22,8 +22,8 @@ from bench.panel.command import display_station
 from bench.panel.controller import PanelConfig, PanelController
 from bench.panel.server import StationServer
 from bench.panel.view import PageView
-from bench.sim.bench import SimBench, SimBenchConfig
-from bench.station import sim_station, station_toml
+from bench.sim.bench import SimBench, SimBenchConfig, sim_station
+from bench.station import station_toml
 
 ROOT = Path(__file__).resolve().parents[2]
 #: screenshots of every screen, kept after the run for a person to look at

@@ -18,6 +18,7 @@ from drivers.errors import (
     ValidationError,
 )
 from drivers.keithley2000 import Keithley2000, reading_period_s
+from drivers.roles import Digitiser, TriggeredReading
 from tests.protocol import ScriptedTransport, expected_protocol
 
 IDN = "KEITHLEY INSTRUMENTS INC.,MODEL 2000,1234567,A19  /A02"
@@ -211,8 +212,7 @@ def test_arm_reports_an_init_error_and_fetch_checks_the_count() -> None:
 
 def test_no_digitiser() -> None:
     drv = Keithley2000(ScriptedTransport([]))
-    with pytest.raises(ValidationError, match="cannot digitise"):
-        drv.configure_capture(samples=100, interval_s=50e-6)
+    assert not isinstance(drv, Digitiser) and isinstance(drv, TriggeredReading)
     with pytest.raises(InstrumentError, match="no triggered reading configured"):
         drv.triggered_time_s()
 

@@ -10,6 +10,7 @@ import pytest
 
 from drivers.errors import InstrumentIdentityError, ValidationError
 from drivers.keysight34461a import Keysight34461A
+from drivers.roles import Digitiser, TriggeredReading
 from tests.protocol import ScriptedTransport, expected_protocol
 
 IDN = "Keysight Technologies,34461A,MY57800123,A.02.17-02.40-02.17-00.52-03-01"
@@ -49,8 +50,9 @@ def test_nplc_is_one_of_the_34461a_values() -> None:
 
 
 def test_no_timed_capture_without_the_dig_option() -> None:
-    with pytest.raises(ValidationError, match="no sample timer"):
-        Keysight34461A(ScriptedTransport([])).configure_capture(samples=10, interval_s=1e-3)
+    drv = Keysight34461A(ScriptedTransport([]))
+    assert not isinstance(drv, Digitiser) and isinstance(drv, TriggeredReading)
+    assert not hasattr(drv, "configure_capture")
 
 
 def test_trigger_source_has_no_level_trigger() -> None:
