@@ -40,7 +40,7 @@ from drivers.errors import (
     InstrumentReplyError,
     ValidationError,
 )
-from drivers.roles import Dmm, TriggeredReading, TriggerTiming
+from drivers.roles import Dmm, Scanner, TriggeredReading, TriggerTiming
 from drivers.scpi import (
     Accuracy,
     Identity,
@@ -100,7 +100,7 @@ def reading_period_s(nplc: float, line_hz: float, autozero: bool) -> float:
     return at_60 + integration - nplc / 60.0 + (integration if autozero else 0.0)
 
 
-class Keithley2000(ScpiInstrument, Dmm, TriggeredReading):
+class Keithley2000(ScpiInstrument, Dmm, Scanner, TriggeredReading):
     MODEL = "Keithley 2000"
     IDN_PATTERN = re.compile(r"KEITHLEY INSTRUMENTS INC\.,\s*MODEL 2000,")
     current_ranges_a = CURRENT_RANGES_A
