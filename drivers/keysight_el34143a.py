@@ -1,6 +1,6 @@
 """Keysight EL34143A DC electronic load in constant-resistance mode: the module's output load.
 
-Commands after the EL30000 series programming reference as summarised in instruments.md 2.4:
+Commands after the Keysight EL30000 Series Programming Guide:
 ``[SOURce:]FUNCtion RESistance``, ``[SOURce:]RESistance[:LEVel]``, ``INPut[:STATe]``,
 ``MEASure:VOLTage?``, ``MEASure:CURRent?``, ``[SOURce:]CURRent[:LEVel]``. The load's current
 readback is a 40 A class measurement and useless at 20 mA; procedures compute the actual loop
@@ -25,6 +25,7 @@ def _text(value: float) -> str:
 class KeysightEL34143A(ScpiInstrument, Load):
     MODEL = "Keysight EL34143A"
     IDN_PATTERN = re.compile(r"Keysight Technologies,EL34143A,")
+    min_resistance_ohm = MIN_OHM
 
     function = Setting("FUNC?", "FUNC {}", parse=str)
     resistance_ohm = Setting("RES?", "RES {}", validator=in_range(MIN_OHM, MAX_OHM), to_text=_text)

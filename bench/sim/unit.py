@@ -7,7 +7,7 @@ exact closed-form solution; the unit therefore evaluates its output at any array
 without a fixed tick, and an acquisition that is fetched late still sees every input change at
 its true simulated time.
 
-Behaviour on top of the model is plugged in as callables of time (metrology.md 6.5, 6.6):
+Behaviour on top of the model is plugged in as callables of time (docs/metrology.md 6.5, 6.6):
 
 * ``additive`` (t -> A, added to the output before the output-stage limits): warm-up drift,
   decaying offsets...;
@@ -25,8 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.signal import lfilter
 
+from bench.sim.ar1 import ar1
 from bench.sim.errors_model import seeded_rng
 from procedures.model import FloatArray, ModuleModel, ModuleParameters
 
@@ -224,8 +224,7 @@ class SimulatedUnit:
         phi = math.exp(-dt / self.params.tau_s) if dt > 0 else 0.0
         innovations = rng.normal(0.0, self.noise_rms_a * math.sqrt(1.0 - phi * phi), n)
         start = rng.normal(0.0, self.noise_rms_a)
-        out, _ = lfilter([1.0], [1.0, -phi], innovations, zi=[phi * start])
-        out = np.asarray(out, dtype=float)
+        out = ar1(innovations, phi, start)
         if self.ripple:
             t = rng.uniform(0.0, 1.0) + np.arange(n) * dt
             for ripple in self.ripple:

@@ -35,12 +35,18 @@ from bench.sim.instruments.keysight34461a import Keysight34461A
 from bench.sim.instruments.keysight34465a import Keysight34465A
 from bench.sim.instruments.keysight_e36104b import KeysightE36104B
 from bench.sim.instruments.keysight_el34143a import KeysightEL34143A
+from bench.sim.instruments.rigol import RigolInstrument
+from bench.sim.instruments.rigol_dl3021 import RigolDL3021
+from bench.sim.instruments.rigol_dp821 import RigolDP821
 from bench.sim.scpi import ScpiError, parse_bool, parse_channel_list, parse_number, parse_unit
 from bench.sim.unit import SimulatedUnit
 from bench.sim.world import World
-from tests.sim._helpers import KEITHLEY_ERROR_RE, KEITHLEY_NO_ERROR, KEYSIGHT_ERROR_RE
-
-CLASSIC_ERROR_RE = re.compile(r'^(?P<code>-?\d+),"(?P<msg>[^"]*)"$')
+from tests.sim._helpers import (
+    KEITHLEY_ERROR_RE,
+    KEITHLEY_NO_ERROR,
+    KEYSIGHT_ERROR_RE,
+    RIGOL_ERROR_RE,
+)
 
 FUZZ = settings(
     max_examples=150,
@@ -56,6 +62,8 @@ MODELS: dict[str, type[SimInstrument]] = {
     "keysight34465a": Keysight34465A,
     "keysight-e36104b": KeysightE36104B,
     "keysight-el34143a": KeysightEL34143A,
+    "rigol-dp821": RigolDP821,
+    "rigol-dl3021": RigolDL3021,
     "keithley2000": Keithley2000,
     "keysight34461a": Keysight34461A,
 }
@@ -145,9 +153,10 @@ def run(inst: SimInstrument, message: str) -> int:
 def drain(inst: SimInstrument) -> int:
     """Read the whole error queue (checking the vendor format); return the first code."""
     keithley = isinstance(inst, KeithleyTti)
-    classic = isinstance(inst, Keithley2000)  # ``0,"No error"``, ``-113,"Undefined header"``
-    no_error = KEITHLEY_NO_ERROR if keithley else '0,"No error"' if classic else '+0,"No error"'
-    pattern = KEITHLEY_ERROR_RE if keithley else CLASSIC_ERROR_RE if classic else KEYSIGHT_ERROR_RE
+    # Rigol and the classic Keithley 2000: ``0,"No error"``, ``-113,"Undefined header"``
+    plain = isinstance(inst, RigolInstrument | Keithley2000)
+    no_error = KEITHLEY_NO_ERROR if keithley else '0,"No error"' if plain else '+0,"No error"'
+    pattern = KEITHLEY_ERROR_RE if keithley else RIGOL_ERROR_RE if plain else KEYSIGHT_ERROR_RE
     first = 0
     for _ in range(inst.error_queue_depth + 1):
         reply = inst.process("SYST:ERR?")
