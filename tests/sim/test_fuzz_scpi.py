@@ -28,8 +28,10 @@ from hypothesis import strategies as st
 
 from bench.sim.instrument import SimInstrument
 from bench.sim.instruments.keithley import KeithleyTti
+from bench.sim.instruments.keithley2000 import Keithley2000
 from bench.sim.instruments.keithley2450 import Keithley2450
 from bench.sim.instruments.keithley_dmm6500 import KeithleyDMM6500
+from bench.sim.instruments.keysight34461a import Keysight34461A
 from bench.sim.instruments.keysight34465a import Keysight34465A
 from bench.sim.instruments.keysight_e36104b import KeysightE36104B
 from bench.sim.instruments.keysight_el34143a import KeysightEL34143A
@@ -62,6 +64,8 @@ MODELS: dict[str, type[SimInstrument]] = {
     "keysight-el34143a": KeysightEL34143A,
     "rigol-dp821": RigolDP821,
     "rigol-dl3021": RigolDL3021,
+    "keithley2000": Keithley2000,
+    "keysight34461a": Keysight34461A,
 }
 
 
@@ -149,9 +153,10 @@ def run(inst: SimInstrument, message: str) -> int:
 def drain(inst: SimInstrument) -> int:
     """Read the whole error queue (checking the vendor format); return the first code."""
     keithley = isinstance(inst, KeithleyTti)
-    rigol = isinstance(inst, RigolInstrument)
-    no_error = KEITHLEY_NO_ERROR if keithley else '0,"No error"' if rigol else '+0,"No error"'
-    pattern = KEITHLEY_ERROR_RE if keithley else RIGOL_ERROR_RE if rigol else KEYSIGHT_ERROR_RE
+    # Rigol and the classic Keithley 2000: ``0,"No error"``, ``-113,"Undefined header"``
+    plain = isinstance(inst, RigolInstrument | Keithley2000)
+    no_error = KEITHLEY_NO_ERROR if keithley else '0,"No error"' if plain else '+0,"No error"'
+    pattern = KEITHLEY_ERROR_RE if keithley else RIGOL_ERROR_RE if plain else KEYSIGHT_ERROR_RE
     first = 0
     for _ in range(inst.error_queue_depth + 1):
         reply = inst.process("SYST:ERR?")
