@@ -58,6 +58,7 @@ def test_pymeasure_keithley_2400_source_measure_buffer_and_triggers(bench: SimBe
         assert smu.ask(":SYST:ERR?").startswith("0,")
         smu.check_errors()
         smu.disable_source()
+        assert smu.source_enabled is False  # a query: the write before it has been processed
         assert not bench.world.source_on
     finally:
         smu.adapter.close()
