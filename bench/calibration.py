@@ -3,7 +3,8 @@
 The station file lists each instrument's serial number and calibration due date. A production
 run is refused when an instrument is past its due date or its ``*IDN?`` serial differs from the
 file; ``--engineering`` overrides that, and every output of such a run is stamped
-"ENGINEERING RUN - NOT FOR RELEASE" (frameworks.md 17, item 9).
+"ENGINEERING RUN - NOT FOR RELEASE" (ISO/IEC 17025:2017 6.4.13 and 6.5: results must be
+traceable to calibrated equipment, or visibly not for release).
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """A bench session: open and verify the station's instruments, hand out guarded roles, and on
 every exit path put every instrument in its safe state and read it back.
 
-Traps avoided (frameworks.md 16): safe state is registered before any output can be enabled
-(each driver is tracked the moment its transport opens); a half-open or unreachable instrument
-does not stop the others from being made safe; Ctrl-C/SIGTERM arriving during the safe-state
-sequence is held back until it has finished; an instrument whose ``*IDN?`` did not match is not
-sent anything (we do not know what it is).
+Traps seen in other hardware-test frameworks, avoided here: safe state is registered before
+any output can be enabled (each driver is tracked the moment its transport opens); a half-open
+or unreachable instrument does not stop the others from being made safe; Ctrl-C/SIGTERM
+arriving during the safe-state sequence is held back until it has finished; an instrument whose
+``*IDN?`` did not match is not sent anything (we do not know what it is).
 
 One bad instrument does not keep the others from their safe state: opening goes on past a
 failure (so every instrument that answers is identified and reset), and closing reaches every

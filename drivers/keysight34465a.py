@@ -6,7 +6,7 @@ Commands from the Truevolt Series Operating and Service Guide (SCPI reference):
 ``TRIGger:DELay``, ``TRIGger:SLOPe``, ``TRIGger:COUNt``, ``SAMPle:COUNt``, ``SAMPle:SOURce``,
 ``SAMPle:TIMer``, ``INITiate``, ``READ?``, ``FETCh?``, ``ABORt``, ``SYSTem:LFRequency?``.
 
-Accuracy figures are the [K] values of metrology.md 4.1 (Keysight 34465A data sheet
+Accuracy figures are the [K] values of docs/metrology.md 4.1 (Keysight 34465A data sheet
 5991-1983EN still to be checked); the uncertainty budget cites them as such.
 """
 
@@ -40,7 +40,7 @@ CURRENT_RANGES_A = (1e-4, 1e-3, 1e-2, 1e-1, 1.0, 3.0)
 VOLTAGE_RANGES_V = (0.1, 1.0, 10.0, 100.0, 1000.0)
 NPLC_VALUES = (0.001, 0.002, 0.006, 0.02, 0.06, 0.2, 1.0, 10.0, 100.0)
 OVERRANGE = 1.2
-SPEC_SOURCE = "[K] Keysight 34465A 1-year spec per metrology.md 4.1 (verify with 5991-1983EN)"
+SPEC_SOURCE = "[K] Keysight 34465A 1-year spec per docs/metrology.md 4.1 (verify with 5991-1983EN)"
 #: +-(fraction of reading, fraction of range)
 CURRENT_SPEC = {
     1e-4: (0.0005, 0.00025),

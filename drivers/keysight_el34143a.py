@@ -1,6 +1,6 @@
 """Keysight EL34143A DC electronic load in constant-resistance mode: the module's output load.
 
-Commands after the EL30000 series programming reference as summarised in instruments.md 2.4:
+Commands after the Keysight EL30000 Series Programming Guide:
 ``[SOURce:]FUNCtion RESistance``, ``[SOURce:]RESistance[:LEVel]``, ``INPut[:STATe]``,
 ``MEASure:VOLTage?``, ``MEASure:CURRent?``, ``[SOURce:]CURRent[:LEVel]``. The load's current
 readback is a 40 A class measurement and useless at 20 mA; procedures compute the actual loop

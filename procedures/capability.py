@@ -4,7 +4,7 @@ A sample drawn from a received lot has no rational subgroups and no time order, 
 indices computed here are the *overall performance* indices Pp / Ppk (one overall standard
 deviation), not the within-subgroup capability indices Cp / Cpk (AIAG *Statistical Process
 Control* reference manual, 2nd ed. 2005, ch. 4; ISO 22514-2:2017, which names the
-performance indices Pp, Ppk, PpL, PpU).  metrology.md section 5.2 gives the formulas:
+performance indices Pp, Ppk, PpL, PpU).  docs/metrology.md section 7.2 gives the formulas:
 
 * ``Pp  = (USL - LSL) / (6 sigma)``,  ``PpU = (USL - mean) / (3 sigma)``,
   ``PpL = (mean - LSL) / (3 sigma)``,  ``Ppk = min(PpU, PpL)``;

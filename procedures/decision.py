@@ -73,7 +73,7 @@ __all__ = [
 
 
 class Rule(StrEnum):
-    """Decision rule applied to one characteristic (metrology.md section 3.1)."""
+    """Decision rule applied to one characteristic (docs/metrology.md section 3.1)."""
 
     #: ILAC-G8:09/2019 section 4.2.3 non-binary statement, guard band w = r U (default r = 1,
     #: i.e. the section 4.2.2 guard band: specific PFA <= 2.5 % for a PASS at k = t_0.975(nu)).
@@ -276,7 +276,7 @@ def dobbert_multiplier(tur: float) -> float:
         M = 1.04 - exp(0.38 ln(TUR) - 0.54),   clipped to M >= 0
 
     giving M = 0.457 at TUR 1, 0.282 at 2, 0.155 at 3, 0.053 at 4 and 0 from TUR ~ 4.59 on
-    (metrology.md section 3.1). ``TUR = 0`` gives the limit 1.04, ``TUR = inf`` gives 0.
+    (docs/metrology.md section 3.1). ``TUR = 0`` gives the limit 1.04, ``TUR = inf`` gives 0.
     """
     t = float(tur)
     if math.isnan(t) or t < 0.0:
@@ -324,7 +324,7 @@ def global_risks(
     """Global consumer and producer risks, JCGM 106:2012 section 9 (eqs. 9.3-9.6).
 
     Prior process distribution eta ~ N(mu_p, sigma_p^2), measurement y | eta ~ N(eta, u^2)
-    (metrology.md section 3.2)::
+    (docs/metrology.md section 3.2)::
 
         R_C = int_{eta not in [T_L, T_U]} phi(eta; mu_p, sigma_p) P_acc(eta) d eta
         R_P = int_{eta in [T_L, T_U]}     phi(eta; mu_p, sigma_p) (1 - P_acc(eta)) d eta
@@ -420,7 +420,7 @@ def _json_float(x: float | None) -> float | None:
 
 @dataclass(frozen=True)
 class Decision:
-    """Everything needed to audit one conformity statement (metrology.md section 3.2 note 2).
+    """Everything needed to audit one conformity statement (docs/metrology.md section 3.2 note 2).
 
     ``lower``/``upper`` are the tolerance limits as specified (at the reference temperature);
     ``allowance`` widens them on both sides, giving :attr:`effective_lower`/:attr:`effective_upper`,

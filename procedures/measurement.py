@@ -1,10 +1,10 @@
 """How a station measures the module's currents: one class per measurement topology.
 
-``direct`` (metrology.md 4.2, method M2): the source's own read-back is the input current and
+``direct`` (docs/metrology.md 4.2, method M2): the source's own read-back is the input current and
 the DMM in series measures the output current; two instruments on 100 mA ranges at 20 mA, so
 the expanded uncertainty exceeds the +-20 uA tolerance (TUR < 1). The budget says so.
 
-``shunt-scan`` (metrology.md 4.2, method M5): 4-wire shunts in the input, output and supply
+``shunt-scan`` (docs/metrology.md 4.2, method M5): 4-wire shunts in the input, output and supply
 loops, read by one DMM through a scanner. After an in-situ shunt-ratio calibration (module
 bypassed, the same current through both shunts) the error
 ``e = (V_out / rho - V_in) / R_in,nominal`` no longer depends on the DMM's gain and offset or on
@@ -30,9 +30,9 @@ from drivers.errors import InstrumentCommunicationError, InstrumentError, Instru
 from procedures.plan import RunContext
 from procedures.uncertainty import Budget, Component, NoisePool, budget, type_b
 
-#: [E] DMM transfer between two nearly equal readings on one range (metrology.md 4.2, M5)
+#: [E] DMM transfer between two nearly equal readings on one range (docs/metrology.md 4.2, M5)
 TRANSFER_REL = 2e-6
-#: [E] shunt temperature tracking between the two loops' shunts (metrology.md 4.2, M5)
+#: [E] shunt temperature tracking between the two loops' shunts (docs/metrology.md 4.2, M5)
 TRACKING_REL = 2e-6
 #: the DMM range is chosen so the expected reading stays below this share of it
 RANGE_HEADROOM = 0.95
@@ -301,7 +301,8 @@ class DirectMeasurer(Measurer):
     def load_voltage(self, expected_v: float) -> ScalarReading:
         value = self.bench.load.measure_voltage()
         self._account(0.02)
-        # [E] EL34143A voltage read-back +-(0.05 % + 10 mV) (instruments.md: not retrieved)
+        # [E] EL34143A voltage read-back +-(0.05 % + 10 mV): data sheet not retrieved
+        # (docs/metrology.md section 4.1)
         half = 0.0005 * abs(value) + 0.010
         return ScalarReading(
             value,
@@ -405,7 +406,7 @@ class ShuntScanMeasurer(Measurer):
                 "DMM transfer and shunt tracking",
                 abs(i_out) * rel / math.sqrt(3.0),
                 "B rectangular",
-                "[E] metrology.md 4.2 M5",
+                "[E] docs/metrology.md 4.2 M5",
             ),
             self.pooled("output noise", "output shunt", out_readings),
             self.pooled("input noise", "input shunt", v_in, scale=1.0 / r_in),
@@ -514,7 +515,7 @@ class ShuntScanMeasurer(Measurer):
     def calibrate_ratio(
         self, levels_a: tuple[float, ...] = (0.020, 0.004), pairs: int = 5
     ) -> list[tuple[float, float, float]]:
-        """In-situ shunt ratio (metrology.md 4.2): module bypassed, A-B-B-A readings.
+        """In-situ shunt ratio (docs/metrology.md 4.2): module bypassed, A-B-B-A readings.
 
         Returns (level, ratio, u) per level; the first level's ratio is used. The caller
         switches the bypass relay and the source.

@@ -4,7 +4,7 @@ The nominal instance is *the* reference the inspection compares every measuremen
 simulator builds its units as this same model with per-unit deviations, so the model is the
 reference and a simulated unit is not.
 
-Physics (metrology.md sections 1.5 and 6, [E] where the datasheet is silent):
+Physics (docs/metrology.md sections 1.5 and 6, [E] where the datasheet is silent):
 
 * static transfer  ``I_t = I_in (1 + g) + o - 4 b x (1 - x) + h d + k_S (U_s - 24 V)
   - I R_L / R_o + TC terms``  with ``x = I_in / URV``, ``d`` the approach direction (+1 up,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from procedures.measurement import Measurer, TransferReading
 from procedures.plan import RunContext
 
-#: time the module needs after power-up before its output is valid [E] (metrology.md 6.4:
+#: time the module needs after power-up before its output is valid [E] (docs/metrology.md 6.4:
 #: 20-200 ms; 0.3 s keeps a margin)
 STARTUP_ALLOWANCE_S = 0.3
 #: settling after a supply or load change, in time constants of the reference model [E]

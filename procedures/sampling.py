@@ -1,7 +1,7 @@
 """ISO 2859-1 attribute sampling for incoming lots: code letters, single sampling plans,
 lot disposition and the switching rules (normal / tightened / reduced / discontinued).
 
-References (metrology.md section 5.1):
+References (docs/metrology.md section 7.1):
 
 * ISO 2859-1:1999 (+A1:2011) *Sampling procedures for inspection by attributes -- Part 1:
   Sampling schemes indexed by acceptance quality limit (AQL) for lot-by-lot inspection*;
@@ -22,7 +22,7 @@ Only AQL 0.010 ... 10 (percent nonconforming) is carried; the standard's columns
 could not be verified and are refused with a clear error.
 
 The reduced-inspection table (2-C, 1999 edition, gap-free Re = Ac + 1) could NOT be verified
-against the standard; it implements metrology.md's inferred rule and every reduced plan comes
+against the standard; it implements docs/metrology.md's inferred rule and every reduced plan comes
 back with ``verified=False``.  Reports must say so.
 """
 

@@ -4,16 +4,16 @@ Two complementary evaluations of one digitised step record (time in seconds, out
 amperes):
 
 * :func:`analyse_step` -- model-free characteristic values in the vocabulary of IEC 61298-2
-  "dynamic behaviour" as summarised in ``metrology.md`` section 2.1 [K]: dead time (time to the
+  "dynamic behaviour" as summarised in ``docs/metrology.md`` section 2.1 [K]: dead time (time to the
   first detectable change), rise time (10 % -> 90 %), time constant (63.2 %), settling time (entry
   into and stay within a stated band) and overshoot.
 * :func:`fit_step` -- least-squares fit of the project's reference model
   (:meth:`procedures.model.ModuleModel.unit_step_response`: one pole, optional second pole, dead
   time) with free initial/final levels, reporting the limit frequency ``f_c`` of the fitted
-  parameters, as recommended in ``metrology.md`` section 1.5 (c): rise time alone cannot tell a
+  parameters, as recommended in ``docs/metrology.md`` section 1.5 (c): rise time alone cannot tell a
   first-order from a two-pole module, the fit can.
 
-Reference identities (``metrology.md`` section 1.5 [D]): a first-order low-pass
+Reference identities (``docs/metrology.md`` section 1.5 [D]): a first-order low-pass
 ``h(t) = 1 - exp(-t / tau)`` crosses the fraction ``x`` at ``t_x = -tau ln(1 - x)``, hence
 ``t90 - t10 = tau (ln 10 - ln(10/9)) = tau ln 9 = 2.197 tau`` (3.497 ms for
 ``tau = 1 / (2 pi 100 Hz) = 1.592 ms``), ``t63.2 = tau`` and the time to settle within a band
@@ -65,7 +65,7 @@ FILTER_TARGET_FRACTION = 0.005
 """Residual noise (fraction of the step) the moving-median window is sized for."""
 T63_LEVEL = 1.0 - math.exp(-1.0)  # 0.632...
 
-# least_squares bounds (seconds), see the brief / metrology.md 6.2 for plausible values
+# least_squares bounds (seconds), see the brief / docs/metrology.md 6.2 for plausible values
 TAU_BOUNDS_S = (10e-6, 1.0)
 DEAD_TIME_BOUNDS_S = (0.0, 50e-3)
 F_TEST_ALPHA = 0.01
@@ -74,7 +74,7 @@ F_TEST_ALPHA = 0.01
 # ---------------------------------------------------------------------------------- metrics
 @dataclass(frozen=True)
 class StepMetrics:
-    """Model-free step-response characteristics (IEC 61298-2 terms, metrology.md section 2.1).
+    """Model-free step-response characteristics (IEC 61298-2 terms, docs/metrology.md section 2.1).
 
     All times are in seconds relative to the trigger instant ``t_step``. ``settling_time_s`` is
     NaN when the record ends before the signal has settled inside the band.
@@ -166,7 +166,7 @@ def analyse_step(
     """Characteristic values of one step record (rising or falling).
 
     Definitions follow the IEC 61298-2 dynamic-behaviour terms as summarised in
-    ``metrology.md`` section 2.1 [K]; all times are relative to the trigger ``t_step_s``:
+    ``docs/metrology.md`` section 2.1 [K]; all times are relative to the trigger ``t_step_s``:
 
     * levels: ``initial`` = median of the samples before ``t_step_s``; ``final`` = median of the
       last 20 % of the record (robust against noise and ripple; the record must be long enough
@@ -176,7 +176,8 @@ def analyse_step(
       Being a detection threshold it is biased late by the time the response needs to reach it
       (``0.02 tau`` = 32 us for a noise-free nominal first-order module);
     * ``t10`` / ``t90``: first crossings of 10 % / 90 % of the step (linear interpolation between
-      samples); rise time ``t90 - t10`` (``tau ln 9`` for a first-order module, metrology.md 1.5);
+      samples); rise time ``t90 - t10`` (``tau ln 9`` for a first-order module,
+      docs/metrology.md 1.5);
     * ``t63``: first 63.2 % crossing minus the dead time, the time-constant estimate (inherits
       the small bias of the dead time);
     * settling time: instant after which the signal stays within ``+-settling_band_a`` of the final

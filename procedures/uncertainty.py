@@ -166,3 +166,52 @@ class NoisePool:
 
 def budget(*components: Component, coverage: float = COVERAGE_PROBABILITY) -> Budget:
     return Budget(tuple(components), coverage)
+
+
+def varies_between_readings(component: Component) -> bool:
+    """True for a component whose error is drawn anew at every reading (independent between
+    points): type A noise and the residual settling of each approach. Everything else (a
+    specification on one range, the shunt ratio, the transfer term) is one error common to every
+    reading that used the same source of error (docs/metrology.md section 2.6)."""
+    kind = component.kind
+    return kind == "A" or kind.startswith("A ") or component.name == "residual settling"
+
+
+def propagate(coefficients: Sequence[float], budgets: Sequence[Budget], prefix: str = "") -> Budget:
+    """Budget of a linear combination ``y = sum(a_i x_i)`` of recorded results ``x_i``.
+
+    GUM 5.1.2 (eq. 10) for the components that vary between readings, each kept with its own
+    degrees of freedom; GUM 5.2.2 (eq. 13) with r = +1 for the components shared by several
+    readings: a common error source (same component name and source, i.e. the same
+    specification on the same range, or the same calibrated ratio) enters as
+    ``|sum(a_i u_i)|``. A common gain or offset thus cancels where the combination removes it
+    (the difference of an up and a down reading at one level; a deviation from a line) and adds
+    up fully where it does not (a fitted slope). The result's nu_eff follows Welch-Satterthwaite
+    (docs/metrology.md section 2.6).
+    """
+    if len(coefficients) != len(budgets):
+        raise ValueError("one coefficient per budget")
+    parts: list[Component] = []
+    independent: dict[tuple[str, str], list[tuple[float, Component]]] = {}
+    shared: dict[tuple[str, str], list[tuple[float, Component]]] = {}
+    for a, b in zip(coefficients, budgets, strict=True):
+        if a == 0.0:
+            continue
+        for c in b.components:
+            if varies_between_readings(c):
+                independent.setdefault((c.name, c.kind.split(" (")[0]), []).append((a, c))
+            else:
+                shared.setdefault((c.name, c.source), []).append((a, c))
+    # independent errors add in quadrature; the u of one class (e.g. "output noise") at several
+    # points rest on one growing pooled s_p, not on independent estimates, so the class keeps
+    # the smallest dof of its members instead of gaining dof from Welch-Satterthwaite
+    for (name, _kind), terms in independent.items():
+        source = terms[-1][1].source
+        u = math.sqrt(sum((a * c.u) ** 2 for a, c in terms))
+        dof = min(c.dof for _, c in terms)
+        parts.append(Component(f"{prefix}{name}", u, terms[0][1].kind, source, dof))
+    for (name, source), terms in shared.items():
+        u = abs(sum(a * c.u for a, c in terms))
+        dof = min(c.dof for _, c in terms)
+        parts.append(Component(f"{prefix}{name}", u, terms[0][1].kind, source, dof))
+    return budget(*parts)

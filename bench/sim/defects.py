@@ -1,4 +1,4 @@
-"""Defect catalogue of the simulated 857-411 (metrology.md 6.6, failure modes F1-F18).
+"""Defect catalogue of the simulated 857-411 (docs/metrology.md 6.6, failure modes F1-F18).
 
 The catalogue is data (``defects.toml``): per defect its description, the severity (default,
 unit, accepted range, what it means) and the characteristics of the module profile it trips at

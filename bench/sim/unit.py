@@ -7,7 +7,7 @@ exact closed-form solution; the unit therefore evaluates its output at any array
 without a fixed tick, and an acquisition that is fetched late still sees every input change at
 its true simulated time.
 
-Behaviour on top of the model is plugged in as callables of time (metrology.md 6.5, 6.6):
+Behaviour on top of the model is plugged in as callables of time (docs/metrology.md 6.5, 6.6):
 
 * ``additive`` (t -> A, added to the output before the output-stage limits): warm-up drift,
   decaying offsets...;

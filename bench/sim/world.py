@@ -5,7 +5,7 @@ Output loop:  module output -> [output shunt] -> DMM current input (direct topol
               -> electronic load (constant resistance) -> module output return
 Supply:       supply + -> [supply shunt] -> module Us ; supply - -> module GND
 
-Shunt-scan topology (metrology.md 4.3): 4-wire shunts in the three loops are read by one DMM
+Shunt-scan topology (docs/metrology.md 4.3): 4-wire shunts in the three loops are read by one DMM
 through a 2-pole scanner card (``SCANNER_CHANNELS``), and a fixture relay driven by the
 source's digital output line ``BYPASS_LINE`` bypasses the module so the same current flows
 through the input and output shunts in series (in-situ shunt-ratio calibration).
@@ -49,7 +49,7 @@ class Wiring:
 
     @classmethod
     def shunt_scan(cls) -> Wiring:
-        """metrology.md 4.3: 100 ohm 4-wire shunts in both loops, 10 ohm in the supply line."""
+        """docs/metrology.md 4.3: 100 ohm 4-wire shunts in both loops, 10 ohm in the supply line."""
         return cls(
             "shunt-scan",
             input_shunt_ohm=FIXTURE.input_shunt_ohm,
@@ -69,7 +69,7 @@ SCANNER_CHANNELS = {
 }
 #: the source's digital output line that drives the fixture's module-bypass relay
 BYPASS_LINE = FIXTURE.bypass_line
-#: shunt tolerance of the bench's precision resistors (+-0.01 %, metrology.md 4.1 [E])
+#: shunt tolerance of the bench's precision resistors (+-0.01 %, docs/metrology.md 4.1 [E])
 SHUNT_TOLERANCE = FIXTURE.shunt_tolerance
 
 

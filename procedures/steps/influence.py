@@ -1,4 +1,4 @@
-"""Influence of supply and load on the transfer (IEC 61298-3 style, metrology.md 2.3).
+"""Influence of supply and load on the transfer (IEC 61298-3 style, docs/metrology.md 2.3).
 
 Supply effect: 16.8 / 24 / 31.2 V at 4 and 20 mA (250 ohm), every point judged within +-20 uA,
 the shift against 24 V reported. Load effect: lowest achievable / 250 / 600 ohm at 4 and 20 mA,

@@ -1,19 +1,56 @@
 """Input resistance at 20 mA from the 4-wire input voltage: <= 50 ohm.
 
-R_in = V_in / I_in with V_in from the source's 4-wire sense at the module's input terminals and
-I_in measured (never the setpoint). Relative uncertainties add in quadrature (GUM 5.1.6).
+``R_in = V_in / I_in`` with ``V_in`` from the source's 4-wire sense at the module's input
+terminals and ``I_in`` measured (never the setpoint). The budget is the one of the *absolute*
+input current, not the ratio-calibrated transfer budget of the transmission error (in which the
+shunt's absolute value and the meter's gain cancel, docs/metrology.md section 4.4):
+
+* shunt-scan: ``I_in = V_shunt / R_shunt,nominal``: the shunt's tolerance (rectangular, GUM
+  4.3.7), the DMM's specification for the voltage across the shunt on the range it was read,
+  and the pooled type A of the input-shunt readings;
+* direct: the source's own current read-back specification on its range.
+
+Relative uncertainties of a quotient add in quadrature (GUM 5.1.6, eq. 12 with exponents +1 and
+-1): ``(u_R / R)^2 = (u_V / V)^2 + (u_I / I)^2``.
 """
 
 from __future__ import annotations
 
 import math
 
+from procedures.measurement import TransferReading
 from procedures.operations import BenchOps
 from procedures.plan import POWERED_POINT, RunContext, Step
 from procedures.steps.common import record_value
-from procedures.uncertainty import Component, budget
+from procedures.uncertainty import Component, budget, type_b
 
 LEVEL_A = 20e-3
+
+
+def input_current_components(ctx: RunContext, point: TransferReading) -> list[Component]:
+    """Components of the absolute input current of a shunt-scan ``point`` (A); call it right
+    after the reading, while the DMM is still on the range it was read on."""
+    current = point.input_a
+    if ctx.settings.topology != "shunt-scan":
+        return []  # the source's read-back: its specification comes with the reading
+    wiring = ctx.settings.wiring
+    shunt_v = current * wiring.input_shunt_ohm
+    noise = [c for c in point.budget.components if c.name == "input noise"]
+    return [
+        Component(
+            "input shunt tolerance",
+            abs(current) * wiring.shunt_tolerance / math.sqrt(3.0),
+            "B rectangular",
+            f"station wiring: shunt tolerance +-{wiring.shunt_tolerance:g}",
+        ),
+        type_b(
+            "DMM voltage across the input shunt",
+            ctx.bench.dmm.accuracy(shunt_v),
+            shunt_v,
+            sensitivity=1.0 / wiring.input_shunt_ohm,
+        ),
+        *noise,
+    ]
 
 
 class InputResistance(Step):
@@ -28,28 +65,33 @@ class InputResistance(Step):
         ops = BenchOps(ctx)
         ops.power_up(supply_v, load_ohm)
         point = ops.measure_point(LEVEL_A)
+        current_parts = input_current_components(ctx, point)
         source = ctx.bench.source.measure()  # 4-wire voltage and current at the same instant
         ctx.lower_bound_s += ctx.settings.nplc / ctx.settings.line_frequency_hz
         voltage, current = source.voltage_v, point.input_a
+        if ctx.settings.topology != "shunt-scan":
+            current_parts = [
+                type_b("source input-current read-back", source.current_accuracy, current)
+            ]
         resistance = voltage / current if current else float("nan")
-        u_v = source.voltage_accuracy.half_width(voltage) / math.sqrt(3.0)
-        u_i = (
-            point.budget.u
-            if ctx.settings.topology == "shunt-scan"
-            else (source.current_accuracy.half_width(current) / math.sqrt(3.0))
-        )
+        rel_v = source.voltage_accuracy.half_width(voltage) / math.sqrt(3.0) / abs(voltage or 1.0)
         r_budget = budget(
             Component(
                 "4-wire input voltage",
-                abs(resistance) * u_v / abs(voltage or 1.0),
+                abs(resistance) * rel_v,
                 "B rectangular",
                 source.voltage_accuracy.source,
             ),
-            Component(
-                "input current",
-                abs(resistance) * u_i / abs(current or 1.0),
-                "B",
-                "measured input current",
+            # R = V / I: a relative u of I is the same relative u of R (GUM 5.1.6)
+            *(
+                Component(
+                    f"input current: {c.name}",
+                    abs(resistance) * c.u / abs(current or 1.0),
+                    c.kind,
+                    c.source,
+                    c.dof,
+                )
+                for c in current_parts
             ),
         )
         record_value(

@@ -1,4 +1,4 @@
-"""Over-range and open input (informative, metrology.md 1.3 and 2.3).
+"""Over-range and open input (informative, docs/metrology.md 1.3 and 2.3).
 
 Over-range: 20.5, 21, 22, 24 mA (never above 30 mA, well below the 50 mA maximum): the output
 and its clamp level, judged against the agreed minimum clamp of 20.2 mA; then the 20 mA point is

@@ -1,4 +1,4 @@
-"""In-situ shunt-ratio calibration (shunt-scan topology, metrology.md 4.2).
+"""In-situ shunt-ratio calibration (shunt-scan topology, docs/metrology.md 4.2).
 
 The fixture's bypass relay takes the module out and routes the source current through the
 input and output shunts in series; A-B-B-A readings on the same DMM range give rho = R_out/R_in

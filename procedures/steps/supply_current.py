@@ -1,7 +1,7 @@
 """Supply current: <= 25 mA at 24 V (input 0 and 20 mA, 600 ohm); informative at 16.8/31.2 V.
 
 The module powers its isolated output from the supply, so the 20 mA / 600 ohm point draws the
-most (metrology.md 6.4). Measured through the supply-line shunt (shunt-scan) or, on a direct
+most (docs/metrology.md 6.4). Measured through the supply-line shunt (shunt-scan) or, on a direct
 bench, the supply's own read-back, whose mA-class uncertainty the budget shows.
 """
 

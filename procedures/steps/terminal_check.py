@@ -1,6 +1,6 @@
 """Step 1: terminal sanity check - 1 mA in, about 1 mA out, a plausible input burden.
 
-A gate: anything else stops the plan with the likely wiring fault named (metrology.md 1.2: the
+A gate: anything else stops the plan with the likely wiring fault named (docs/metrology.md 1.2: the
 terminal assignment is an estimate until checked on the housing, so check before judging).
 """
 

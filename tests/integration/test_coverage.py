@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bench import runner
@@ -78,3 +79,29 @@ def test_direct_expanded_uncertainty_never_claims_more_than_it_covers(tmp_path: 
     assert len(points) >= 1000
     assert covered >= 0.93, f"coverage {covered:.3f} over {len(points)} points"
     assert not [p for p in points if p.statement == "fail"]
+
+
+def summary(points: list[JudgedPoint]) -> str:
+    """Coverage, points and the spread of U, for docs/metrology.md section 4.5."""
+    covered = sum(p.covered for p in points)
+    errors = np.array([p.measured_a - p.true_a for p in points])
+    expanded = np.array([p.expanded_a for p in points])
+    tur = []
+    for level in (4e-3, 20e-3):
+        at = [p.expanded_a for p in points if abs(p.set_a - level) < 1e-9]
+        tur.append(f"TUR at {level * 1e3:g} mA >= {20e-6 / max(at):.1f} ({len(at)} points)")
+    return (
+        f"{covered}/{len(points)} points covered ({covered / len(points):.4f}); "
+        f"SD(measured - true) {errors.std(ddof=1) * 1e6:.3f} uA; "
+        f"U median {np.median(expanded) * 1e6:.3f} uA, max {expanded.max() * 1e6:.3f} uA; "
+        + "; ".join(tur)
+    )
+
+
+if __name__ == "__main__":  # python -m tests.integration.test_coverage
+    import sys
+    import tempfile
+
+    for topology in sys.argv[1:] or ("shunt-scan", "direct"):
+        with tempfile.TemporaryDirectory() as folder:
+            print(f"{topology}: {summary(_inspect_lot(Path(folder), topology))}", flush=True)

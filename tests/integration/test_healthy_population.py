@@ -5,7 +5,7 @@ each through the complete inspection on the simulated shunt-scan station, every 
 The units go through one simulated bench per chunk, swapped in with ``insert_unit`` as an
 operator would (a bench per unit costs more than the inspection). The population's default
 supply-current model is the DC/DC one; every other unit is switched to the linear variant so
-both models of metrology.md 6.4 are covered.
+both models of docs/metrology.md 6.4 are covered.
 """
 
 from __future__ import annotations

@@ -93,7 +93,7 @@ def test_bench_time_stays_within_1_5_of_the_physical_lower_bound(tmp_path: Path)
 
 
 def test_direct_topology_shows_its_tur_below_one_at_20_ma(tmp_path: Path) -> None:
-    """metrology.md 4.2: two instruments on 100 mA ranges cannot reach the 20 uA tolerance."""
+    """docs/metrology.md 4.2: two instruments on 100 mA ranges cannot reach the 20 uA tolerance."""
     result, _ = inspect(tmp_path, "DIRECT-1", topology="direct")
     at_20 = [
         m

@@ -1,7 +1,6 @@
 """Simulated Keithley 2450 SourceMeter driven directly through ``process()``.
 
-Expected values come from the 2450 Reference Manual facts collected in
-/tmp/research/instruments_facts.md section 1 and /work/shared/reference/instruments.md 2.1:
+Expected values come from the Keithley Model 2450 Reference Manual (2450-901-01):
 *RST -> output off, VLIM 21 V, source function VOLT, measure function ``"CURR:DC"``;
 ``SYST:ERR?`` in the TTI event-log format ``0,"No error;0;0 0"`` /
 ``-113,"Undefined header;1;<date time>"``; ranges 10 nA .. 1 A with 105 % overrange.

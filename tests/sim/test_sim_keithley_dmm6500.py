@@ -1,12 +1,13 @@
 """Simulated Keithley DMM6500 + 2000-SCAN driven directly through ``process()``.
 
-Expected values come from the facts in /tmp/research/instruments_facts.md section 5 and the
-simulator's docstring: ``*IDN?`` ``KEITHLEY INSTRUMENTS,MODEL DMM6500,...``; TTI event-log
-errors ``0,"No error;0;0 0"`` / ``-113,"Undefined header;1;<date time>"``; channels 1..10;
-``:TRIG:STAT?`` ``RUNNING;RUNNING;n`` / ``IDLE;IDLE;n``; REL = seconds since the buffer's first
-reading; 10 V DCV +-(25 ppm rdg + 5 ppm rng). The shunt-scan world (metrology.md 4.3): channel 1
-across the 100 ohm input shunt, 2 across the 100 ohm output shunt, 3 across the 10 ohm supply
-shunt; the source's digital line 2 bypasses the module.
+Expected values come from the Keithley DMM6500 Reference Manual (DMM6500-901-01), its
+calibration manual (accuracy) and the simulator's docstring: ``*IDN?``
+``KEITHLEY INSTRUMENTS,MODEL DMM6500,...``; TTI event-log errors ``0,"No error;0;0 0"`` /
+``-113,"Undefined header;1;<date time>"``; channels 1..10; ``:TRIG:STAT?``
+``RUNNING;RUNNING;n`` / ``IDLE;IDLE;n``; REL = seconds since the buffer's first reading; 10 V
+DCV +-(25 ppm rdg + 5 ppm rng). The shunt-scan world (docs/metrology.md 4.3): channel 1 across
+the 100 ohm input shunt, 2 across the 100 ohm output shunt, 3 across the 10 ohm supply shunt;
+the source's digital line 2 bypasses the module.
 """
 
 from __future__ import annotations

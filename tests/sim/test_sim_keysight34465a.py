@@ -1,7 +1,7 @@
 """Simulated Keysight 34465A DMM driven directly through ``process()``.
 
-Expected values: Truevolt SCPI reference as collected in /tmp/research/instruments_facts.md
-section 2 and /work/shared/reference/instruments.md 2.2: *RST -> DC volts, NPLC 10, autozero
+Expected values: Keysight Truevolt Series DMM Operating and Service Guide (SCPI reference of
+the 34460A/61A/65A/70A): *RST -> DC volts, NPLC 10, autozero
 on, ``TRIG:SOUR IMM``; NPLC set {0.001 .. 100} (rounded up); ``SYST:ERR?`` ``+0,"No error"`` /
 ``-113,"Undefined header"``, 20 deep with ``-350,"Queue overflow"``; numbers as
 ``+1.00000000E+01``; overload ``+9.90000000E+37``.

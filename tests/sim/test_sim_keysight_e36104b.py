@@ -1,10 +1,9 @@
 """Simulated Keysight E36104B supply (35 V / 1 A) driven directly through ``process()``.
 
 Expected behaviour: E36100 command set (``VOLT``, ``CURR``, ``OUTP``, ``VOLT:PROT``,
-``MEAS:VOLT?``, ``MEAS:CURR?``) with the E36xx protection semantics of
-/tmp/research/instruments_facts.md section 3: an OVP/OCP trip disables the output, sets
-Questionable bit 0 (OV) / bit 1 (OC) and latches until ``...:PROTection:CLEar``; Keysight
-error format; *RST output off at 0 V.
+``MEAS:VOLT?``, ``MEAS:CURR?``) with the protection semantics of the Keysight E36100 Series
+Programming Guide: an OVP/OCP trip disables the output, sets Questionable bit 0 (OV) / bit 1
+(OC) and latches until ``...:PROTection:CLEar``; Keysight error format; *RST output off at 0 V.
 """
 
 from __future__ import annotations

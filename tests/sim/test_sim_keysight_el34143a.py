@@ -1,6 +1,6 @@
 """Simulated Keysight EL34143A electronic load driven directly through ``process()``.
 
-Expected behaviour: EL30000 command shape of /work/shared/reference/instruments.md 2.4
+Expected behaviour: command shape of the Keysight EL30000 Series Programming Guide
 (``FUNC RES``, ``RES <ohm>``, ``RES:RANG``, ``INP {ON|OFF}``, ``MEAS:VOLT?/CURR?/POW?``),
 Keysight error format, *RST input off. With the input off the output loop is open and the
 module delivers no current.

@@ -1,4 +1,4 @@
-"""Tests of procedures.capability with numbers worked out by hand (metrology.md 5.2).
+"""Tests of procedures.capability with numbers worked out by hand (docs/metrology.md 7.2).
 
 Reference constants (standard tables, not computed by the code under test):
 chi2_{0.025, 29} = 16.0471, chi2_{0.975, 29} = 45.7223, z_{0.95} = 1.644854,
@@ -50,7 +50,7 @@ def test_centred_hand_example_pp_equals_ppk_4_over_3():
     assert r.pp_upper == pytest.approx(1.67419, abs=1e-4)
     # Bissell: 1.3333 - 1.644854 * sqrt(1/270 + 1.7778/58) = 1.02846
     assert r.ppk_lower == pytest.approx(1.02846, abs=1e-4)
-    # 2 Phi(-4) = 63.3 ppm (metrology.md: Ppk 1.33 ~ 63 ppm)
+    # 2 Phi(-4) = 63.3 ppm (docs/metrology.md: Ppk 1.33 ~ 63 ppm)
     assert r.expected_fraction_nonconforming == pytest.approx(2 * PHI[-4], rel=1e-4)
     assert r.expected_ppm == pytest.approx(63.34, abs=0.01)
     assert not r.one_sided and not r.measurement_variance_removed

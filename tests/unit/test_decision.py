@@ -1,4 +1,4 @@
-"""Unit tests for procedures.decision (metrology.md section 3) with known vectors."""
+"""Unit tests for procedures.decision (docs/metrology.md section 3) with known vectors."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from procedures.decision import (
 )
 from procedures.decision import decide as decide_t
 
-T = 20.0  # uA, symmetric tolerance used by the metrology.md illustrations
+T = 20.0  # uA, symmetric tolerance used by the docs/metrology.md illustrations
 U4 = 1.93  # uA, standard uncertainty of method M4 (U = 3.86 uA at k = 2)
 
 P, CP, CF, F, INF = (

@@ -1,7 +1,7 @@
 """Keysight 34465A driver at the command/response level (no simulator).
 
 Replies use the Truevolt formats (``+1.23456789E-03``, ``+0,"No error"``). Accuracy figures
-are the driver's [K] table (metrology.md 4.1): DCI 10 mA range 0.050 % + 0.020 % of range,
+are the driver's [K] table (docs/metrology.md 4.1): DCI 10 mA range 0.050 % + 0.020 % of range,
 100 uA range 0.050 % + 0.025 %; DCV 10 V range 0.0030 % + 0.0005 %.
 """
 

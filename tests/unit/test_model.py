@@ -18,7 +18,7 @@ def test_nominal_is_the_datasheet_module() -> None:
 
 
 def test_first_order_rise_time_is_tau_ln_9() -> None:
-    """metrology.md 1.5: t90 - t10 = tau ln 9 = 3.497 ms for f_c = 100 Hz (datasheet 3.5 ms)."""
+    """docs/metrology.md 1.5: t90 - t10 = tau ln 9 = 3.497 ms for f_c 100 Hz (datasheet 3.5 ms)."""
     assert NOMINAL.rise_time_s() == pytest.approx(NOMINAL_TAU_S * math.log(9.0), rel=1e-9)
     assert NOMINAL.rise_time_s() == pytest.approx(3.497e-3, abs=1e-6)
     slow = ModuleModel(ModuleParameters(tau_s=3e-3))
@@ -31,7 +31,7 @@ def test_settling_to_0_1_percent_is_6_9_tau() -> None:
 
 
 def test_two_equal_poles_match_the_metrology_table() -> None:
-    """metrology.md 1.5: two equal real poles at 155.4 Hz: t10 0.545, t90 3.984, f_c 100 Hz."""
+    """docs/metrology.md 1.5: two equal real poles at 155.4 Hz: t10 0.545, t90 3.984, f_c 100 Hz."""
     tau = 1.0 / (2 * math.pi * 155.4)
     model = ModuleModel(ModuleParameters(tau_s=tau, tau2_s=tau))
     t10, t90 = model.crossing_times_s([0.1, 0.9])
@@ -81,7 +81,7 @@ def test_no_output_without_supply() -> None:
 
 
 def test_supply_current_models() -> None:
-    """metrology.md 6.4: DC/DC about 23 mA at 24 V / 20 mA; linear I_q + k I_out."""
+    """docs/metrology.md 6.4: DC/DC about 23 mA at 24 V / 20 mA; linear I_q + k I_out."""
     assert NOMINAL.supply_current_a(20e-3, 24.0) == pytest.approx(22.9e-3, abs=0.1e-3)
     assert NOMINAL.supply_current_a(20e-3, 16.8) > NOMINAL.supply_current_a(20e-3, 31.2)
     linear = ModuleModel(ModuleParameters(supply_model="linear"))

@@ -2,7 +2,7 @@
 
 References used here (none of them is the code under test):
 
-* the resolved single-sampling plans and the master-table encoding rule of metrology.md 5.1
+* the resolved single-sampling plans and the master-table encoding rule of docs/metrology.md 7.1
   (JSON copied verbatim below);
 * the Re-number extracts of MIL-STD-105E Tables II-A (normal, letters A..Q) and II-B
   (tightened, letters A..L), AQL 0.65 ... 10, at http://www.nibs.org/FMOC/DPW_AC/AC-TABLE.ASC
@@ -42,7 +42,7 @@ LETTERS = "ABCDEFGHJKLMNPQR"
 AQLS = [0.010, 0.015, 0.025, 0.040, 0.065, 0.10, 0.15, 0.25, 0.40, 0.65, 1.0, 1.5, 2.5, 4.0, 6.5]
 AQLS.append(10)
 
-# ---- metrology.md 5.1, copied verbatim -------------------------------------------------------
+# ---- docs/metrology.md 7.1, copied verbatim --------------------------------------------------
 METROLOGY_TABLE_1 = json.loads(
     """
 {"lot_upper":[8,15,25,50,90,150,280,500,1200,3200,10000,35000,150000,500000,null],
@@ -111,7 +111,7 @@ def _load_toml() -> dict:
         return tomllib.load(fh)
 
 
-# ---- the encoding rule of metrology.md 5.1, re-implemented independently ------------------------
+# ---- the encoding rule of docs/metrology.md 7.1, re-implemented independently -------------------
 _NORMAL_SEQ = ["0/1", "^", "v", "1/2", "2/3", "3/4", "5/6", "7/8", "10/11", "14/15", "21/22"]
 _TIGHT_MAP = {"7/8": "8/9", "10/11": "12/13", "14/15": "18/19", "21/22": "^"}
 
@@ -139,7 +139,7 @@ def test_stored_master_tables_equal_the_metrology_encoding_rule():
         normal = [_rule_normal(i, c) for c in range(16)]
         tightened = [_rule_tightened(i, c) for c in range(16)]
         if letter == "A":
-            tightened[15] = "v"  # documented exception (metrology.md; NIBS extract)
+            tightened[15] = "v"  # documented exception (docs/metrology.md; NIBS extract)
         assert rows["normal"]["rows"][letter] == normal, letter
         assert rows["tightened"]["rows"][letter] == tightened, letter
         # reduced (inferred): row X = normal row two letters earlier (A, B, C -> A)
@@ -360,7 +360,7 @@ def test_reduced_table_is_marked_unverified():
 
 
 def test_reduced_plan_equals_normal_plan_two_letters_earlier():
-    """metrology.md's inferred rule; also checks gap-freeness (Re = Ac + 1)."""
+    """docs/metrology.md's inferred rule; also checks gap-freeness (Re = Ac + 1)."""
     checked = 0
     for i, letter in enumerate(LETTERS):
         for aql in AQLS:

@@ -1,7 +1,7 @@
 """Tests for procedures.step_analysis (model-free step metrics and reference-model fit).
 
 Expected values come from closed forms (first order: t_x = -tau ln(1 - x), rise time tau ln 9,
-settling tau ln(step / band)) and from the table in metrology.md section 1.5. The records are
+settling tau ln(step / band)) and from the table in docs/metrology.md section 1.5. The records are
 generated here with explicit formulas, independently of procedures.model.
 """
 
@@ -70,7 +70,7 @@ def test_first_order_rising_step_metrics() -> None:
     assert m.initial_a == pytest.approx(2e-3, abs=1e-9)
     assert m.final_a == pytest.approx(18e-3, abs=1e-9)
     assert m.step_a == pytest.approx(16e-3, abs=1e-9)
-    # rise time tau ln 9 = 3.497 ms (metrology.md 1.5), within one sample period
+    # rise time tau ln 9 = 3.497 ms (docs/metrology.md 1.5), within one sample period
     assert abs(TAU * LN9 - 3.497e-3) < 0.5e-6
     assert m.rise_time_s == pytest.approx(TAU * LN9, abs=DT)
     assert m.t10_s == pytest.approx(TAU * math.log(10 / 9), abs=DT)  # 0.168 ms
@@ -98,7 +98,7 @@ def test_falling_step_gives_same_dynamics_and_negative_direction() -> None:
 
 
 def test_two_equal_poles_match_metrology_table() -> None:
-    # metrology.md 1.5: two equal real poles at 155.4 Hz (tau 1.024 ms): t10 0.545 ms,
+    # docs/metrology.md 1.5: two equal real poles at 155.4 Hz (tau 1.024 ms): t10 0.545 ms,
     # t90 3.984 ms, rise time 3.440 ms, no overshoot
     t, y = record(tau=1.024e-3, tau2=1.024e-3)
     m = analyse_step(t, y, t_step_s=T_STEP)

@@ -93,7 +93,8 @@ FUNCTION_NAMES = {
 }
 CURRENT_RANGES = (10e-6, 100e-6, 1e-3, 10e-3, 100e-3, 1.0, 3.0)
 #: [E] DC current, +-(gain of reading, offset A): 10 mA from the calibration manual's
-#: 60 ppm rdg + 9 ppm rng (instruments.md 2.2), the other ranges scaled alike
+#: 60 ppm rdg + 9 ppm rng (DMM6500 calibration manual, docs/metrology.md section 4.1), the
+#: other ranges scaled alike
 CURRENT_SPEC = {r: RangeSpec(r, 60e-6 if r < 1.0 else 500e-6, 9e-6 * r) for r in CURRENT_RANGES}
 UNITS = {"VOLT:DC": "Volt DC", "CURR:DC": "Amp DC"}
 

@@ -5,7 +5,7 @@ MEASure?, [SENSe:], TRIGger, SAMPle, INITiate/FETCh?/READ?/R?, DATA:POINts?). De
 ``*RST``: DC voltage, autorange on, NPLC 10, autozero on, TRIG:SOUR IMM, TRIG:DEL:AUTO on,
 TRIG:COUN 1, SAMP:COUN 1, SAMP:SOUR IMM.
 
-Accuracy figures are the [K] values of metrology.md 4.1 (to be confirmed against data sheet
+Accuracy figures are the [K] values of docs/metrology.md 4.1 (to be confirmed against data sheet
 5991-1983EN); shunt resistances are [E]. Both are marked where they are used.
 """
 
@@ -30,7 +30,7 @@ from bench.sim.scpi import (
 
 VOLTAGE_RANGES = (0.1, 1.0, 10.0, 100.0, 1000.0)
 CURRENT_RANGES = (1e-4, 1e-3, 1e-2, 1e-1, 1.0, 3.0)
-# [K] 1-year accuracy, % of reading and % of range (metrology.md 4.1; verify with 5991-1983EN)
+# [K] 1-year accuracy, % of reading and % of range (docs/metrology.md 4.1; verify with 5991-1983EN)
 VOLTAGE_SPEC = {
     0.1: RangeSpec(0.1, 0.000050, 0.000035 * 0.1),
     1.0: RangeSpec(1.0, 0.000040, 0.000007 * 1.0),

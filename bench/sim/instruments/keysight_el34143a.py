@@ -5,7 +5,7 @@ The physics of each mode against the module's current-source output is in
 ``INPut:PROTection:CLEar``; CC/CV/CP levels are limited by their range (``...:RANGe``), a level
 above the range is -222 [E: range values and the 2 % margin are to verify on hardware].
 
-Command shape after the EL30000 programming reference as summarised in instruments.md 2.4
+Command shape after the Keysight EL30000 Series Programming Guide
 (``[SOURce:]FUNCtion``, ``[SOURce:]RESistance[:LEVel]``, ``RESistance:RANGe``,
 ``INPut[:STATe]``, ``MEASure:VOLTage?/CURRent?/POWer?``); protection commands follow the
 family's ``...:PROTection`` pattern and are marked unverified. CR ranges, their accuracy (in
@@ -24,7 +24,7 @@ from bench.sim.load_physics import operating_ohm
 from bench.sim.scpi import Call, ScpiError, parse_bool, parse_choice, parse_number, scpi
 
 RATED_V = 150.0
-RATED_A = 40.0  # lxi-web says 40 A (instruments.md: conflicting, unverified)
+RATED_A = 40.0  # the instrument's LXI web page says 40 A (sources conflict; unverified)
 # CR ranges (upper resistance, ohm) and conductance accuracy +-(rel * G + offset S) [E]
 CR_RANGES = (15.0, 150.0, 1500.0, 15000.0)
 CR_ACCURACY = {
