@@ -12,7 +12,7 @@ from typing import Any
 from reports.pdf import new_document, save
 
 UNIT_HEADERS = ["serial", "started (UTC)", "outcome", "verdict", "not conforming / reason"]
-FAILED_HEADERS = ["serial", "characteristic", "result", "at", "limits", "U (k = 2)", "statement"]
+FAILED_HEADERS = ["serial", "characteristic", "result", "at", "limits", "U (95 %)", "statement"]
 STATS_HEADERS = ["characteristic", "n", "limits", "mean", "sigma", "range", "Pp [95 % CI]"]
 STATS_NOTE = (
     "One value per unit: the result that decided the unit's statement for the characteristic. "

@@ -151,7 +151,7 @@ def transfer_error_plot(readings: pd.DataFrame, limit_a: float, title: str) -> b
             capsize=3,
             ms=5,
             lw=1,
-            label=f"{name} (bars: U, k = 2)",
+            label=f"{name} (bars: U (95 %))",
         )
     if "statement" in rows:
         _mark_statements(ax, rows["x"].to_numpy(), rows["y"].to_numpy(), rows["statement"])

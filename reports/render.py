@@ -130,7 +130,7 @@ def _plots(u: UnitData) -> list[dict[str, Any]]:
                 plot_entry(
                     "Transmission error vs input",
                     f"Accuracy traverse (IEC 61298-2) up and down{cond}; bars: expanded "
-                    "uncertainty U (k = 2); red: tolerance limits; orange dashed: acceptance "
+                    "uncertainty U (95 %); red: tolerance limits; orange dashed: acceptance "
                     "limits (limits narrowed by the guard band w = U). Ringed points: not a "
                     "plain PASS.",
                     png,

@@ -38,7 +38,8 @@ STATEMENT_COLOURS: dict[str, tuple[str, str]] = {
 RULE_WORDS: dict[str, str] = {
     "guarded-acceptance": (
         "Guarded acceptance, ILAC-G8:09/2019 4.2.3 (non-binary). Guard band w = r U with "
-        "U = k u (k = 2). PASS: the result lies inside the limits narrowed by w. CONDITIONAL "
+        "U = k u, k = t_0.975(nu_eff) from the effective degrees of freedom (GUM G.4; "
+        "about 95 % coverage). PASS: the result lies inside the limits narrowed by w. CONDITIONAL "
         "PASS: inside the limits, but closer than w to a limit. CONDITIONAL FAIL: outside the "
         "limits by no more than w. FAIL: outside the limits by more than w."
     ),

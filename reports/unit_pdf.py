@@ -14,9 +14,9 @@ from reports.pdf import ReportPDF, new_document, save
 
 RUN_ENDED_HEADERS = ["step", "status", "message"]
 INSTRUMENT_HEADERS = ["role", "model", "*IDN?", "serial", "calibration due", "VISA resource"]
-SUMMARY_HEADERS = ["characteristic", "result", "at", "limits", "U (k = 2)", "TUR", "P conform"]
-DETAIL_HEADERS = ["conditions", "value", "U (k = 2)", "limits", "acceptance", "TUR", "P conform"]
-INFORMATIVE_HEADERS = ["characteristic", "conditions", "value", "U (k = 2)", "datasheet"]
+SUMMARY_HEADERS = ["characteristic", "result", "at", "limits", "U (95 %)", "TUR", "P conform"]
+DETAIL_HEADERS = ["conditions", "value", "U (95 %)", "limits", "acceptance", "TUR", "P conform"]
+INFORMATIVE_HEADERS = ["characteristic", "conditions", "value", "U (95 %)", "datasheet"]
 STEP_HEADERS = ["step", "status", "started (UTC)", "ended (UTC)", "message"]
 RIGHT = "right"
 
@@ -75,7 +75,7 @@ def _characteristics(pdf: ReportPDF, ctx: dict[str, Any]) -> None:
     pdf.note(
         "One row per characteristic: the result that decides its statement (closest to, or "
         "furthest beyond, a limit) and where it was taken, its limits, the expanded uncertainty "
-        "U (k = 2), the lowest TUR over its points, the conformance probability of that result "
+        "U (95 %), the lowest TUR over its points, the conformance probability of that result "
         "and the worst statement. Every point follows the plots."
     )
     pdf.table(
@@ -125,7 +125,7 @@ def _points(pdf: ReportPDF, ctx: dict[str, Any]) -> None:
         pdf.keep(50)
         pdf.heading("Informative results, point by point", 2)
         pdf.note(
-            "Measured and reported with the expanded uncertainty U (k = 2); no limit is judged."
+            "Measured and reported with the expanded uncertainty U (95 %); no limit is judged."
         )
         pdf.table(
             INFORMATIVE_HEADERS,
