@@ -13,6 +13,8 @@ import math
 import signal
 import sys
 import threading
+import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import NoReturn
 
@@ -342,6 +344,38 @@ class _InterruptOnce:
 _INTERRUPTS = _InterruptOnce()
 
 
+class StopSignals:
+    """Ctrl-C/SIGTERM stop a foreground server (``isobench sim``): the handler only notes the
+    signal, and :meth:`wait` polls for it.
+
+    A signal handler must not take a lock: it runs in the main thread between two bytecodes,
+    possibly while that thread already holds the very lock. ``threading.Event.set()`` in a
+    handler deadlocks when the signal lands while the main thread is inside ``Event.wait()``
+    re-taking the event's (non-reentrant) condition lock - a simulator that ignored SIGTERM.
+    Appending to a list takes no Python-level lock.
+    """
+
+    def __init__(self) -> None:
+        self.received: list[int] = []
+
+    def install(self, signals: Iterable[int] = (signal.SIGINT, signal.SIGTERM)) -> None:
+        for sig in signals:
+            signal.signal(sig, self._note)
+
+    def _note(self, signum: int, frame: object) -> None:
+        self.received.append(signum)
+
+    @property
+    def stopped(self) -> bool:
+        return bool(self.received)
+
+    def wait(self, poll_s: float = 0.1) -> int:
+        """Block until a signal was noted; returns it (later ones are only noted)."""
+        while not self.received:
+            time.sleep(poll_s)  # a handled signal ends the sleep early only if it raises
+        return self.received[0]
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="isobench: %(levelname)s: %(message)s")
@@ -375,6 +409,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
+    from reports.worker import ReportWorker
+
+    # first: the report worker's imports overlap ours and the measurement (second core)
+    worker = ReportWorker.start()
     from bench.events import RunControl
     from bench.runner import Runner, RunRequest, SimOptions, finished_data
     from reports.console import ConsoleListener, Progress, failing_lines
@@ -402,6 +440,7 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
             models=dict(args.sim_model),
         ),
         front_end="isobench inspect",
+        report_worker=worker or False,  # one run per process: render on the second core
     )
     control = RunControl()
     _INTERRUPTS.control = control
@@ -474,12 +513,12 @@ def _cmd_sim(args: argparse.Namespace) -> int:
         SimBench,
         SimBenchConfig,
         choose_models,
-        sim_station,
         topology_for,
     )
     from bench.sim.defects import format_defects, parse_defect
     from bench.sim.fault_spec import format_fault, kinds_text, parse_fault
     from bench.sim.module import SimModule
+    from bench.sim.station_file import traceable_sim_station
     from bench.station import station_toml
 
     if args.list_defects:
@@ -573,12 +612,12 @@ def _cmd_sim(args: argparse.Namespace) -> int:
             realtime=True,  # external clients sleep in wall time: the clock follows it
         )
     )
+    # before the sockets open, so a signal is never lost or met by the default action;
+    # Ctrl-C stops too, even when started with SIGINT ignored (e.g. a shell's background job)
+    stop = StopSignals()
+    stop.install()
     bench.start()
     injected = [bench.inject(fault) for fault in faults]
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    # Ctrl-C stops too, even when started with SIGINT ignored (e.g. a shell's background job)
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
     feeder = None
     try:
         if lot is None:
@@ -599,7 +638,13 @@ def _cmd_sim(args: argparse.Namespace) -> int:
             lot.write_manifest(args.manifest)
             print(f"manifest: {args.manifest}")
         if args.write_station:
-            station = sim_station(bench.resources, bench.models, topology=topology)
+            # the simulated instruments' serials and a calibration due date: production-ready
+            station = traceable_sim_station(
+                bench.resources,
+                bench.models,
+                topology=topology,
+                serials={r: i.identity.serial for r, i in bench.instruments.items()},
+            )
             station.sim = {"serial": module.serial, **module.model_dump(exclude_defaults=True)}
             args.write_station.write_text(station_toml(station), encoding="utf-8")
             print(f"station file: {args.write_station}")
@@ -607,8 +652,7 @@ def _cmd_sim(args: argparse.Namespace) -> int:
             feeder = LotFeeder(bench, lot, announce=lambda text: print(text, flush=True))
             feeder.start()
         print("Ctrl-C stops.", flush=True)
-        while not stop.wait(0.5):
-            pass
+        stop.wait()
     except KeyboardInterrupt:
         pass
     finally:

@@ -293,6 +293,10 @@ class GuardedSupply(_Guard):
 class GuardedLoad(_Guard):
     _driver: Load
 
+    @property
+    def min_resistance_ohm(self) -> float:
+        return self._driver.min_resistance_ohm
+
     def configure_resistance(self, resistance_ohm: float) -> None:
         self.envelope.check_load(resistance_ohm)
         self._driver.configure_resistance(resistance_ohm)

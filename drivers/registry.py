@@ -184,6 +184,29 @@ register(
     )
 )
 
+register(
+    Model(
+        "rigol-dp821",
+        roles=("supply",),
+        driver="drivers.rigol_dp821:RigolDP821",
+        simulator="bench.sim.instruments.rigol_dp821:RigolDP821",
+        # channel 1 (60 V / 1 A) feeds the module; current read-back +-(0.15 % + 10 mA)
+        capabilities={cap.SUPPLY_READBACK: 1},
+        manual="Rigol DP800 Series Programming Guide; DP800 Performance Verification Manual",
+    )
+)
+register(
+    Model(
+        "rigol-dl3021",
+        roles=("load",),
+        driver="drivers.rigol_dl3021:RigolDL3021",
+        simulator="bench.sim.instruments.rigol_dl3021:RigolDL3021",
+        # CR high range up to 15 kohm [to confirm on hardware]
+        capabilities={cap.LOAD_CR: 15000.0, cap.LOAD_READBACK: 1},
+        manual="Rigol DL3000 Series Programming Guide",
+    )
+)
+
 #: the reference bench of each topology (the simulator's default models)
 DEFAULT_MODELS: dict[str, dict[str, str]] = {
     "shunt-scan": {

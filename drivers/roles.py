@@ -162,6 +162,8 @@ class Supply(Role):
 
 class Load(Role):
     role = "load"
+    #: lowest constant-resistance setting of the model (a short on the bench is this)
+    min_resistance_ohm: float
 
     @abstractmethod
     def configure_resistance(self, resistance_ohm: float) -> None:

@@ -9,11 +9,12 @@ from pathlib import Path
 
 from bench.station import load_station, station_toml
 from tests.e2e.simulator import Simulator, station_written_by_a_simulator
-from tests.helpers import run_cli
+from tests.helpers import cli_in_process, run_cli
 
 
 def _inspect(station: Path, out: Path, serial: str = "SIM-0001"):
-    return run_cli(
+    """A client of the simulator process, run in this one."""
+    return cli_in_process(
         "inspect", "--station", str(station), "--serial", serial,
         "--out", str(out), "--quiet", "--plan", "sweep",
     )  # fmt: skip
