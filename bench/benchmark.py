@@ -109,13 +109,12 @@ def plan_record(topology: str) -> Any:
     """The record of one full inspection (in this process, no reports, no store)."""
     from bench.runner import RunOptions, run_inspection
     from bench.sim.bench import SimBench, SimBenchConfig
-    from bench.station import sim_station
     from procedures.plans import full_plan
     from procedures.profile import builtin_profile
 
     config = SimBenchConfig(serial="BENCH-1", topology=topology)  # type: ignore[arg-type]
     with tempfile.TemporaryDirectory() as out, SimBench(config) as sim:
-        station = sim_station(sim.resources, sim.models)
+        station = sim.station()
         result = run_inspection(
             station,
             builtin_profile(),

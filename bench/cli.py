@@ -40,19 +40,13 @@ def _key_value(text: str) -> tuple[str, float]:
 
 
 def _role_model(text: str) -> tuple[str, str]:
-    """``ROLE=NAME`` (a registry model for a role; the model itself is checked later, once the
-    topology is known)."""
-    from drivers.registry import ROLES
+    """``ROLE=NAME``: a registry model for a role (checked once the topology is known)."""
+    from drivers.registry import parse_choice
 
-    role, sep, name = text.partition("=")
-    role, name = role.strip(), name.strip()
-    if not sep or not name:
-        raise argparse.ArgumentTypeError(f"{text!r} is not ROLE=MODEL, e.g. source=keithley2450")
-    if role not in ROLES:
-        raise argparse.ArgumentTypeError(
-            f"{text!r}: unknown role {role!r}; roles are {', '.join(ROLES)}"
-        )
-    return role, name
+    try:
+        return parse_choice(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _serial(text: str) -> str:

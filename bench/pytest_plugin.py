@@ -55,7 +55,17 @@ _DEPENDENT = (
     ("--isobench-sim-defect", "isobench_sim_defect", []),
     ("--isobench-sim-set", "isobench_sim_set", []),
     ("--isobench-sim-topology", "isobench_sim_topology", None),
+    ("--isobench-sim-model", "isobench_sim_model", []),
 )
+
+
+def _role_model(text: str) -> tuple[str, str]:
+    from drivers.registry import parse_choice
+
+    try:
+        return parse_choice(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -129,6 +139,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="measurement topology of the simulated bench (default: shunt-scan)",
     )
+    group.addoption(
+        "--isobench-sim-model",
+        action="append",
+        default=[],
+        metavar="ROLE=MODEL",
+        type=_role_model,
+        help="serve this registry model for that role on the simulated bench (repeatable)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -167,14 +185,18 @@ def _request(opts: argparse.Namespace) -> RunRequest:
         overrides=dict(opts.isobench_sim_set),
         defects=list(opts.isobench_sim_defect),
         topology=opts.isobench_sim_topology,
+        models=dict(opts.isobench_sim_model),
     )
     try:
         resolve_profile(opts.isobench_profile)
         if station == "sim":
+            from bench.sim.bench import choose_models, topology_for
             from bench.sim.defects import parse_defect
 
             for text in sim.defects:
                 parse_defect(text)
+            topology = sim.topology or topology_for(sim.models)
+            choose_models(topology, sim.models, flag="--isobench-sim-model")
         else:
             if sim.given():
                 raise pytest.UsageError(

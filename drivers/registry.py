@@ -317,6 +317,18 @@ def open_driver(
     return cls(transport, role=role)  # type: ignore[call-arg]
 
 
+def parse_choice(text: str) -> tuple[str, str]:
+    """``ROLE=NAME`` -> (role, name); a ValueError whose text says what is wrong. The name is
+    checked later, once the topology is known (``choice_problem``)."""
+    role, sep, name = text.partition("=")
+    role, name = role.strip(), name.strip()
+    if not sep or not name:
+        raise ValueError(f"{text!r} is not ROLE=MODEL, e.g. source=keithley2450")
+    if role not in ROLES:
+        raise ValueError(f"{text!r}: unknown role {role!r}; roles are {', '.join(ROLES)}")
+    return role, name
+
+
 def choice_problem(
     role: str, name: str, topology: str | None = None, *, simulated: bool = False
 ) -> str:

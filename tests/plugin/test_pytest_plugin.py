@@ -264,6 +264,18 @@ def test_passive_without_a_station(pytester: pytest.Pytester) -> None:
             ["--isobench-station", "sim", "--isobench-serial", "SN", "--isobench-plan", "quick"],
             "*argument --isobench-plan: invalid choice: 'quick'*",
         ),
+        (
+            [
+                *("--isobench-station", "sim", "--isobench-serial", "SN"),
+                *("--isobench-sim-model", "dmm=nosuch"),
+            ],
+            "*--isobench-sim-model dmm=nosuch: unknown dmm model 'nosuch'; dmm models in the "
+            "shunt-scan topology: keithley-dmm6500*",
+        ),
+        (
+            ["--isobench-station", "sim", "--isobench-serial", "SN", "--isobench-sim-model", "x"],
+            "*'x' is not ROLE=MODEL, e.g. source=keithley2450*",
+        ),
     ],
 )
 def test_bad_options_are_usage_errors(
