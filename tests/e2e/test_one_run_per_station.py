@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bench.lock import lock_holder
@@ -43,9 +44,14 @@ def test_a_second_run_and_a_check_are_refused_while_a_run_holds_the_station(
             assert time.monotonic() < deadline, "the first run never took the station lock"
             time.sleep(0.01)
         assert holder.pid == first.pid and holder.serial == "SIM-0001"
-        second = run_cli("inspect", "--station", str(path), "--serial", "SIM-0002",
-                         "--out", str(tmp_path / "second"), "--quiet")  # fmt: skip
-        check = run_cli("check", "--station", str(path))
+        # both at once: the first run holds the station for its (real-time) bench time only,
+        # and a loaded CI machine starts a Python process slowly
+        with ThreadPoolExecutor(2) as pool:
+            second_run = pool.submit(run_cli, "inspect", "--station", str(path), "--serial",
+                                     "SIM-0002", "--out", str(tmp_path / "second"),
+                                     "--quiet")  # fmt: skip
+            check_run = pool.submit(run_cli, "check", "--station", str(path))
+            second, check = second_run.result(), check_run.result()
         out, err = first.communicate(timeout=120)
     finally:
         if first.poll() is None:
