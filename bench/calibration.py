@@ -43,10 +43,37 @@ def traceability_problems(
     return problems
 
 
+def is_builtin_sim(station: Station) -> bool:
+    """The built-in simulated station (``--station sim``, made in code, not read from a file):
+    the simulator's own instruments, traceable by construction. Every station *file* - also
+    one pointing at ``isobench sim``, whatever its name - must name serials and due dates."""
+    return station.source_file is None and station.name == "sim"
+
+
 def missing_calibration_data(station: Station) -> list[str]:
-    """Instruments the station file gives no serial or due date for (recorded, not refused)."""
+    """Roles the station file gives no serial or calibration due date for (none for the
+    built-in sim station): a production run is refused (:func:`untraceable_refusal`),
+    an engineering run records them."""
+    if is_builtin_sim(station):
+        return []
     return [
         role
         for role, cfg in station.instruments.items()
         if not cfg.serial or not cfg.calibration_due
     ]
+
+
+def untraceable_refusal(station: Station) -> str | None:
+    """One line refusing a production run on a station whose file lacks serials or calibration
+    due dates (what ``isobench check`` reports as ENGINEERING ONLY), or None."""
+    missing = missing_calibration_data(station)
+    if not missing:
+        return None
+    where = station.source_file or f"station {station.name}"
+    return (
+        f"production run refused: {where} gives no serial or calibration due date for "
+        f"{', '.join(missing)} ('isobench check' says ENGINEERING ONLY); add serial and "
+        f"calibration_due to [instruments.{missing[0]}]"
+        + (" and the others" if len(missing) > 1 else "")
+        + ", or rerun with --engineering"
+    )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from bench.calibration import missing_calibration_data, traceability_problems
+from bench.calibration import is_builtin_sim, missing_calibration_data, traceability_problems
 from bench.lock import StationLock
 from bench.plan_check import plan_problems
 from bench.safety import SafetyEnvelope, SafetyError
@@ -166,18 +166,20 @@ def _check(
             check.problem, check.message = " ".join(text.split()), " ".join(str(error).split())
         check.identity = session.identities.get(role, "")
         check.calibration, warning = _calibration_words(cfg.calibration_due, today)
-        if warning and station.station.name != "sim":
+        builtin = is_builtin_sim(station)  # the simulator's own: traceable by construction
+        if warning and not builtin:
             result.warnings.append(f"{role} ({cfg.model}): {warning}")
-        if not cfg.serial and station.station.name != "sim":
+        if not cfg.serial and not builtin:
             result.warnings.append(f"{role} ({cfg.model}): no serial in the station file")
         result.instruments.append(check)
     result.traceability = traceability_problems(station, session.identities, today)
-    if station.station.name != "sim":  # production needs every instrument traceable
-        result.traceability += [
-            f"{role} ({station.instruments[role].model}): no serial or calibration due date "
-            "in the station file"
-            for role in missing_calibration_data(station)
-        ]
+    # production needs every instrument traceable: the same test refuses a production inspect
+    # (bench.calibration.untraceable_refusal)
+    result.traceability += [
+        f"{role} ({station.instruments[role].model}): no serial or calibration due date "
+        "in the station file"
+        for role in missing_calibration_data(station)
+    ]
     result.plan = plan_problems(
         station, profile, full_plan(station.station.topology), PlanSettings()
     )

@@ -14,6 +14,8 @@ import math
 import signal
 import sys
 import threading
+import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import NoReturn
 
@@ -36,6 +38,22 @@ def _key_value(text: str) -> tuple[str, float]:
     if not math.isfinite(number):
         raise argparse.ArgumentTypeError(f"{text!r}: give a finite number, not {value.strip()}")
     return key.strip(), number
+
+
+def _role_model(text: str) -> tuple[str, str]:
+    """``ROLE=NAME`` (a registry model for a role; the model itself is checked later, once the
+    topology is known)."""
+    from drivers.registry import ROLES
+
+    role, sep, name = text.partition("=")
+    role, name = role.strip(), name.strip()
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"{text!r} is not ROLE=MODEL, e.g. source=keithley2450")
+    if role not in ROLES:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: unknown role {role!r}; roles are {', '.join(ROLES)}"
+        )
+    return role, name
 
 
 def _serial(text: str) -> str:
@@ -135,6 +153,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="measurement topology of the simulated station (default: shunt-scan)",
     )
     inspect.add_argument(
+        "--sim-model",
+        type=_role_model,
+        action="append",
+        default=[],
+        metavar="ROLE=MODEL",
+        help="serve this registry model for that role on the simulated station, e.g. "
+        "source=keithley2450 (repeatable; sim station only)",
+    )
+    inspect.add_argument(
         "--sim-nominal",
         action="store_true",
         help="simulate the exact nominal module (no per-unit spread)",
@@ -168,6 +195,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--profile",
         default="wago-857-411",
         help="module profile whose ratings bound the safety envelope (default: wago-857-411)",
+    )
+    check.add_argument(
+        "--sim-model",
+        type=_role_model,
+        action="append",
+        default=[],
+        metavar="ROLE=MODEL",
+        help="serve this registry model for that role on the simulated station (repeatable; "
+        "sim station only)",
     )
 
     from bench.panel.command import add_station_command
@@ -262,7 +298,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--topology",
         choices=["shunt-scan", "direct"],
         default=None,
-        help="measurement topology to simulate (default: shunt-scan)",
+        help="measurement topology to simulate (default: the first the models fit, shunt-scan "
+        "first)",
+    )
+    sim.add_argument(
+        "--model",
+        type=_role_model,
+        action="append",
+        default=[],
+        metavar="ROLE=MODEL",
+        help="serve this registry model for that role, e.g. dmm=keysight34465a (repeatable; "
+        "other roles: the topology's reference models)",
     )
     sim.add_argument(
         "--write-station",
@@ -323,6 +369,38 @@ def _leave_now(code: int) -> int:
     logging.shutdown()
     atexit._run_exitfuncs()
     os._exit(code)
+
+
+class StopSignals:
+    """Ctrl-C/SIGTERM stop a foreground server (``isobench sim``): the handler only notes the
+    signal, and :meth:`wait` polls for it.
+
+    A signal handler must not take a lock: it runs in the main thread between two bytecodes,
+    possibly while that thread already holds the very lock. ``threading.Event.set()`` in a
+    handler deadlocks when the signal lands while the main thread is inside ``Event.wait()``
+    re-taking the event's (non-reentrant) condition lock - a simulator that ignored SIGTERM.
+    Appending to a list takes no Python-level lock.
+    """
+
+    def __init__(self) -> None:
+        self.received: list[int] = []
+
+    def install(self, signals: Iterable[int] = (signal.SIGINT, signal.SIGTERM)) -> None:
+        for sig in signals:
+            signal.signal(sig, self._note)
+
+    def _note(self, signum: int, frame: object) -> None:
+        self.received.append(signum)
+
+    @property
+    def stopped(self) -> bool:
+        return bool(self.received)
+
+    def wait(self, poll_s: float = 0.1) -> int:
+        """Block until a signal was noted; returns it (later ones are only noted)."""
+        while not self.received:
+            time.sleep(poll_s)  # a handled signal ends the sleep early only if it raises
+        return self.received[0]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -387,6 +465,7 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
             nominal=args.sim_nominal,
             topology=args.sim_topology,
             supply_model=args.sim_supply_model,
+            models=dict(args.sim_model),
         ),
         front_end="isobench inspect",
         report_worker=worker or False,  # one run per process: render on the second core
@@ -429,9 +508,16 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
     profile = resolve_profile(args.profile)
     if args.station != "sim":
+        if args.sim_model:
+            print(
+                "isobench: error: --sim-model: only for --station sim (a station file names "
+                "its models)",
+                file=sys.stderr,
+            )
+            return EXIT_ERROR
         result = check_station(load_station(args.station), profile)
     else:
-        station, sim = start_sim_station("CHECK", SimOptions())
+        station, sim = start_sim_station("CHECK", SimOptions(models=dict(args.sim_model)))
         try:
             result = check_station(station, profile)
         finally:
@@ -450,10 +536,18 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_sim(args: argparse.Namespace) -> int:
-    from bench.sim.bench import ROLES, SimBench, SimBenchConfig
+    from bench.sim.bench import (
+        ROLES,
+        SimBench,
+        SimBenchConfig,
+        choose_models,
+        topology_for,
+    )
     from bench.sim.defects import format_defects, parse_defect
     from bench.sim.fault_spec import format_fault, kinds_text, parse_fault
-    from bench.station import SimModule, sim_station, station_toml
+    from bench.sim.module import SimModule
+    from bench.sim.station_file import traceable_sim_station
+    from bench.station import station_toml
 
     if args.list_defects:
         from bench.sim.defects import catalogue_text
@@ -464,7 +558,8 @@ def _cmd_sim(args: argparse.Namespace) -> int:
         print(kinds_text())
         return 0
     module = SimModule()
-    host, ports, topology = "127.0.0.1", None, "shunt-scan"
+    host, ports = "127.0.0.1", None
+    chosen = dict(args.model)
     if args.station is not None:
         given = [
             flag
@@ -472,22 +567,23 @@ def _cmd_sim(args: argparse.Namespace) -> int:
                 ("--host", args.host),
                 ("--base-port", args.base_port),
                 ("--topology", args.topology),
+                ("--model", args.model or None),
             )
             if value is not None
         ]
         if given:
             print(
                 f"isobench: error: {'/'.join(given)}: the station file {args.station} gives "
-                "the host, ports and topology",
+                "the host, ports, topology and models",
                 file=sys.stderr,
             )
             return EXIT_ERROR
         from bench.sim.bench import served_by_station
 
-        host, ports, topology, module = served_by_station(args.station)
+        host, ports, topology, module, chosen = served_by_station(args.station)
     else:
         host = args.host or host
-        topology = args.topology or topology
+        topology = args.topology or topology_for(chosen)
         base = 5025 if args.base_port is None else args.base_port
         if base:
             ports = {role: base + i for i, role in enumerate(ROLES)}
@@ -526,6 +622,7 @@ def _cmd_sim(args: argparse.Namespace) -> int:
             )
             return EXIT_ERROR
         lot = Lot(module.lot_size, module.defect_rate, module.lot_seed, pool=defects or None)
+    models = choose_models(topology, chosen)  # a bad name: one line listing the valid ones
     serial = module.serial if lot is None else lot.units[0].serial
     if lot is not None:
         defects = lot.units[0].defects
@@ -538,16 +635,17 @@ def _cmd_sim(args: argparse.Namespace) -> int:
             host=host,
             ports=ports,
             topology=topology,  # type: ignore[arg-type]
+            models=models,
             seed=module.seed if module.seed is not None or lot is None else lot.seed,
             realtime=True,  # external clients sleep in wall time: the clock follows it
         )
     )
+    # before the sockets open, so a signal is never lost or met by the default action;
+    # Ctrl-C stops too, even when started with SIGINT ignored (e.g. a shell's background job)
+    stop = StopSignals()
+    stop.install()
     bench.start()
     injected = [bench.inject(fault) for fault in faults]
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    # Ctrl-C stops too, even when started with SIGINT ignored (e.g. a shell's background job)
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
     feeder = None
     try:
         if lot is None:
@@ -568,16 +666,21 @@ def _cmd_sim(args: argparse.Namespace) -> int:
             lot.write_manifest(args.manifest)
             print(f"manifest: {args.manifest}")
         if args.write_station:
-            station = sim_station(bench.resources, bench.models, topology=topology)
-            station.sim = module
+            # the simulated instruments' serials and a calibration due date: production-ready
+            station = traceable_sim_station(
+                bench.resources,
+                bench.models,
+                topology=topology,
+                serials={r: i.identity.serial for r, i in bench.instruments.items()},
+            )
+            station.sim = {"serial": module.serial, **module.model_dump(exclude_defaults=True)}
             args.write_station.write_text(station_toml(station), encoding="utf-8")
             print(f"station file: {args.write_station}")
         if lot is not None:
             feeder = LotFeeder(bench, lot, announce=lambda text: print(text, flush=True))
             feeder.start()
         print("Ctrl-C stops.", flush=True)
-        while not stop.wait(0.5):
-            pass
+        stop.wait()
     except KeyboardInterrupt:
         pass
     finally:

@@ -31,14 +31,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.calibration import TraceabilityError, missing_calibration_data, traceability_problems
+from bench.calibration import (
+    TraceabilityError,
+    missing_calibration_data,
+    traceability_problems,
+    untraceable_refusal,
+)
 from bench.errors import RunRefused
 from bench.events import OPERATOR_INTERRUPT, Listener, RunAborted, RunControl, RunEvent, ignore
 from bench.lock import StationLock
 from bench.plan_check import plan_problems
 from bench.safety import SafetyEnvelope, SafetyError
 from bench.session import BenchSession, Opener, _default_opener, signals_held
-from bench.station import Station, load_station, sim_station
+from bench.station import Station, load_station
 from drivers.errors import InstrumentError, ValidationError
 from procedures.decision import Statement
 from procedures.interrupts import deferred_signals_observed
@@ -85,8 +90,10 @@ class SimOptions:
     overrides: dict[str, float | str] = field(default_factory=dict)
     defects: list[str] = field(default_factory=list)  # "NAME" or "NAME=VALUE"
     nominal: bool = False
-    topology: str | None = None  # None: shunt-scan
+    topology: str | None = None  # None: the first the models fit (shunt-scan first)
     supply_model: str | None = None
+    #: role -> registry model name served on the simulated station (others: reference models)
+    models: dict[str, str] = field(default_factory=dict)
 
     def given(self) -> list[str]:
         """The options that differ from the default, as command-line flags."""
@@ -97,6 +104,7 @@ class SimOptions:
             "nominal": "--sim-nominal",
             "topology": "--sim-topology",
             "supply_model": "--sim-supply-model",
+            "models": "--sim-model",
         }
         return [flag for key, flag in names.items() if getattr(self, key) != getattr(default, key)]
 
@@ -247,14 +255,18 @@ class _ReportedStep(Step):
 def start_sim_station(serial: str, opts: SimOptions) -> tuple[Station, Any]:
     """Start the built-in simulated bench (imported here only: real code never imports the
     simulator) and return its station and the ``SimBench`` to stop afterwards."""
-    from bench.sim.bench import SimBench, SimBenchConfig
+    from bench.sim.bench import SimBench, SimBenchConfig, SimModelError, choose_models, topology_for
     from bench.sim.defects import parse_defect
 
     defects = [parse_defect(text) for text in opts.defects]  # a typo: refused, not started
     overrides = dict(opts.overrides)
     if opts.supply_model:
         overrides["supply_model"] = opts.supply_model
-    topology = opts.topology or "shunt-scan"
+    topology = opts.topology or topology_for(opts.models)
+    try:
+        models = choose_models(topology, opts.models, flag="--sim-model")
+    except SimModelError as exc:
+        raise RunRefused(str(exc)) from None
     sim = SimBench(
         SimBenchConfig(
             serial=serial,
@@ -262,9 +274,10 @@ def start_sim_station(serial: str, opts: SimOptions) -> tuple[Station, Any]:
             defects=defects,
             healthy_spread=not opts.nominal,
             topology=topology,  # type: ignore[arg-type]
+            models=models,
         )
     ).start()
-    return sim_station(sim.resources, sim.models, topology=topology), sim
+    return sim.station(), sim
 
 
 def _check_database_url(url: str) -> None:
@@ -446,6 +459,7 @@ class Runner:
             self._stack.callback(self._report_worker.close)
         profile = req.profile if isinstance(req.profile, Profile) else resolve_profile(req.profile)
         profile.check_environment(req.ambient_c, req.humidity_pct)
+        profile.check_serial(req.serial)
         self.profile = profile
         for url in (req.db_url, req.local_store_url):
             if url:
@@ -456,6 +470,10 @@ class Runner:
         if problems:  # refused now, not by the safety envelope with the module powered
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
             raise RunRefused(problems[0] + more)
+        # what 'isobench check' calls ENGINEERING ONLY (after NOT READY, as check ranks them)
+        refusal = None if req.engineering else untraceable_refusal(self.station)
+        if refusal:
+            raise RunRefused(refusal)
         self._lot = self._lot_of_request()
         self.lock = self._stack.enter_context(
             StationLock(self.station, serial=req.serial, front_end=req.front_end)
@@ -520,20 +538,24 @@ class Runner:
         return lot
 
     def _warn_repeated_serial(self, lot: dict[str, Any]) -> None:
-        """A serial that already has attempts in the lot: say how this run will count."""
-        from bench.records_cli import lot_decisions, lot_policy
+        """A serial that already has attempts in the lot: say how this run will count (the
+        notice carries the sentence's case and blanks, so a front-end can translate it)."""
+        from bench.records_cli import repeated_serial_count
         from bench.store import ResultStore, StoreError
-        from procedures.sampling import how_it_will_count
 
         try:
             with ResultStore.open(self.lot_store_url()) as store:
-                units = lot_decisions(store, lot)
+                count = repeated_serial_count(store, lot, self.request.serial)
         except StoreError:
             return
-        attempts = [a for u in units for a in u.attempts]
-        text = how_it_will_count(self.request.serial, attempts, lot_policy(lot))
-        if text:
-            self.emit("notice", level="warning", text=text)
+        if count is not None:
+            self.emit(
+                "notice",
+                level="warning",
+                text=count.text,
+                key=f"repeat_{count.case}",
+                values=dataclasses.asdict(count),
+            )
 
     def lot_store_url(self) -> str:
         """--db, else the station's shared database, else the default store."""
@@ -617,7 +639,7 @@ class Runner:
                 )
             record.notes += [f"engineering run: {p}" for p in problems]
             missing = missing_calibration_data(station)
-            if missing and station.name != "sim":
+            if missing:  # an engineering run (a production run was refused in _prepare)
                 record.notes.append(
                     "no serial or calibration due date in the station file for: "
                     + ", ".join(missing)

@@ -301,9 +301,9 @@ class Recorder:
         tmp = path.with_suffix(".json.tmp")
         try:
             with tmp.open("w", encoding="utf-8") as out:
-                # compact and through json.dumps: only the one-shot encoder is the C one
-                # (json.dump streams through the pure-Python encoder, ~5x slower; the record
-                # is rewritten after every step); read it with any JSON viewer
+                # compact and in one piece: only json.dumps uses the C encoder (json.dump
+                # streams through the pure-Python one, ~20x slower); the record is rewritten
+                # after every step. Read it with any JSON viewer
                 out.write(json.dumps(self.record.to_dict(), separators=(",", ":")))
                 out.flush()
                 os.fsync(out.fileno())

@@ -30,10 +30,51 @@ def run_cli(
     )
 
 
-def station_file(path: Path, resources: dict[str, str], models: dict[str, str]) -> Path:
-    from bench.station import sim_station, station_toml
+def cli_in_process(
+    *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``isobench ARGS`` through ``bench.cli.main`` in this process: the same parser, command,
+    console output and exit code as :func:`run_cli`, without starting an interpreter (its
+    imports alone cost about a second of CPU). For tests of what a command does; tests of the
+    process itself (signals, two processes at once, its cwd) use run_cli. ``env`` adds to (or
+    overrides) the environment while the command runs."""
+    import contextlib
+    import io
+    import signal
 
-    path.write_text(station_toml(sim_station(resources, models)), encoding="utf-8")
+    from bench import cli
+
+    out, err = io.StringIO(), io.StringIO()
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    saved = {key: os.environ.get(key) for key in env or {}}
+    os.environ.update(env or {})
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = cli.main(list(args))
+            except SystemExit as exc:  # argparse's usage errors
+                code = exc.code if isinstance(exc.code, int) else 1
+    finally:
+        for sig, handler in handlers.items():  # main() installs the run's interrupt handler
+            signal.signal(sig, handler)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        cli._INTERRUPTS.received.clear()
+        cli._INTERRUPTS.control = None
+    return subprocess.CompletedProcess(["isobench", *args], code, out.getvalue(), err.getvalue())
+
+
+def station_file(path: Path, resources: dict[str, str], models: dict[str, str]) -> Path:
+    """A station file pointing at a simulated bench, with the simulated instruments' serials
+    and calibration due dates (as ``isobench sim --write-station`` writes it): production
+    runs are allowed on it."""
+    from bench.sim.station_file import traceable_sim_station
+    from bench.station import station_toml
+
+    path.write_text(station_toml(traceable_sim_station(resources, models)), encoding="utf-8")
     return path
 
 
@@ -45,12 +86,11 @@ def inspect_simulated(tmp_path: Path, config):
     without internal errors. Reports are not rendered (the verdict comes from the record)."""
     from bench.runner import RunOptions, run_inspection
     from bench.sim.bench import SimBench, is_safe
-    from bench.station import sim_station
     from procedures.plans import full_plan
     from procedures.profile import builtin_profile
 
     with SimBench(config) as sim:
-        station = sim_station(sim.resources, sim.models)
+        station = sim.station()
         result = run_inspection(
             station,
             builtin_profile(),

@@ -211,7 +211,8 @@ class ScpiSocketServer:
                 return False
             if action is not None and action.kind == "ignore":
                 return True
-            reply = instrument.process(line)
+            with instrument.world.clock.one_message():  # one instant for a step and its *TRG
+                reply = instrument.process(line)
         if action is not None and action.kind != "pass":
             if action.kind == "no-reply":
                 return True

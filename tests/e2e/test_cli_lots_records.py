@@ -6,9 +6,10 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from bench.sim.bench import SimBench, SimBenchConfig
-from bench.station import sim_station, station_toml
-from tests.helpers import run_cli
+from bench.sim.bench import SimBench, SimBenchConfig, sim_station
+from bench.sim.station_file import traceable_sim_station
+from bench.station import station_toml
+from tests.helpers import cli_in_process as run_cli
 
 
 def _ok(result) -> str:
@@ -104,7 +105,7 @@ def test_a_small_lot_end_to_end_accept_then_reject(tmp_path: Path) -> None:
 
 
 def _station(sim: SimBench, path: Path, **instrument_changes: dict) -> Path:
-    station = sim_station(sim.resources, sim.models)
+    station = traceable_sim_station(sim.resources, sim.models)
     for role, changes in instrument_changes.items():
         for key, value in changes.items():
             setattr(station.instruments[role], key, value)
@@ -179,7 +180,7 @@ def test_unreachable_shared_database_queues_the_run_and_sync_uploads_it(tmp_path
     central = tmp_path / "central"  # does not exist yet: the database cannot be opened
     url = f"sqlite:///{central / 'results.db'}"
     with SimBench(SimBenchConfig(serial="SYNC-1")) as sim:
-        station = sim_station(sim.resources, sim.models)
+        station = traceable_sim_station(sim.resources, sim.models)
         station.station.database_url = url
         path = tmp_path / "station.toml"
         path.write_text(station_toml(station), encoding="utf-8")

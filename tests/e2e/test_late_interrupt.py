@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from bench.sim.bench import SimBench, SimBenchConfig, is_safe
-from tests.helpers import ROOT, run_cli, station_file
+from tests.helpers import ROOT, cli_in_process, station_file
 
 
 def test_a_late_ctrl_c_is_answered_and_the_run_completes(tmp_path: Path) -> None:
@@ -41,5 +41,5 @@ def test_a_late_ctrl_c_is_answered_and_the_run_completes(tmp_path: Path) -> None
         assert is_safe(sim)
     assert "isobench: run complete, finishing reports" in err, err
     assert proc.returncode == 0 and "LATE-1: PASS" in out, out + err
-    history = run_cli("history", "LATE-1", "--db", db).stdout
+    history = cli_in_process("history", "LATE-1", "--db", db).stdout
     assert " pass " in history and "completed" in history

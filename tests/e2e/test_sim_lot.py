@@ -16,7 +16,7 @@ import pytest
 
 from bench.station import load_station, station_toml
 from tests.e2e.simulator import Simulator, station_written_by_a_simulator
-from tests.helpers import run_cli
+from tests.helpers import cli_in_process, run_cli
 
 FAILING = ("fail", "conditional fail")
 
@@ -51,8 +51,8 @@ def test_a_lot_is_served_unit_by_unit_and_every_verdict_matches_the_manifest(
     assert load_station(station).sim is not None  # the station file says what it points at
     assert "insert next unit: LOT-7-0001" in "\n".join(sim.seen)
     out = tmp_path / "out"
-    for i, unit in enumerate(units):
-        result = run_cli(
+    for i, unit in enumerate(units):  # each inspection is a client of the simulator process
+        result = cli_in_process(
             "inspect", "--station", str(station), "--serial", unit["serial"],
             "--out", str(out), "--quiet",
         )  # fmt: skip
@@ -76,7 +76,7 @@ def test_a_station_files_sim_table_gives_the_simulator_its_module(
     station = station_written_by_a_simulator(tmp_path, simulators)
     assert station.sim is not None
     # ... edited to hold a defective module, then served again from the file
-    station.sim.serial, station.sim.defects = "STATION-SIM-1", ["gain=0.003"]
+    station.sim["serial"], station.sim["defects"] = "STATION-SIM-1", ["gain=0.003"]
     file = tmp_path / "station.toml"
     file.write_text(station_toml(station), encoding="utf-8")
     sim = Simulator("--station", str(file))
@@ -84,7 +84,7 @@ def test_a_station_files_sim_table_gives_the_simulator_its_module(
     header = sim.wait_for("simulated bench for")
     assert "STATION-SIM-1 with gain=0.003" in header
     sim.wait_for("Ctrl-C stops.")
-    result = run_cli(
+    result = cli_in_process(
         "inspect", "--station", str(file), "--serial", "STATION-SIM-1",
         "--out", str(tmp_path / "out"), "--quiet", "--plan", "sweep",
     )  # fmt: skip
@@ -105,7 +105,8 @@ def test_a_station_files_sim_table_gives_the_simulator_its_module(
     ],
 )
 def test_defect_and_lot_mistakes_are_one_line_errors(args: list[str], message: str) -> None:
-    result = run_cli(*args, timeout=60.0)
+    # a simulator that wrongly started would serve forever: sim runs in a process with a timeout
+    result = run_cli(*args, timeout=60.0) if args[0] == "sim" else cli_in_process(*args)
     assert result.returncode == 2
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.stderr

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.helpers import run_cli
+from tests.helpers import cli_in_process as run_cli
 
 
 def test_an_unparseable_database_url_is_refused_before_the_run(tmp_path: Path) -> None:

@@ -23,7 +23,8 @@ from bench.panel.controller import PanelConfig, PanelController
 from bench.panel.server import StationServer
 from bench.panel.view import PageView
 from bench.sim.bench import SimBench, SimBenchConfig
-from bench.station import sim_station, station_toml
+from bench.sim.station_file import traceable_sim_station
+from bench.station import station_toml
 
 ROOT = Path(__file__).resolve().parents[2]
 #: screenshots of every screen, kept after the run for a person to look at
@@ -80,7 +81,7 @@ def station_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SimB
     """A shunt-scan simulated bench on ephemeral ports and a station file pointing at it."""
     sim = SimBench(SimBenchConfig(serial="PANEL-0000", seed=10)).start()
     folder = tmp_path_factory.mktemp("panel-station")
-    station = sim_station(sim.resources, sim.models)
+    station = traceable_sim_station(sim.resources, sim.models)  # production runs allowed
     station.station.name = "panel test bench"
     station.station.location = "simulated, in the test process"
     file = folder / "station.toml"

@@ -1,9 +1,18 @@
 """Simulated Keithley 2450 SourceMeter driven directly through ``process()``.
 
+<<<<<<< HEAD
 Expected values come from the Keithley Model 2450 Reference Manual (2450-901-01):
 *RST -> output off, VLIM 21 V, source function VOLT, measure function ``"CURR:DC"``;
 ``SYST:ERR?`` in the TTI event-log format ``0,"No error;0;0 0"`` /
 ``-113,"Undefined header;1;<date time>"``; ranges 10 nA .. 1 A with 105 % overrange.
+=======
+Expected values come from the Model 2450 Interactive SourceMeter Instrument Reference Manual
+(2450-901-01), section 6 "SCPI command reference" (each command's default value: *RST ->
+output off, VLIM 21 V, source function VOLT, measure function ``"CURR:DC"``;
+``:SYSTem:ERRor[:NEXT]?`` and ``:SYSTem:EVENtlog:NEXT?`` with the event-log format
+``0,"No error;0;0 0"`` / ``-113,"Undefined header;1;<date time>"``) and the Model 2450 data
+sheet SPEC-2450 (ranges 10 nA .. 1 A with 105 % overrange).
+>>>>>>> f1
 """
 
 from __future__ import annotations
@@ -310,7 +319,7 @@ def test_raising_the_limit_clears_the_trip() -> None:
 
 
 def test_read_with_output_off_reads_zero(smu: Keithley2450) -> None:
-    # not documented for the 2450 (instruments_facts.md: [NF]); the simulator's assumption is a
+    # not found in the 2450 Reference Manual (2450-901-01); the simulator's assumption [E] is a
     # reading of the idle terminals rather than the 2400's "output must be on" error
     send(smu, ':SOUR:FUNC CURR;:SOUR:CURR 0.02;:SENS:FUNC "VOLT"')
     _, voltage = read_source_and_voltage(smu)

@@ -1,9 +1,10 @@
 """Simulated Keysight EL34143A electronic load driven directly through ``process()``.
 
-Expected behaviour: command shape of the Keysight EL30000 Series Programming Guide
-(``FUNC RES``, ``RES <ohm>``, ``RES:RANG``, ``INP {ON|OFF}``, ``MEAS:VOLT?/CURR?/POW?``),
-Keysight error format, *RST input off. With the input off the output loop is open and the
-module delivers no current.
+Expected behaviour: Keysight EL30000 Series Bench DC Electronic Loads Operating and
+Programming Guide, SCPI reference (``[SOURce:]FUNCtion RES``, ``RESistance <ohm>``,
+``RESistance:RANGe``, ``INPut {ON|OFF}``, ``MEASure:VOLTage?/CURRent?/POWer?``), Keysight error
+format, *RST input off; the EL34143A row of docs/simulator.md (range values marked [E]). With
+the input off the output loop is open and the module delivers no current.
 """
 
 from __future__ import annotations
