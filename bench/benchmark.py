@@ -25,6 +25,7 @@ first needs it (matplotlib in "plots", fpdf2 in "PDF", the simulator in "station
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import statistics
@@ -131,13 +132,18 @@ def plan_record(topology: str) -> Any:
 
 
 # ------------------------------------------------------------------ inside the inspection
+#: CPU seconds (this process, all threads) per phase, beside the wall seconds
+_CPU: dict[str, float] = {}
+
+
 def _timed(phases: dict[str, float], name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         try:
             return fn(*args, **kwargs)
         finally:
             phases[name] = phases.get(name, 0.0) + time.perf_counter() - start
+            _CPU[name] = _CPU.get(name, 0.0) + time.process_time() - cpu
 
     return wrapper
 
@@ -152,6 +158,7 @@ def child(out: Path, serial: str, nagle_on: bool, spawned_at: float, result: Pat
     import reports.console  # noqa: F401
 
     phases["imports"] = time.perf_counter() - start
+    _CPU["imports"] = time.process_time()  # from the process start
     assert bench.events
     runner.Runner.__enter__ = _timed(phases, "station", runner.Runner.__enter__)
     runner.Runner.execute_plan = _timed(phases, "plan", runner.Runner.execute_plan)
@@ -162,11 +169,12 @@ def child(out: Path, serial: str, nagle_on: bool, spawned_at: float, result: Pat
     where = {"renderer": "this process"}
 
     def timed_reports(folder: Path, worker: Any = None) -> dict[str, Path]:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         try:
             return render_reports(folder, worker)
         finally:
             phases["reports"] = phases.get("reports", 0.0) + time.perf_counter() - started
+            _CPU["reports"] = _CPU.get("reports", 0.0) + time.process_time() - cpu
             if worker is not None and worker.seconds:
                 parts.update(worker.seconds)
                 where["renderer"] = "report worker (second process)"
@@ -176,31 +184,43 @@ def child(out: Path, serial: str, nagle_on: bool, spawned_at: float, result: Pat
     runner.render_reports = timed_reports
     argv = ["inspect", "--station", "sim", "--serial", serial, "--out", str(out), "--quiet"]
     run_start = time.perf_counter()
+    codes: list[int] = []
+    cmd_inspect = cli._cmd_inspect
+
+    def inspect(args: Any) -> int:
+        codes.append(cmd_inspect(args))
+        return codes[-1]
+
+    cli._cmd_inspect = _timed(phases, "run", inspect)
+
+    def report() -> None:  # at exit: `isobench inspect` ends its process itself
+        inner = [k for k in phases if k not in ("interpreter", "imports", "run")]
+        phases["other"] = time.perf_counter() - run_start - sum(phases[k] for k in inner)
+        _CPU["other"] = _CPU.pop("run", 0.0) - sum(_CPU.get(k, 0.0) for k in inner)
+        phases.pop("run", None)
+        (folder,) = [p for p in out.iterdir() if p.is_dir()]
+        record = json.loads((folder / "record.json").read_text(encoding="utf-8"))
+        result.write_text(
+            json.dumps(
+                {
+                    "exit": codes[-1] if codes else None,
+                    "phases": phases,
+                    "parts": parts,
+                    "cpu": _CPU,
+                    "renderer": where["renderer"],
+                    "bench_s": record.get("bench_time_s") or 0.0,
+                    "bound_s": record.get("lower_bound_s") or 0.0,
+                    "reports": sorted(p.name for p in folder.iterdir() if p.is_file()),
+                    "done_at": time.time(),
+                }
+            ),
+            encoding="utf-8",
+        )
+
+    atexit.register(report)
+    sys.argv = ["isobench", *argv]  # main() as the program, exactly as the CLI runs it
     with nagle(nagle_on):
-        code = cli.main(argv)
-    phases["other"] = (
-        time.perf_counter()
-        - run_start
-        - sum(v for k, v in phases.items() if k not in ("interpreter", "imports"))
-    )
-    (folder,) = [p for p in out.iterdir() if p.is_dir()]
-    record = json.loads((folder / "record.json").read_text(encoding="utf-8"))
-    result.write_text(
-        json.dumps(
-            {
-                "exit": code,
-                "phases": phases,
-                "parts": parts,
-                "renderer": where["renderer"],
-                "bench_s": record.get("bench_time_s") or 0.0,
-                "bound_s": record.get("lower_bound_s") or 0.0,
-                "reports": sorted(p.name for p in folder.iterdir() if p.is_file()),
-                "done_at": time.time(),
-            }
-        ),
-        encoding="utf-8",
-    )
-    return code
+        return cli.main()
 
 
 # ------------------------------------------------------------------ driving the inspections
@@ -287,13 +307,18 @@ def main(argv: list[str] | None = None) -> int:
         f"\nfull simulated inspection, fresh process (`isobench inspect --station sim`, all "
         f"reports, local store), median of {args.repeats}, seconds"
     )
-    print(f"  {'phase':15s}" + "".join(f"{label:>24s}" for label in labels) + "   ratio")
+    print(
+        f"  {'phase':15s}"
+        + "".join(f"{label:>24s}" for label in labels)
+        + "   ratio   CPU s (isobench)"
+    )
     for phase in PHASES:
         values = [_median([r["phases"].get(phase, 0.0) for r in runs[label]]) for label in labels]
         ratio = values[-1] / values[0] if values[0] else float("nan")
+        cpu = _median([r["cpu"].get(phase, float("nan")) for r in runs[labels[-1]]])
         print(
             f"  {phase:15s}" + "".join(f"{v:24.3f}" for v in values) + f"   {ratio:5.2f}"
-            f"   {PHASES[phase]}"
+            f"   {cpu:7.3f}   {PHASES[phase]}"
         )
     walls = [_median([r["wall_s"] for r in runs[label]]) for label in labels]
     print(

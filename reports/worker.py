@@ -144,11 +144,13 @@ def render_with(
 
 def serve(lines: IO[str], out: IO[str]) -> None:
     """The worker's loop: import the renderers, then one folder per line, one answer each."""
-    from reports import lot_pdf, plots, render, unit_pdf  # the imports a run overlaps
+    from reports import lot_pdf, pdf, plots, render, unit_pdf  # the imports a run overlaps
 
     assert plots and unit_pdf and lot_pdf
     render.environment().get_template(render.UNIT_TEMPLATE)
     import pyarrow.parquet  # noqa: F401  (readings.parquet)
+
+    pdf.prepare()  # the PDF's fonts loaded while the run measures
 
     out.write(READY + "\n")
     out.flush()
@@ -166,6 +168,7 @@ def serve(lines: IO[str], out: IO[str]) -> None:
             answer = {"error": f"{type(exc).__name__}: {exc}"}
         out.write(json.dumps(answer) + "\n")
         out.flush()
+        pdf.prepare()
 
 
 def main() -> int:
