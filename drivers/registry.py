@@ -131,6 +131,17 @@ register(
 )
 register(
     Model(
+        "keithley2400",
+        roles=("source",),
+        driver="drivers.keithley2400:Keithley2400",
+        simulator="bench.sim.instruments.keithley2400:Keithley2400",
+        # Trigger Link output (4 lines); digital output port OUT1-4 with :SOUR2:BSIZ 4
+        capabilities={cap.TRIGGER_OUT: 1, cap.DIGITAL_OUT: 4, cap.SOURCE_READBACK: 1},
+        manual="Keithley 2400 Series SourceMeter User's Manual 2400S-900-01 Rev. K",
+    )
+)
+register(
+    Model(
         "keithley-dmm6500",
         roles=("dmm",),
         driver="drivers.keithley_dmm6500:KeithleyDMM6500",
