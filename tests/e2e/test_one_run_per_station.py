@@ -14,7 +14,7 @@ from pathlib import Path
 from bench.lock import lock_holder
 from bench.station import station_toml
 from tests.e2e.simulator import Simulator, station_written_by_a_simulator
-from tests.helpers import ROOT, run_cli
+from tests.helpers import ROOT, cli_in_process
 
 
 def _inspect(station: Path, serial: str, out: Path) -> subprocess.Popen[str]:
@@ -43,9 +43,12 @@ def test_a_second_run_and_a_check_are_refused_while_a_run_holds_the_station(
             assert time.monotonic() < deadline, "the first run never took the station lock"
             time.sleep(0.01)
         assert holder.pid == first.pid and holder.serial == "SIM-0001"
-        second = run_cli("inspect", "--station", str(path), "--serial", "SIM-0002",
-                         "--out", str(tmp_path / "second"), "--quiet")  # fmt: skip
-        check = run_cli("check", "--station", str(path))
+        # from this (another) process, at once: a second interpreter took so long to start on a
+        # loaded machine that the first run had ended before the check was made
+        second = cli_in_process("inspect", "--station", str(path), "--serial", "SIM-0002",
+                                "--out", str(tmp_path / "second"), "--quiet")  # fmt: skip
+        check = cli_in_process("check", "--station", str(path))
+        assert first.poll() is None, "the first run ended before the check: nothing was tested"
         out, err = first.communicate(timeout=120)
     finally:
         if first.poll() is None:
