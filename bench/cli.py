@@ -39,6 +39,22 @@ def _key_value(text: str) -> tuple[str, float]:
     return key.strip(), number
 
 
+def _role_model(text: str) -> tuple[str, str]:
+    """``ROLE=NAME`` (a registry model for a role; the model itself is checked later, once the
+    topology is known)."""
+    from drivers.registry import ROLES
+
+    role, sep, name = text.partition("=")
+    role, name = role.strip(), name.strip()
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"{text!r} is not ROLE=MODEL, e.g. source=keithley2450")
+    if role not in ROLES:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: unknown role {role!r}; roles are {', '.join(ROLES)}"
+        )
+    return role, name
+
+
 def _serial(text: str) -> str:
     value = text.strip()
     if (
@@ -136,6 +152,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="measurement topology of the simulated station (default: shunt-scan)",
     )
     inspect.add_argument(
+        "--sim-model",
+        type=_role_model,
+        action="append",
+        default=[],
+        metavar="ROLE=MODEL",
+        help="serve this registry model for that role on the simulated station, e.g. "
+        "source=keithley2450 (repeatable; sim station only)",
+    )
+    inspect.add_argument(
         "--sim-nominal",
         action="store_true",
         help="simulate the exact nominal module (no per-unit spread)",
@@ -169,6 +194,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--profile",
         default="wago-857-411",
         help="module profile whose ratings bound the safety envelope (default: wago-857-411)",
+    )
+    check.add_argument(
+        "--sim-model",
+        type=_role_model,
+        action="append",
+        default=[],
+        metavar="ROLE=MODEL",
+        help="serve this registry model for that role on the simulated station (repeatable; "
+        "sim station only)",
     )
 
     from bench.panel.command import add_station_command
@@ -263,7 +297,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--topology",
         choices=["shunt-scan", "direct"],
         default=None,
-        help="measurement topology to simulate (default: shunt-scan)",
+        help="measurement topology to simulate (default: the first the models fit, shunt-scan "
+        "first)",
+    )
+    sim.add_argument(
+        "--model",
+        type=_role_model,
+        action="append",
+        default=[],
+        metavar="ROLE=MODEL",
+        help="serve this registry model for that role, e.g. dmm=keysight34465a (repeatable; "
+        "other roles: the topology's reference models)",
     )
     sim.add_argument(
         "--write-station",
@@ -371,6 +415,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
+    from reports.worker import ReportWorker
+
+    # first: the report worker's imports overlap ours and the measurement (second core)
+    worker = ReportWorker.start()
     from bench.events import RunControl
     from bench.runner import Runner, RunRequest, SimOptions, finished_data
     from reports.console import ConsoleListener, Progress, failing_lines
@@ -395,8 +443,10 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
             nominal=args.sim_nominal,
             topology=args.sim_topology,
             supply_model=args.sim_supply_model,
+            models=dict(args.sim_model),
         ),
         front_end="isobench inspect",
+        report_worker=worker or False,  # one run per process: render on the second core
     )
     control = RunControl()
     _INTERRUPTS.control = control
@@ -436,9 +486,16 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
     profile = resolve_profile(args.profile)
     if args.station != "sim":
+        if args.sim_model:
+            print(
+                "isobench: error: --sim-model: only for --station sim (a station file names "
+                "its models)",
+                file=sys.stderr,
+            )
+            return EXIT_ERROR
         result = check_station(load_station(args.station), profile)
     else:
-        station, sim = start_sim_station("CHECK", SimOptions())
+        station, sim = start_sim_station("CHECK", SimOptions(models=dict(args.sim_model)))
         try:
             result = check_station(station, profile)
         finally:
@@ -457,11 +514,18 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_sim(args: argparse.Namespace) -> int:
-    from bench.sim.bench import ROLES, SimBench, SimBenchConfig
+    from bench.sim.bench import (
+        ROLES,
+        SimBench,
+        SimBenchConfig,
+        choose_models,
+        topology_for,
+    )
     from bench.sim.defects import format_defects, parse_defect
     from bench.sim.fault_spec import format_fault, kinds_text, parse_fault
+    from bench.sim.module import SimModule
     from bench.sim.station_file import traceable_sim_station
-    from bench.station import SimModule, station_toml
+    from bench.station import station_toml
 
     if args.list_defects:
         from bench.sim.defects import catalogue_text
@@ -472,7 +536,8 @@ def _cmd_sim(args: argparse.Namespace) -> int:
         print(kinds_text())
         return 0
     module = SimModule()
-    host, ports, topology = "127.0.0.1", None, "shunt-scan"
+    host, ports = "127.0.0.1", None
+    chosen = dict(args.model)
     if args.station is not None:
         given = [
             flag
@@ -480,22 +545,23 @@ def _cmd_sim(args: argparse.Namespace) -> int:
                 ("--host", args.host),
                 ("--base-port", args.base_port),
                 ("--topology", args.topology),
+                ("--model", args.model or None),
             )
             if value is not None
         ]
         if given:
             print(
                 f"isobench: error: {'/'.join(given)}: the station file {args.station} gives "
-                "the host, ports and topology",
+                "the host, ports, topology and models",
                 file=sys.stderr,
             )
             return EXIT_ERROR
         from bench.sim.bench import served_by_station
 
-        host, ports, topology, module = served_by_station(args.station)
+        host, ports, topology, module, chosen = served_by_station(args.station)
     else:
         host = args.host or host
-        topology = args.topology or topology
+        topology = args.topology or topology_for(chosen)
         base = 5025 if args.base_port is None else args.base_port
         if base:
             ports = {role: base + i for i, role in enumerate(ROLES)}
@@ -534,6 +600,7 @@ def _cmd_sim(args: argparse.Namespace) -> int:
             )
             return EXIT_ERROR
         lot = Lot(module.lot_size, module.defect_rate, module.lot_seed, pool=defects or None)
+    models = choose_models(topology, chosen)  # a bad name: one line listing the valid ones
     serial = module.serial if lot is None else lot.units[0].serial
     if lot is not None:
         defects = lot.units[0].defects
@@ -546,6 +613,7 @@ def _cmd_sim(args: argparse.Namespace) -> int:
             host=host,
             ports=ports,
             topology=topology,  # type: ignore[arg-type]
+            models=models,
             seed=module.seed if module.seed is not None or lot is None else lot.seed,
             realtime=True,  # external clients sleep in wall time: the clock follows it
         )
@@ -583,7 +651,7 @@ def _cmd_sim(args: argparse.Namespace) -> int:
                 topology=topology,
                 serials={r: i.identity.serial for r, i in bench.instruments.items()},
             )
-            station.sim = module
+            station.sim = {"serial": module.serial, **module.model_dump(exclude_defaults=True)}
             args.write_station.write_text(station_toml(station), encoding="utf-8")
             print(f"station file: {args.write_station}")
         if lot is not None:

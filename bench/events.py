@@ -8,7 +8,9 @@ Kinds and their data keys (docs: RUNNER API in the README's "Front-ends" section
 
 ``run_started``   run_id, serial, station, topology, operator, lot, engineering, front_end,
                   steps [{name, title}], folder
-``notice``        level ("info" | "warning"), text (one line: a repeated serial, a lot note)
+``notice``        level ("info" | "warning"), text (one line: a repeated serial, a lot note);
+                  a repeated serial's also key ("repeat_<case>") and values (the
+                  procedures.sampling.RepeatCount), so a front-end can say it in its language
 ``step_started``  name, title, index, total
 ``step_finished`` name, title, index, total, status (completed | failed | aborted), message
 ``progress``      step, done, total, text

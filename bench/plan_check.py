@@ -6,16 +6,24 @@ a source limit below the over-range points) would otherwise be refused by the sa
 in the middle of a run, with the module powered. Each built-in step's needs are data here,
 taken from the step's own constants and the module profile; a front-end's own step may declare
 ``needs(profile, settings) -> Needs`` itself.
+
+Capabilities are checked the same way: each step declares what it needs of the instruments
+(``Step.requirements``: a trigger output, a digitiser of a given rate, digital lines, ...), each
+model what it has (its registry entry); a step the station's models cannot run is named with
+the missing capability, in one line.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bench.station import Station
+from drivers import capabilities as cap
+from drivers import registry
+from drivers.capabilities import unmet
 from procedures.operations import MIN_LOAD_OHM
-from procedures.plan import PlanSettings, Step
+from procedures.plan import PlanSettings, Step, WiringSettings
 from procedures.profile import Profile
 from procedures.steps.input_resistance import LEVEL_A
 from procedures.steps.over_range import OVER_RANGE_A
@@ -67,17 +75,46 @@ def step_needs(step: Step, profile: Profile, settings: PlanSettings) -> Needs | 
     return rule(profile, settings) if rule else None
 
 
+def _where(station: Station) -> str:
+    return (
+        f"station file {station.source_file}" if station.source_file else f"station {station.name}"
+    )
+
+
+def capability_problems(
+    station: Station, steps: Sequence[Step], settings: PlanSettings
+) -> list[str]:
+    """One line per step and capability it needs that the station's models lack."""
+    settings = replace(
+        settings,
+        topology=station.station.topology,
+        wiring=WiringSettings(**station.wiring.model_dump()),
+    )
+    have = {
+        role: (cfg.model, registry.get(cfg.model).capabilities)
+        for role, cfg in station.instruments.items()
+    }
+    problems = []
+    for step in steps:
+        requirements = getattr(step, "requirements", None)
+        for requirement in requirements(settings) if callable(requirements) else ():
+            missing = unmet(requirement, have)
+            if missing:
+                problems.append(f"{_where(station)}: the {step.name} step needs {missing}")
+    return problems
+
+
 def plan_problems(
     station: Station, profile: Profile, steps: Sequence[Step], settings: PlanSettings
 ) -> list[str]:
-    """One line per limit of the station that a step of the plan would run into."""
+    """One line per capability a step of the plan needs and the station's instruments lack,
+    then per limit of the station that a step would run into."""
+    problems = capability_problems(station, steps, settings)
     limits, ratings = station.limits, profile.ratings
     series_ohm = station.wiring.output_shunt_ohm if station.station.topology == "shunt-scan" else 0
     source_max = min(limits.max_source_current_a, ratings.input_current_max_a)
     supply_low, supply_high = limits.supply_min_v, min(limits.supply_max_v, ratings.supply_max_v)
-    where = (
-        f"station file {station.source_file}" if station.source_file else f"station {station.name}"
-    )
+    where = _where(station)
     worst: dict[str, tuple[float, str]] = {}
     for step in steps:
         needs = step_needs(step, profile, settings)
@@ -92,7 +129,6 @@ def plan_problems(
         ):
             if key not in worst or value > worst[key][0]:
                 worst[key] = (value, step.name)
-    problems = []
     if "input" in worst and worst["input"][0] > source_max + 1e-12:
         value, step = worst["input"]
         problems.append(
@@ -123,5 +159,13 @@ def plan_problems(
             f"{where}: the plan's {step} step sets the electronic load to {value:g} ohm"
             f"{fixture} but limits.load_max_ohm is {limits.load_max_ohm:g} ohm; raise it to "
             f"at least {value:g}"
+        )
+    load_model = station.instruments["load"].model
+    cr_max = registry.get(load_model).capabilities.get(cap.LOAD_CR, 0.0)
+    if "load" in worst and cr_max and worst["load"][0] > cr_max:
+        value, step = worst["load"]
+        problems.append(
+            f"{where}: the {step} step sets the electronic load to {value:g} ohm but "
+            f"{load_model} reaches only {cr_max:g} ohm in CR mode; use another load"
         )
     return problems

@@ -276,6 +276,17 @@ def lot_decisions(store: Any, lot: dict[str, Any]) -> list:
     return tally_units(attempts, lot_policy(lot))
 
 
+def repeated_serial_count(store: Any, lot: dict[str, Any], serial: str):
+    """How a run of ``serial`` starting now would count in ``lot`` under its retest policy, or
+    None when the serial has no attempt in the lot: the one answer the runner prints before a
+    run and the operator panel shows when the serial is scanned
+    (a :class:`procedures.sampling.RepeatCount`; its ``text`` is the English line)."""
+    from procedures.sampling import how_it_will_count
+
+    attempts = [a for unit in lot_decisions(store, lot) for a in unit.attempts]
+    return how_it_will_count(serial, attempts, lot_policy(lot))
+
+
 def lot_counts(store: Any, lot: dict[str, Any]) -> tuple[int, int]:
     """(distinct units decided, nonconforming among them) under the lot's retest policy."""
     decided = [u for u in lot_decisions(store, lot) if u.decided]

@@ -43,7 +43,7 @@ from bench.lock import StationLock
 from bench.plan_check import plan_problems
 from bench.safety import SafetyEnvelope, SafetyError
 from bench.session import BenchSession, Opener, _default_opener, signals_held
-from bench.station import Station, load_station, sim_station
+from bench.station import Station, load_station
 from drivers.errors import InstrumentError, ValidationError
 from procedures.decision import Statement
 from procedures.interrupts import deferred_signals_observed
@@ -90,8 +90,10 @@ class SimOptions:
     overrides: dict[str, float | str] = field(default_factory=dict)
     defects: list[str] = field(default_factory=list)  # "NAME" or "NAME=VALUE"
     nominal: bool = False
-    topology: str | None = None  # None: shunt-scan
+    topology: str | None = None  # None: the first the models fit (shunt-scan first)
     supply_model: str | None = None
+    #: role -> registry model name served on the simulated station (others: reference models)
+    models: dict[str, str] = field(default_factory=dict)
 
     def given(self) -> list[str]:
         """The options that differ from the default, as command-line flags."""
@@ -102,6 +104,7 @@ class SimOptions:
             "nominal": "--sim-nominal",
             "topology": "--sim-topology",
             "supply_model": "--sim-supply-model",
+            "models": "--sim-model",
         }
         return [flag for key, flag in names.items() if getattr(self, key) != getattr(default, key)]
 
@@ -131,6 +134,11 @@ class RunRequest:
     front_end: str = "api"  # who asked: "cli", "panel", "pytest" (shown as the lock holder)
     publish: bool = True  # store the record (local store, then the shared database)
     render: bool = True  # render the reports (HTML, PDF, JUnit, Parquet)
+    #: render them in a second process (reports/worker.py): its imports overlap the
+    #: measurement and its drawing the store. True: started with the run; or a started
+    #: ReportWorker (the runner owns it from here). For one-run processes (the CLI); a process
+    #: that renders often has the renderers imported already
+    report_worker: Any = False
     settings: PlanSettings = field(default_factory=PlanSettings)
     opener: Opener = _default_opener
     #: modelled bench time source; None = the simulator's clock for ``sim``, else wall time
@@ -247,14 +255,18 @@ class _ReportedStep(Step):
 def start_sim_station(serial: str, opts: SimOptions) -> tuple[Station, Any]:
     """Start the built-in simulated bench (imported here only: real code never imports the
     simulator) and return its station and the ``SimBench`` to stop afterwards."""
-    from bench.sim.bench import SimBench, SimBenchConfig
+    from bench.sim.bench import SimBench, SimBenchConfig, SimModelError, choose_models, topology_for
     from bench.sim.defects import parse_defect
 
     defects = [parse_defect(text) for text in opts.defects]  # a typo: refused, not started
     overrides = dict(opts.overrides)
     if opts.supply_model:
         overrides["supply_model"] = opts.supply_model
-    topology = opts.topology or "shunt-scan"
+    topology = opts.topology or topology_for(opts.models)
+    try:
+        models = choose_models(topology, opts.models, flag="--sim-model")
+    except SimModelError as exc:
+        raise RunRefused(str(exc)) from None
     sim = SimBench(
         SimBenchConfig(
             serial=serial,
@@ -262,9 +274,10 @@ def start_sim_station(serial: str, opts: SimOptions) -> tuple[Station, Any]:
             defects=defects,
             healthy_spread=not opts.nominal,
             topology=topology,  # type: ignore[arg-type]
+            models=models,
         )
     ).start()
-    return sim_station(sim.resources, sim.models, topology=topology), sim
+    return sim.station(), sim
 
 
 def _check_database_url(url: str) -> None:
@@ -322,6 +335,7 @@ class Runner:
         self.folder: Path | None = None
         self.lock: StationLock | None = None
         self._lot: dict[str, Any] | None = None
+        self._report_worker: Any = None  # reports.worker.ReportWorker, if the request asks
         self._stack = contextlib.ExitStack()
         self._failure: BaseException | None = None  # what ended the run while it opened
         #: why the final record could not be written to the run folder ("" if it was)
@@ -435,8 +449,17 @@ class Runner:
     def _prepare(self) -> None:
         """Everything that can refuse the run: nothing is switched on, no folder made."""
         req = self.request
+        if req.report_worker is True and req.render:
+            from reports.worker import ReportWorker
+
+            self._report_worker = ReportWorker.start()
+        elif req.report_worker:
+            self._report_worker = req.report_worker
+        if self._report_worker is not None:
+            self._stack.callback(self._report_worker.close)
         profile = req.profile if isinstance(req.profile, Profile) else resolve_profile(req.profile)
         profile.check_environment(req.ambient_c, req.humidity_pct)
+        profile.check_serial(req.serial)
         self.profile = profile
         for url in (req.db_url, req.local_store_url):
             if url:
@@ -515,20 +538,24 @@ class Runner:
         return lot
 
     def _warn_repeated_serial(self, lot: dict[str, Any]) -> None:
-        """A serial that already has attempts in the lot: say how this run will count."""
-        from bench.records_cli import lot_decisions, lot_policy
+        """A serial that already has attempts in the lot: say how this run will count (the
+        notice carries the sentence's case and blanks, so a front-end can translate it)."""
+        from bench.records_cli import repeated_serial_count
         from bench.store import ResultStore, StoreError
-        from procedures.sampling import how_it_will_count
 
         try:
             with ResultStore.open(self.lot_store_url()) as store:
-                units = lot_decisions(store, lot)
+                count = repeated_serial_count(store, lot, self.request.serial)
         except StoreError:
             return
-        attempts = [a for u in units for a in u.attempts]
-        text = how_it_will_count(self.request.serial, attempts, lot_policy(lot))
-        if text:
-            self.emit("notice", level="warning", text=text)
+        if count is not None:
+            self.emit(
+                "notice",
+                level="warning",
+                text=count.text,
+                key=f"repeat_{count.case}",
+                values=dataclasses.asdict(count),
+            )
 
     def lot_store_url(self) -> str:
         """--db, else the station's shared database, else the default store."""
@@ -662,14 +689,21 @@ class Runner:
                     verified=record.safe_state_verified,
                 )
                 reports: dict[str, Path] = {}
-                if self.request.render and not self.unsaved:
+                render = self.request.render and not self.unsaved
+                worker = self._report_worker if render else None
+                if worker is not None and not worker.submit(self.folder):
+                    worker = None
+                if render and worker is None:
                     with contextlib.suppress(OSError):  # the record stays the data
                         reports = render_reports(self.folder)
                 self.result = result = RunResult(
                     record, self.folder, exit_code_for(record), reports
                 )
                 if self.request.publish:
-                    self._store(result)
+                    self._store(result)  # while the worker renders
+                if worker is not None:
+                    with contextlib.suppress(OSError):
+                        result.reports = render_reports(self.folder, worker)
                 self.emit("run_finished", **finished_data(result))
         finally:
             self.control.phase = "done"
@@ -830,14 +864,16 @@ def publish_run(
     return result, result.message
 
 
-def render_reports(folder: Path) -> dict[str, Path]:
+def render_reports(folder: Path, worker: Any = None) -> dict[str, Path]:
     """Render every report from the files on disk; a failing renderer never loses data (it
-    leaves ``<name>-error.txt`` and the others still run)."""
-    from reports.render import render_unit_reports
+    leaves ``<name>-error.txt`` and the others still run). ``worker``: a
+    reports.worker.ReportWorker the folder was submitted to; what it does not deliver is
+    rendered here."""
+    from reports.worker import render_with
 
     outputs: dict[str, Path] = {
         "record": folder / Recorder.RECORD,
         "readings": folder / Recorder.READINGS,
     }
-    outputs.update(render_unit_reports(folder))
+    outputs.update(render_with(worker, folder))
     return outputs

@@ -6,6 +6,11 @@ only ever see the guarded roles below; a command outside the envelope, or an out
 in the wrong order, raises SafetyError before anything is sent.
 
 Output order: enable supply, then load, then source; disable in reverse.
+
+Each guard offers its role interface and the capability interfaces (``drivers/roles.py``)
+explicitly, nothing else: a model-specific method is not reachable from a procedure. Asking for
+a capability the model lacks raises :class:`~drivers.capabilities.CapabilityMissing` (the plan
+check refuses such a run before anything is switched on).
 """
 
 from __future__ import annotations
@@ -14,10 +19,25 @@ import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
+
+import numpy as np
 
 from bench.station import Limits
-from drivers.roles import CurrentSource, Dmm, Load, Supply
+from drivers import capabilities as cap
+from drivers.capabilities import CapabilityMissing
+from drivers.roles import (
+    CAPABILITY_INTERFACES,
+    CurrentSource,
+    DigitalOut,
+    Digitiser,
+    Dmm,
+    Load,
+    Scanner,
+    Supply,
+    TriggerOut,
+)
+from drivers.scpi import Accuracy
 from procedures.profile import Ratings
 
 
@@ -130,6 +150,9 @@ def _interlocked(method: Callable[..., Any]) -> Callable[..., Any]:
     return guarded
 
 
+_I = TypeVar("_I")
+
+
 class _Guard:
     """Every public method of a guard first calls ``interlock`` (when set): the run's abort
     check, so an abort asked for from another thread stops the run at the next command."""
@@ -160,6 +183,18 @@ class _Guard:
             self.interlock()
         self._driver.check_errors(context)
 
+    def has(self, capability: str) -> bool:
+        """Whether the instrument implements ``capability``'s interface."""
+        return isinstance(self._driver, CAPABILITY_INTERFACES[capability])
+
+    def _capability(self, capability: str, interface: type[_I]) -> _I:
+        if not isinstance(self._driver, interface):
+            raise CapabilityMissing(
+                f"{self._driver.label}: lacks {cap.CAPABILITIES[capability]} "
+                "(the plan check should have refused this run)"
+            )
+        return self._driver
+
 
 class GuardedSource(_Guard):
     _driver: CurrentSource
@@ -187,16 +222,18 @@ class GuardedSource(_Guard):
         else:
             self._driver.set_current(level_a, range_a=range_a)  # type: ignore[call-arg]
 
+    # TriggerOut
     def step_with_trigger(self, level_a: float) -> None:
         self.envelope.check_source_current(level_a)
-        self._driver.step_with_trigger(level_a)
+        self._capability(cap.TRIGGER_OUT, TriggerOut).step_with_trigger(level_a)
 
     def configure_trigger_output(self, line: int = 1) -> None:
-        self._driver.configure_trigger_output(line)
+        self._capability(cap.TRIGGER_OUT, TriggerOut).configure_trigger_output(line)
 
+    # DigitalOut
     def set_digital_output(self, line: int, state: bool) -> None:
         """Fixture relays (e.g. the module bypass); not an output that drives the module."""
-        self._driver.set_digital_output(line, state)
+        self._capability(cap.DIGITAL_OUT, DigitalOut).set_digital_output(line, state)
 
     def set_source_delay(self, seconds: float) -> None:
         self._driver.set_source_delay(seconds)
@@ -256,6 +293,10 @@ class GuardedSupply(_Guard):
 class GuardedLoad(_Guard):
     _driver: Load
 
+    @property
+    def min_resistance_ohm(self) -> float:
+        return self._driver.min_resistance_ohm
+
     def configure_resistance(self, resistance_ohm: float) -> None:
         self.envelope.check_load(resistance_ohm)
         self._driver.configure_resistance(resistance_ohm)
@@ -280,14 +321,77 @@ class GuardedLoad(_Guard):
 
 
 class GuardedDmm(_Guard):
-    """A DMM drives nothing; it passes through (kept as a class so procedures see roles only)."""
+    """A DMM drives nothing: its methods pass through, each listed (role and capabilities)."""
 
     _driver: Dmm
 
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        value = getattr(self._driver, name)
-        if self.interlock is not None and callable(value):
-            self.interlock()
-        return value
+    @property
+    def current_ranges_a(self) -> tuple[float, ...]:
+        return self._driver.current_ranges_a
+
+    @property
+    def voltage_ranges_v(self) -> tuple[float, ...]:
+        return self._driver.voltage_ranges_v
+
+    # Dmm
+    def configure_dc_current(self, *, range_a: float, nplc: float, autozero: bool = True) -> None:
+        self._driver.configure_dc_current(range_a=range_a, nplc=nplc, autozero=autozero)
+
+    def configure_dc_voltage(self, *, range_v: float, nplc: float, autozero: bool = True) -> None:
+        self._driver.configure_dc_voltage(range_v=range_v, nplc=nplc, autozero=autozero)
+
+    def set_trigger_delay(self, seconds: float) -> None:
+        self._driver.set_trigger_delay(seconds)
+
+    def read(self) -> float:
+        return self._driver.read()
+
+    def read_many(self, count: int) -> np.ndarray:
+        return self._driver.read_many(count)
+
+    def accuracy(self, value: float) -> Accuracy:
+        return self._driver.accuracy(value)
+
+    def reading_time_s(self) -> float:
+        return self._driver.reading_time_s()
+
+    # Scanner
+    def configure_channels(
+        self, channels: list[int], range_v: float, nplc: float, autozero: bool = True
+    ) -> None:
+        self._capability(cap.SCANNER, Scanner).configure_channels(
+            channels, range_v=range_v, nplc=nplc, autozero=autozero
+        )
+
+    def select_channel(self, channel: int) -> None:
+        self._capability(cap.SCANNER, Scanner).select_channel(channel)
+
+    def open_channels(self) -> None:
+        self._capability(cap.SCANNER, Scanner).open_channels()
+
+    # Digitiser
+    def configure_capture(
+        self,
+        *,
+        samples: int,
+        interval_s: float,
+        trigger: Literal["external", "bus", "immediate"] = "external",
+        delay_s: float = 0.0,
+        range_v: float | None = None,
+    ) -> None:
+        self._capability(cap.DIGITISER, Digitiser).configure_capture(
+            samples=samples,
+            interval_s=interval_s,
+            trigger=trigger,
+            delay_s=delay_s,
+            range_v=range_v,
+        )
+
+    def arm(self) -> None:
+        self._capability(cap.DIGITISER, Digitiser).arm()
+
+    def fetch(self) -> np.ndarray:
+        return self._capability(cap.DIGITISER, Digitiser).fetch()
+
+    def capture_times_s(self) -> np.ndarray:
+        return self._capability(cap.DIGITISER, Digitiser).capture_times_s()

@@ -1,8 +1,10 @@
 """Station configuration: which instrument fills each role, where it is, and the bench's limits.
 
 A station is a TOML file (see ``bench/stations/example.toml``); ``sim`` is a built-in station
-whose resources come from a simulated bench started in the same process. Every problem in a
-file is reported as one line naming the file, the key and the fix.
+whose resources come from a simulated bench started in the same process (built by
+``bench.sim.bench.sim_station``: this module never imports the simulator). Every problem in a
+file is reported as one line naming the file, the key and the fix. Models, roles and what each
+topology needs of them come from the model registry (``drivers/registry.py``).
 """
 
 from __future__ import annotations
@@ -12,24 +14,21 @@ import difflib
 import json
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     ValidationError,
-    ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from drivers.registry import DRIVERS, models_for
+from drivers import registry
+from drivers.registry import ROLES, TOPOLOGIES, models_for
 
-ROLES = ("source", "dmm", "supply", "load")
-#: the DMM models each measurement topology can drive (procedures/measurement.py): the direct
-#: topology reads the output current on the DMM's own current input, shunt-scan scans shunts
-TOPOLOGY_DMMS = {"direct": ("keysight34465a",), "shunt-scan": ("keithley-dmm6500",)}
+__all__ = ["ROLES", "Station", "StationError", "load_station", "station_toml"]
 
 
 class StationError(ValueError):
@@ -48,8 +47,9 @@ class InstrumentConfig(BaseModel):
     @field_validator("model")
     @classmethod
     def _known_model(cls, value: str) -> str:
-        if value not in DRIVERS:
-            raise ValueError(f"unknown model {value!r}; known models: {', '.join(sorted(DRIVERS))}")
+        known = registry.models()
+        if value not in known:
+            raise ValueError(f"unknown model {value!r}; known models: {', '.join(sorted(known))}")
         return value
 
     @field_validator("resource")
@@ -158,43 +158,6 @@ class Wiring(BaseModel):
         return self
 
 
-class SimModule(BaseModel):
-    """Optional ``[sim]`` table: the module a simulated station serves.
-
-    Read only by the simulator (``isobench sim --station FILE`` serves the resources of the
-    file with this module); the controller (``isobench inspect``) ignores it. Written by
-    ``isobench sim --write-station`` so the file says what it points at.
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    serial: str = "SIM-0001"
-    #: catalogue defects, "NAME" (default severity) or "NAME=VALUE" (bench/sim/defects.toml)
-    defects: list[str] = Field(default_factory=list)
-    #: simulated unit parameters, e.g. {gain_error = 0.003, supply_model = "linear"}
-    overrides: dict[str, float | str] = Field(default_factory=dict)
-    nominal: bool = False  # the exact nominal module, no per-unit spread
-    seed: int | None = None  # noise of the simulated instruments (default: from the serial)
-    #: lot mode (see bench/sim/lot.py): serve lot_size units one after another
-    lot_size: int | None = Field(None, ge=1, le=100_000)
-    defect_rate: float = Field(0.0, ge=0.0, le=1.0)
-    lot_seed: int = 0
-    #: instrument faults to inject, "KIND@ROLE[,after=N][,on=HEADER]..." (bench/sim/fault_spec.py)
-    faults: list[str] = Field(default_factory=list)
-
-    @field_validator("defects", "faults")
-    @classmethod
-    def _parsable(cls, value: list[str], info: ValidationInfo) -> list[str]:
-        """Each entry as its parser reads it, so a typo is reported when the file is loaded."""
-        from bench.sim.defects import parse_defect
-        from bench.sim.fault_spec import parse_fault
-
-        parse = parse_defect if info.field_name == "defects" else parse_fault
-        for item in value:
-            parse(item)
-        return value
-
-
 class Station(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -202,7 +165,9 @@ class Station(BaseModel):
     limits: Limits = Field(default_factory=Limits)
     wiring: Wiring = Field(default_factory=Wiring)
     instruments: dict[str, InstrumentConfig]
-    sim: SimModule | None = None
+    #: the ``[sim]`` table: the module a simulated station serves. Read and checked only by
+    #: the simulator (``bench.sim.module.SimModule``); the controller ignores it
+    sim: dict[str, Any] | None = None
     source_file: str | None = None
 
     @model_validator(mode="after")
@@ -224,15 +189,27 @@ class Station(BaseModel):
                     f"instruments.{role}.model: {cfg.model} cannot be the {role}; "
                     f"use one of {', '.join(models_for(role))}"
                 )
-        topology, dmm = self.station.topology, self.instruments["dmm"].model
-        if dmm not in TOPOLOGY_DMMS[topology]:
-            other = [t for t, models in TOPOLOGY_DMMS.items() if dmm in models]
-            fix = f'set topology = "{other[0]}"' if other else "use another DMM"
-            raise ValueError(
-                f'station.topology: "{topology}" needs a {" or ".join(TOPOLOGY_DMMS[topology])} '
-                f"DMM, not {dmm}; {fix} or change instruments.dmm.model"
-            )
+        topology = self.station.topology
+        models = self.models()
+        for role, model in models.items():
+            problem = registry.topology_problem(topology, role, model)
+            if problem:
+                fits = [
+                    t
+                    for t in TOPOLOGIES
+                    if not any(registry.topology_problem(t, r, m) for r, m in models.items())
+                ]
+                fix = f'set topology = "{fits[0]}"' if fits else f"use another {role}"
+                need = problem.removeprefix(f"the {topology} topology ")
+                raise ValueError(
+                    f'station.topology: "{topology}" {need}; {fix} or change '
+                    f"instruments.{role}.model"
+                )
         return self
+
+    def models(self) -> dict[str, str]:
+        """Role -> registry model name."""
+        return {role: cfg.model for role, cfg in self.instruments.items()}
 
     @property
     def name(self) -> str:
@@ -290,33 +267,6 @@ def load_station(path: str | Path) -> Station:
     return station
 
 
-def sim_station(
-    resources: dict[str, str],
-    models: dict[str, str],
-    topology: str | None = None,
-    line_frequency_hz: int = 50,
-) -> Station:
-    """The built-in station for a simulated bench whose resources are known at run time.
-
-    The topology follows the DMM model unless given: a scanning DMM means shunt-scan.
-    """
-    if topology is None:
-        topology = "shunt-scan" if models["dmm"] == "keithley-dmm6500" else "direct"
-    return Station.model_validate(
-        {
-            "station": {
-                "name": "sim",
-                "topology": topology,
-                "line_frequency_hz": line_frequency_hz,
-                "location": "simulated bench",
-            },
-            "instruments": {
-                role: {"model": models[role], "resource": resources[role]} for role in ROLES
-            },
-        }
-    )
-
-
 def station_toml(station: Station) -> str:
     """Render a station as a TOML file (for ``isobench sim --write-station``)."""
     lines = [
@@ -345,7 +295,7 @@ def station_toml(station: Station) -> str:
             lines.append(f"calibration_due = {cfg.calibration_due.isoformat()}")
     if station.sim is not None:
         lines += ["", "[sim]  # the simulated module (read by isobench sim --station)"]
-        for key, value in station.sim.model_dump(exclude_defaults=True).items():
+        for key, value in station.sim.items():
             lines.append(f"{key} = {_toml_value(value)}")
     return "\n".join(lines) + "\n"
 

@@ -21,7 +21,7 @@ from drivers.errors import (
     InstrumentTripped,
     ValidationError,
 )
-from drivers.roles import CurrentSource, SourceReading
+from drivers.roles import CurrentSource, DigitalOut, SourceReading, TriggerOut
 from drivers.scpi import (
     Accuracy,
     Identity,
@@ -76,7 +76,7 @@ def _text(value: float) -> str:
     return f"{value:.9g}"
 
 
-class Keithley2450(ScpiInstrument, CurrentSource):
+class Keithley2450(ScpiInstrument, CurrentSource, TriggerOut, DigitalOut):
     MODEL = "Keithley 2450"
     IDN_PATTERN = re.compile(r"KEITHLEY INSTRUMENTS( INC\.)?,MODEL 2450,")
     max_current_a = 1.05

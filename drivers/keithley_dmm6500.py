@@ -36,7 +36,7 @@ from drivers.errors import (
     InstrumentReplyError,
     ValidationError,
 )
-from drivers.roles import Dmm
+from drivers.roles import Digitiser, Dmm, Scanner
 from drivers.scpi import (
     Accuracy,
     Identity,
@@ -110,7 +110,7 @@ class _Capture:
     delay_s: float = 0.0
 
 
-class KeithleyDMM6500(ScpiInstrument, Dmm):
+class KeithleyDMM6500(ScpiInstrument, Dmm, Scanner, Digitiser):
     MODEL = "Keithley DMM6500"
     IDN_PATTERN = re.compile(r"KEITHLEY INSTRUMENTS( INC\.)?,MODEL DMM6500,")
     current_ranges_a: tuple[float, ...] = ()  # the 2000-SCAN card switches voltage only

@@ -23,7 +23,7 @@ from drivers.errors import (
     InstrumentReplyError,
     ValidationError,
 )
-from drivers.roles import Dmm
+from drivers.roles import Digitiser, Dmm
 from drivers.scpi import (
     Accuracy,
     Identity,
@@ -63,7 +63,7 @@ def _text(value: float) -> str:
     return f"{value:.9g}"
 
 
-class Keysight34465A(ScpiInstrument, Dmm):
+class Keysight34465A(ScpiInstrument, Dmm, Digitiser):
     MODEL = "Keysight 34465A"
     IDN_PATTERN = re.compile(r"(Keysight|Agilent) Technologies,34465A,")
     current_ranges_a = CURRENT_RANGES_A
@@ -177,8 +177,12 @@ class Keysight34465A(ScpiInstrument, Dmm):
         interval_s: float,
         trigger: Literal["external", "bus", "immediate"] = "external",
         delay_s: float = 0.0,
+        range_v: float | None = None,
     ) -> None:
-        """Timed burst: ``samples`` readings every ``interval_s`` after one trigger."""
+        """Timed burst: ``samples`` readings every ``interval_s`` after one trigger, on the
+        configured function and range (``range_v``: DC volts on that range first)."""
+        if range_v is not None:
+            self.configure_dc_voltage(range_v=range_v, nplc=self._nplc, autozero=False)
         source = {"external": "EXT", "bus": "BUS", "immediate": "IMM"}[trigger]
         in_range(1e-6, 3600.0)(interval_s)
         commands = [self.setting("trigger_source", source)]

@@ -25,6 +25,7 @@ def _text(value: float) -> str:
 class KeysightEL34143A(ScpiInstrument, Load):
     MODEL = "Keysight EL34143A"
     IDN_PATTERN = re.compile(r"Keysight Technologies,EL34143A,")
+    min_resistance_ohm = MIN_OHM
 
     function = Setting("FUNC?", "FUNC {}", parse=str)
     resistance_ohm = Setting("RES?", "RES {}", validator=in_range(MIN_OHM, MAX_OHM), to_text=_text)

@@ -14,6 +14,7 @@ from typing import Literal
 
 import numpy as np
 
+from drivers import capabilities as cap
 from drivers.scpi import Accuracy, Identity
 
 
@@ -91,15 +92,6 @@ class CurrentSource(Role):
     def in_compliance(self) -> bool:
         """True when the voltage limit clamps the current (open input, high burden)."""
 
-    def configure_trigger_output(self, line: int = 1) -> None:
-        raise NotImplementedError(f"{self.label}: no trigger output")
-
-    def set_digital_output(self, line: int, state: bool) -> None:
-        raise NotImplementedError(f"{self.label}: no digital outputs")
-
-    def step_with_trigger(self, level_a: float) -> None:
-        raise NotImplementedError(f"{self.label}: no trigger output")
-
 
 class Dmm(Role):
     role = "dmm"
@@ -134,28 +126,6 @@ class Dmm(Role):
     @abstractmethod
     def reading_time_s(self) -> float:
         """Time one reading takes with the present integration settings."""
-
-    @abstractmethod
-    def configure_capture(
-        self,
-        *,
-        samples: int,
-        interval_s: float,
-        trigger: Literal["external", "bus", "immediate"] = "external",
-        delay_s: float = 0.0,
-    ) -> None: ...
-
-    @abstractmethod
-    def arm(self) -> None: ...
-
-    @abstractmethod
-    def fetch(self) -> np.ndarray: ...
-
-    @abstractmethod
-    def capture_times_s(self) -> np.ndarray:
-        """Time of each sample of the configured capture after its trigger (s), at the centre
-        of the sample's aperture: a digitised sample is the mean over its aperture, so that is
-        the instant it represents (docs/metrology.md section 5.1)."""
 
 
 class Supply(Role):
@@ -192,6 +162,8 @@ class Supply(Role):
 
 class Load(Role):
     role = "load"
+    #: lowest constant-resistance setting of the model (a short on the bench is this)
+    min_resistance_ohm: float
 
     @abstractmethod
     def configure_resistance(self, resistance_ohm: float) -> None:
@@ -211,3 +183,84 @@ class Load(Role):
 
     @abstractmethod
     def measure_current(self) -> float: ...
+
+
+# ---------------------------------------------------------------------- capability interfaces
+# A model's driver implements the interface of every capability its registry entry declares
+# (tests/unit/test_registry.py checks that); procedures reach them through the guarded roles
+# (bench/safety.py), never through a model's own methods.
+
+
+class TriggerOut(ABC):
+    """A source that steps its level and fires a hardware trigger pulse together."""
+
+    @abstractmethod
+    def configure_trigger_output(self, line: int = 1) -> None:
+        """Route the trigger pulse to digital ``line`` (the line wired to the DMM)."""
+
+    @abstractmethod
+    def step_with_trigger(self, level_a: float) -> None:
+        """Step to ``level_a`` and fire the trigger pulse in the same message."""
+
+
+class DigitalOut(ABC):
+    """Digital output lines that drive fixture relays (e.g. the module bypass)."""
+
+    @abstractmethod
+    def set_digital_output(self, line: int, state: bool) -> None: ...
+
+
+class Scanner(ABC):
+    """A DMM that reads DC volts on scanner card channels."""
+
+    @abstractmethod
+    def configure_channels(
+        self, channels: list[int], range_v: float, nplc: float, autozero: bool = True
+    ) -> None:
+        """DC volts on ``channels``: fixed range, NPLC, autozero."""
+
+    @abstractmethod
+    def select_channel(self, channel: int) -> None:
+        """Close ``channel`` (the previous one opens); returns when the relay has settled."""
+
+    @abstractmethod
+    def open_channels(self) -> None: ...
+
+
+class Digitiser(ABC):
+    """A DMM that samples on its own timer after one trigger."""
+
+    @abstractmethod
+    def configure_capture(
+        self,
+        *,
+        samples: int,
+        interval_s: float,
+        trigger: Literal["external", "bus", "immediate"] = "external",
+        delay_s: float = 0.0,
+        range_v: float | None = None,
+    ) -> None:
+        """``samples`` samples every ``interval_s`` after the trigger (plus ``delay_s``);
+        ``range_v``: a DC-volt capture on that range (scanner channel), None keeps the
+        configured function and range."""
+
+    @abstractmethod
+    def arm(self) -> None: ...
+
+    @abstractmethod
+    def fetch(self) -> np.ndarray: ...
+
+    @abstractmethod
+    def capture_times_s(self) -> np.ndarray:
+        """Time of each sample of the configured capture after its trigger (s), at the centre
+        of the sample's aperture: a digitised sample is the mean over its aperture, so that is
+        the instant it represents (docs/metrology.md section 5.1)."""
+
+
+#: the interface a driver implements for each capability that has methods of its own
+CAPABILITY_INTERFACES: dict[str, type] = {
+    cap.TRIGGER_OUT: TriggerOut,
+    cap.DIGITAL_OUT: DigitalOut,
+    cap.SCANNER: Scanner,
+    cap.DIGITISER: Digitiser,
+}

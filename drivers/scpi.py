@@ -97,6 +97,18 @@ def parse_nr3(reply: str) -> float:
     return parse_float(text)
 
 
+_DECIMAL = re.compile(r"[+-]?\d+\.\d+([eE][+-]?\d+)?")
+
+
+def parse_decimal(reply: str) -> float:
+    """A measured value as Rigol instruments send it (``24.0012``, NR2): digits, a decimal
+    point and digits, optionally an exponent; an integer or a bare word is refused."""
+    text = reply.strip()
+    if not _DECIMAL.fullmatch(text):
+        raise ValueError(f"not a decimal reading: {reply[:40]!r}")
+    return parse_float(text)
+
+
 def parse_readings(reply: str) -> list[float]:
     """Measured values (a list or an IEEE 488.2 block), each a complete NR3 number."""
     text = _unblock(reply.strip())

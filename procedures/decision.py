@@ -53,7 +53,6 @@ from enum import StrEnum
 from typing import Any
 
 import numpy as np
-from scipy import integrate
 from scipy.special import ndtr, ndtri, stdtr, stdtrit
 
 __all__ = [
@@ -340,6 +339,8 @@ def global_risks(
     (perfect measurement) and ``process_sigma == 0`` (every item at ``process_mean``) are
     handled exactly. Returns ``(R_C, R_P)`` as probabilities (not percent).
     """
+    from scipy import integrate  # here only: importing it costs every run ~0.2 s
+
     lo, hi = _limits(lower, upper)
     a_lo = _check_limit("acceptance_lower", acceptance_lower, math.inf)
     a_hi = _check_limit("acceptance_upper", acceptance_upper, -math.inf)

@@ -16,7 +16,8 @@ from procedures.plan import RunContext
 STARTUP_ALLOWANCE_S = 0.3
 #: settling after a supply or load change, in time constants of the reference model [E]
 CONDITION_SETTLE_TAU = 8.0
-#: lowest resistance the electronic load is set to (its constant-resistance minimum)
+#: lowest load setting any supported model reaches (plan checks); a run uses its load's own
+#: constant-resistance minimum (``Load.min_resistance_ohm``)
 MIN_LOAD_OHM = 0.05
 
 
@@ -37,7 +38,7 @@ class BenchOps:
     # ------------------------------------------------------------------ power
     def load_setting_ohm(self, loop_ohm: float) -> float:
         """Electronic-load setting that makes the whole output loop ``loop_ohm``."""
-        return max(loop_ohm - self.measurer.series_output_ohm, MIN_LOAD_OHM)
+        return max(loop_ohm - self.measurer.series_output_ohm, self.bench.load.min_resistance_ohm)
 
     def power_up(self, supply_v: float, load_ohm: float, source_on: bool = True) -> None:
         """Supply, then load, then source (the safe order); the source starts at 0 A.

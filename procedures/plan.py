@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from drivers import capabilities as cap
+from drivers.capabilities import Need, Requirement
 from procedures.model import ModuleModel, ModuleParameters
 from procedures.profile import Profile
 from procedures.record import Recorder, StepRecord, utc_now
@@ -117,11 +119,26 @@ class RunContext:
         return self.profile.temperature_allowance_a(self.ambient_c)
 
 
+#: what every step that powers the module and measures a point needs: the source's read-back
+#: (input current and 4-wire voltage) and the load's constant-resistance mode
+POWERED_POINT: tuple[Need, ...] = (
+    Need("source", cap.SOURCE_READBACK),
+    Need("load", cap.LOAD_CR),
+)
+
+
 class Step(ABC):
     name: str
     title: str
     #: a failing gate step stops the plan (PlanStopped); later steps are recorded as not run
     gate: bool = False
+    #: capabilities the step needs of the station's instruments (drivers/capabilities.py);
+    #: the plan check refuses a station that lacks one before anything is switched on
+    requires: tuple[Requirement, ...] = ()
+
+    def requirements(self, settings: PlanSettings) -> tuple[Requirement, ...]:
+        """The step's needs with these settings (wiring, topology); default ``requires``."""
+        return self.requires
 
     @abstractmethod
     def run(self, ctx: RunContext) -> None: ...

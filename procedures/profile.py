@@ -8,12 +8,20 @@ with the measurement's uncertainty and the temperature allowance.
 from __future__ import annotations
 
 import math
+import re
 import tomllib
 from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from procedures.decision import Decision, Rule, decide
 
@@ -39,6 +47,22 @@ class ModuleInfo(BaseModel):
     operating_ambient_c: tuple[float, float] = (-273.15, 1000.0)
     #: relative humidity the datasheet allows (min, max), in %
     operating_humidity_pct: tuple[float, float] = (0.0, 100.0)
+    #: what a serial number of this module type looks like: a regular expression (Python
+    #: ``re``) the whole scanned serial must match; absent, any serial the CLI accepts
+    #: (1-64 printable characters without path separators)
+    serial_pattern: str | None = None
+
+    @field_validator("serial_pattern")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            if not value.strip():
+                raise ValueError("empty; remove the key to accept any serial")
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a regular expression ({exc}); fix or remove it") from None
+        return value
 
 
 class Ratings(BaseModel):
@@ -158,6 +182,17 @@ class Profile(BaseModel):
                     f"{low:g} ... {high:g} {unit} (its datasheet); measure it again, or inspect "
                     "in conditions the datasheet covers"
                 )
+
+    def check_serial(self, serial: str) -> None:
+        """Refuse a serial that cannot be this module type's (a mistyped or wrong label)
+        before anything is switched on; without a ``serial_pattern`` every serial is allowed."""
+        pattern = self.module.serial_pattern
+        if pattern is not None and re.fullmatch(pattern, serial) is None:
+            raise ProfileError(
+                f"serial {serial!r} does not match the {self.title} serial pattern {pattern} "
+                f"(module.serial_pattern in {self.source_file or 'the module profile'}); scan "
+                "the module's label again, or correct the pattern"
+            )
 
     def temperature_allowance_a(self, ambient_c: float | None) -> float:
         """TC x |ambient - reference| x URV: how far the module may move off reference."""

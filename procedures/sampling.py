@@ -29,8 +29,9 @@ back with ``verified=False``.  Reports must say so.
 from __future__ import annotations
 
 import math
+import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from functools import lru_cache
@@ -873,20 +874,94 @@ def tally_units(attempts: list[Attempt], policy: RetestPolicy) -> list[UnitDecis
     return units
 
 
-def how_it_will_count(serial: str, attempts: list[Attempt], policy: RetestPolicy) -> str:
-    """One line for the operator before a unit that already has attempts in the lot runs."""
-    mine = [a for a in attempts if a.serial == serial]
+#: what the operator is told before a serial that already has attempts in the lot runs, per
+#: case; the blanks are filled by :meth:`RepeatCount.render` (the panel translates the same ones)
+REPEAT_TEXTS: dict[str, str] = {
+    "retest": (
+        "serial {serial} was inspected before in this lot ({n}x: {before}); {result} before: "
+        "this run is its permitted retest ({retest} of {allowed}) and decides the unit"
+    ),
+    "decides": (
+        "serial {serial} was inspected before in this lot ({n}x: {before}); none of those "
+        "counted (aborted, engineering or invalidated runs never do), so this run decides the unit"
+    ),
+    "stands": (
+        "serial {serial} was inspected before in this lot ({n}x: {before}); {result} stands: "
+        "this run is kept but does not count unless run {run} is invalidated "
+        "('isobench lot invalidate {run} --reason ...')"
+    ),
+    "counted": (
+        "serial {serial} was inspected before in this lot ({n}x: {before}); this run is "
+        "recorded but does not count: the unit already counts as {result}"
+    ),
+}
+
+
+@dataclass(frozen=True)
+class RepeatCount:
+    """How the next run of a serial that already has attempts in the lot will count.
+
+    ``case`` is one of :data:`REPEAT_TEXTS`: ``retest`` (the decisive result is one the policy
+    allows to be measured again: this run decides), ``decides`` (no earlier attempt counts),
+    ``stands`` (a nonconforming result decides and no retest is left: only a documented
+    invalidation of run ``run`` lets a later run count), ``counted`` (a conforming result
+    already decides the unit)."""
+
+    case: str
+    serial: str
+    before: tuple[str, ...]  # each earlier attempt: its verdict, or its outcome if not measured
+    result: str = ""  # the statement that decides the unit so far ("" for case decides)
+    run: str = ""  # the run that decides it so far
+    retest: int = 0  # for case retest: this run is retest ``retest`` of ``allowed``
+    allowed: int = 0
+
+    def values(self, word: Callable[[str], str] = str.upper) -> dict[str, Any]:
+        """The blanks of the case's sentence; ``word`` spells a verdict or outcome."""
+        return {
+            "serial": self.serial,
+            "n": len(self.before),
+            "before": ", ".join(word(b) for b in self.before),
+            "result": word(self.result) if self.result else "",
+            "run": self.run,
+            "retest": self.retest,
+            "allowed": self.allowed,
+        }
+
+    def render(self, template: str, word: Callable[[str], str] = str.upper) -> str:
+        return template.format(**self.values(word))
+
+    @property
+    def text(self) -> str:
+        """The English one-liner (console, record, the panel's English)."""
+        return self.render(REPEAT_TEXTS[self.case])
+
+
+def _as_seen(attempt: Attempt) -> str:
+    if attempt.outcome is None:
+        return "not in this store"
+    return (attempt.verdict or "?") if attempt.outcome in MEASURED else attempt.outcome
+
+
+def how_it_will_count(
+    serial: str, attempts: list[Attempt], policy: RetestPolicy
+) -> RepeatCount | None:
+    """How a run of ``serial`` would count if it started now (None: no attempt in the lot yet).
+
+    Decided by :func:`tally_units` itself, with a probe for the coming run appended, so the
+    warning can never disagree with the tally the lot will show afterwards."""
+    mine = [replace(a) for a in attempts if a.serial == serial]  # the caller's stay untouched
     if not mine:
-        return ""
+        return None
+    (earlier,) = tally_units(mine, policy)
+    before = tuple(_as_seen(a) for a in earlier.attempts)
+    decisive = earlier.decisive
+    if decisive is None:
+        return RepeatCount("decides", serial, before)
+    result, run = decisive.verdict or "?", decisive.run_id
     probe = Attempt("(this run)", serial, "\uffff", "completed", "pass")
-    (unit,) = tally_units([*mine, probe], policy)
-    before = ", ".join(f"{a.verdict if a.outcome in MEASURED else a.outcome}" for a in mine)
-    head = f"serial {serial} was inspected before in this lot ({len(mine)}x: {before}); "
-    if probe.counts and unit.attempts[:-1] and any(a.note.startswith("superseded") for a in mine):
-        return head + "this run is its permitted retest: its result decides the unit"
+    tally_units([*mine, probe], policy)
     if probe.counts:
-        return head + "none of those counted, so this run decides the unit"
-    return head + (
-        f"this run is kept but does not count ({probe.note.split(': ', 1)[-1]}); to replace "
-        "a run, record why with 'isobench lot invalidate RUN --reason ...'"
-    )
+        retest, allowed = (int(x) for x in re.findall(r"\d+", probe.note)[:2])
+        return RepeatCount("retest", serial, before, result, run, retest, allowed)
+    case = "stands" if result in NONCONFORMING else "counted"
+    return RepeatCount(case, serial, before, result, run)

@@ -1,7 +1,12 @@
-"""Plots for reports, rendered headless (Agg) to PNG bytes from recorded data only.
+"""Plots for reports, rendered headless to PNG bytes from recorded data only.
 
 Every function takes what was recorded (readings rows, waveform tables, lists of values) and
 returns PNG bytes, or None when there is nothing to plot. Units on the axes: mA, µA, ms, V, Ω.
+
+Drawn on a matplotlib ``Figure`` with the Agg canvas directly: no pyplot (no global figure
+registry, no backend selection), and margins set once per figure in inches instead of
+``tight_layout`` (which draws every figure an extra time to measure it). Each figure is drawn
+exactly once, into the PNG (``python -m bench.benchmark``, phase "plots").
 """
 
 from __future__ import annotations
@@ -13,11 +18,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
 DPI = 110
 LIMIT_COLOUR = "tab:red"
@@ -25,22 +30,58 @@ GUARD_COLOUR = "tab:orange"
 SERIES_COLOURS = ["tab:blue", "tab:green", "tab:purple", "tab:brown", "tab:cyan", "tab:olive"]
 STATEMENT_EDGE = {"conditional pass": "#9ab31a", "conditional fail": "#e08a00", "fail": "#c00000"}
 
-plt.rcParams.update(
-    {
-        "font.size": 8.5,
-        "axes.titlesize": 9.5,
-        "axes.labelsize": 8.5,
-        "legend.fontsize": 7.5,
-        "xtick.labelsize": 8,
-        "ytick.labelsize": 8,
-    }
-)
+STYLE = {
+    "font.size": 8.5,
+    "axes.titlesize": 9.5,
+    "axes.labelsize": 8.5,
+    "legend.fontsize": 7.5,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
+    # titles at a fixed height: no axis here has labels on top, and the automatic placement
+    # measures every tick label of every axes at draw time
+    "axes.titley": 1.0,
+}
 
 
-def _png(fig: plt.Figure) -> bytes:
+matplotlib.rcParams.update(STYLE)
+
+
+def _figure(
+    width_in: float,
+    height_in: float,
+    rows: int = 1,
+    columns: int = 1,
+    *,
+    left_in: float = 0.62,
+    right_in: float = 0.12,
+    bottom_in: float = 0.45,
+    top_in: float = 0.3,
+    wspace_in: float = 0.0,
+    hspace_in: float = 0.0,
+    **subplots: object,
+) -> tuple[Figure, np.ndarray]:
+    """A Figure of ``rows`` x ``columns`` axes (always a 2-D array) with fixed margins in
+    inches: room for the tick labels, axis labels and titles this module draws."""
+    fig = Figure(figsize=(width_in, height_in), dpi=DPI)
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(rows, columns, squeeze=False, **subplots)  # type: ignore[arg-type]
+    plot_w = (width_in - left_in - right_in - wspace_in * (columns - 1)) / columns
+    plot_h = (height_in - top_in - bottom_in - hspace_in * (rows - 1)) / rows
+    fig.subplots_adjust(
+        left=left_in / width_in,
+        right=1 - right_in / width_in,
+        bottom=bottom_in / height_in,
+        top=1 - top_in / height_in,
+        wspace=wspace_in / plot_w,
+        hspace=hspace_in / plot_h,
+    )
+    return fig, axes
+
+
+def _png(fig: Figure) -> bytes:
+    """The figure drawn once by Agg, as PNG bytes."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI)  # every figure is laid out by tight_layout
-    plt.close(fig)
+    fig.canvas.print_png(buffer)  # type: ignore[attr-defined]
     return buffer.getvalue()
 
 
@@ -61,7 +102,7 @@ def _error_rows(readings: pd.DataFrame, characteristic: str) -> pd.DataFrame:
     return rows[_col(rows, "error_a").notna()]
 
 
-def _limit_lines(ax: plt.Axes, rows: pd.DataFrame, label: bool = True) -> None:
+def _limit_lines(ax: Axes, rows: pd.DataFrame, label: bool = True) -> None:
     lo, hi = _col(rows, "lower_a").dropna(), _col(rows, "upper_a").dropna()
     for values, name in ((hi, "limit"), (lo, None)):
         if not values.empty:
@@ -75,7 +116,7 @@ def _limit_lines(ax: plt.Axes, rows: pd.DataFrame, label: bool = True) -> None:
             )
 
 
-def _mark_statements(ax: plt.Axes, x: np.ndarray, y: np.ndarray, statements: Sequence) -> None:
+def _mark_statements(ax: Axes, x: np.ndarray, y: np.ndarray, statements: Sequence) -> None:
     for xi, yi, st in zip(x, y, statements, strict=False):
         edge = STATEMENT_EDGE.get(str(st))
         if edge:
@@ -89,7 +130,8 @@ def transfer_error_plot(readings: pd.DataFrame, limit_a: float, title: str) -> b
     ``direction``; ``acceptance_lower_a``/``acceptance_upper_a`` if recorded). Points whose
     statement is not PASS are ringed (conditional pass, conditional fail, fail).
     """
-    fig, ax = plt.subplots(figsize=(7.6, 3.6))
+    fig, axes = _figure(7.6, 3.6)
+    ax = axes[0][0]
     rows = readings.copy()
     rows["x"] = _col(rows, "input_a") * 1e3
     rows["y"] = _col(rows, "error_a") * 1e6
@@ -141,7 +183,6 @@ def transfer_error_plot(readings: pd.DataFrame, limit_a: float, title: str) -> b
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(loc="lower left", ncol=2)
-    fig.tight_layout()
     return _png(fig)
 
 
@@ -170,7 +211,7 @@ def transfer_error_by_condition_plot(readings: pd.DataFrame) -> bytes | None:
     colours = dict(
         zip(loads, ["tab:purple", "tab:blue", "tab:brown", "tab:olive", "tab:cyan"], strict=False)
     )
-    fig, axes = plt.subplots(1, len(supplies), figsize=(7.6, 3.0), sharey=True, squeeze=False)
+    fig, axes = _figure(7.6, 3.0, 1, len(supplies), top_in=0.55, wspace_in=0.1, sharey=True)
     ylim = max(25.0, float(np.nanmax(np.abs(rows["y"]) + rows["U"])) * 1.1)
     for ax, supply in zip(axes[0], supplies, strict=True):
         part = rows[rows["supply"] == supply].copy()
@@ -206,7 +247,6 @@ def transfer_error_by_condition_plot(readings: pd.DataFrame) -> bytes | None:
         ax.legend(loc="lower left", title="load", title_fontsize=7)
     axes[0][0].set_ylabel("error I_out - I_in (µA)")
     fig.suptitle("Transmission error at each supply and load", fontsize=9.5)
-    fig.tight_layout()
     return _png(fig)
 
 
@@ -225,7 +265,7 @@ def effects_plot(readings: pd.DataFrame) -> bytes | None:
         )
         if not p[0].empty
     ]
-    fig, axes = plt.subplots(1, len(panels), figsize=(7.6, 3.0), squeeze=False)
+    fig, axes = _figure(7.6, 3.0, 1, len(panels), wspace_in=0.55)
     for ax, (rows, key, xlabel, title) in zip(axes[0], panels, strict=True):
         rows = rows.copy()
         rows["y"] = _col(rows, "error_a") * 1e6
@@ -277,7 +317,6 @@ def effects_plot(readings: pd.DataFrame) -> bytes | None:
         ax.grid(alpha=0.3)
         ax.legend(loc="lower left", ncol=2)
     axes[0][0].set_ylabel("error I_out - I_in (µA)")
-    fig.tight_layout()
     return _png(fig)
 
 
@@ -288,11 +327,14 @@ def step_response_plot(waveforms: dict[str, pd.DataFrame], window_ms: float = 15
     names = [n for n in names if {"t_s", "output_a"} <= set(waveforms[n].columns)]
     if not names:
         return None
-    fig, axes = plt.subplots(
+    fig, axes = _figure(
+        7.6,
+        4.4,
         2,
         len(names),
-        figsize=(7.6, 4.4),
-        squeeze=False,
+        left_in=0.75,
+        wspace_in=0.7,
+        hspace_in=0.12,
         sharex="col",
         gridspec_kw={"height_ratios": [2.2, 1]},
     )
@@ -324,7 +366,6 @@ def step_response_plot(waveforms: dict[str, pd.DataFrame], window_ms: float = 15
         bottom.legend(loc="upper right" if peak >= 0 else "lower right")
     axes[0][0].set_ylabel("output (mA)")
     axes[1][0].set_ylabel("residual (µA)")
-    fig.tight_layout()
     return _png(fig)
 
 
@@ -344,7 +385,7 @@ def lot_histograms(panels: Sequence[HistogramPanel], columns: int = 2) -> bytes 
     if not panels:
         return None
     rows = math.ceil(len(panels) / columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(7.6, 2.3 * rows), squeeze=False)
+    fig, axes = _figure(7.6, 2.3 * rows, rows, columns, top_in=0.25, hspace_in=0.7, wspace_in=0.55)
     for ax in axes.flat[len(panels) :]:
         ax.set_visible(False)
     for ax, p in zip(axes.flat, panels, strict=False):
@@ -388,5 +429,4 @@ def lot_histograms(panels: Sequence[HistogramPanel], columns: int = 2) -> bytes 
         ax.set_ylabel("units")
         ax.yaxis.get_major_locator().set_params(integer=True)
         ax.grid(alpha=0.3)
-    fig.tight_layout()
     return _png(fig)

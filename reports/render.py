@@ -4,7 +4,7 @@
 ``readings.csv`` (never modified):
 
 * ``report.html``  - the report for the browser (self-contained: plots inlined as PNG);
-* ``report.pdf``   - the same template rendered with ``mode="pdf"`` through fpdf2;
+* ``report.pdf``   - the same content drawn with fpdf2 (``reports/unit_pdf.py``);
 * ``readings.parquet`` - readings.csv as a typed table, run identity in its metadata;
 * ``junit.xml``    - one test case per characteristic, for CI systems.
 
@@ -28,10 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from reports import plots
-from reports.pdf import html_to_pdf
 from reports.summary import (
     ENGINEERING_STAMP,
     STATEMENT_COLOURS,
@@ -48,7 +45,10 @@ UNIT_TEMPLATE = "unit_report.html.j2"
 LOT_TEMPLATE = "lot_report.html.j2"
 
 
-def environment() -> Environment:
+def environment() -> Any:
+    """The templates' jinja2 environment (jinja2 imported here: only the HTML needs it)."""
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
     return Environment(
         loader=PackageLoader("reports", "templates"),
         autoescape=select_autoescape(["html", "j2"]),
@@ -84,18 +84,25 @@ PDF_IMAGE_WIDTH_MM = 520 * 25.4 / 72  # <img width="520"> in the PDF: points -> 
 
 
 def plot_entry(title: str, caption: str, png: bytes) -> dict[str, Any]:
-    """A plot for the templates: PNG inlined as a data URI, with its printed height."""
+    """A plot for the reports: the PNG (PDF), inlined as a data URI (HTML), with its printed
+    size in the PDF."""
+    from reports import plots
+
     width, height = struct.unpack(">II", png[16:24])  # PNG IHDR
     return {
         "title": title,
         "caption": caption,
+        "png": png,
         "uri": plots.data_uri(png),
+        "width_mm": round(PDF_IMAGE_WIDTH_MM, 1),
         "height_mm": round(PDF_IMAGE_WIDTH_MM * height / max(width, 1), 1),
     }
 
 
 def _plots(u: UnitData) -> list[dict[str, Any]]:
     """Every plot of the unit report, rendered once and shared by the HTML and the PDF."""
+    from reports import plots
+
     out: list[dict[str, Any]] = []
     rd = u.readings
     serial = u.record.get("serial", "")
@@ -232,7 +239,7 @@ def reading_tables(u: UnitData) -> list[dict[str, Any]]:
     return tables
 
 
-def _unit_context(u: UnitData, mode: str, plot_list: list[dict[str, str]]) -> dict[str, Any]:
+def _unit_context(u: UnitData, mode: str, plot_list: list[dict[str, Any]]) -> dict[str, Any]:
     r = u.record
     ambient = "not recorded" if finite(r.get("ambient_c")) is None else f"{r['ambient_c']:.1f} °C"
     humidity = (
@@ -400,12 +407,12 @@ def footer_text(u: UnitData) -> str:
     )
 
 
-def render_unit_html(u: UnitData, mode: str, plot_list: list[dict[str, str]]) -> str:
+def render_unit_html(u: UnitData, mode: str, plot_list: list[dict[str, Any]]) -> str:
     return environment().get_template(UNIT_TEMPLATE).render(**_unit_context(u, mode, plot_list))
 
 
 # ------------------------------------------------------------------------------ writers
-def write_html(u: UnitData, plot_list: list[dict[str, str]]) -> Path:
+def write_html(u: UnitData, plot_list: list[dict[str, Any]]) -> Path:
     path = u.folder / "report.html"
     tmp = path.with_suffix(".html.tmp")
     tmp.write_text(render_unit_html(u, "html", plot_list), encoding="utf-8")
@@ -413,10 +420,12 @@ def write_html(u: UnitData, plot_list: list[dict[str, str]]) -> Path:
     return path
 
 
-def write_pdf(u: UnitData, plot_list: list[dict[str, str]]) -> Path:
+def write_pdf(u: UnitData, plot_list: list[dict[str, Any]]) -> Path:
+    from reports.unit_pdf import draw_unit_report
+
     r = u.record
-    return html_to_pdf(
-        render_unit_html(u, "pdf", plot_list),
+    return draw_unit_report(
+        _unit_context(u, "pdf", plot_list),
         u.folder / "report.pdf",
         running_title=(
             f"Incoming inspection {r.get('module_type', '')} serial {r.get('serial', '')} - "
@@ -478,6 +487,11 @@ def write_junit(u: UnitData) -> Path:
     return _write(u, u.folder / "junit.xml")
 
 
+#: seconds each part of the last render_unit_reports took (load, plots, html, pdf, parquet,
+#: junit): what the benchmark reports, also from the report worker
+last_seconds: dict[str, float] = {}
+
+
 def _guard(name: str, folder: Path, fn: Callable[[], Path], outputs: dict[str, Path]) -> None:
     start = time.perf_counter()
     try:
@@ -488,7 +502,8 @@ def _guard(name: str, folder: Path, fn: Callable[[], Path], outputs: dict[str, P
         with contextlib.suppress(OSError):
             (folder / f"{name}-error.txt").write_text(traceback.format_exc(), encoding="utf-8")
     finally:
-        log.debug("%s rendered in %.2f s", name, time.perf_counter() - start)
+        last_seconds[name] = time.perf_counter() - start
+        log.debug("%s rendered in %.2f s", name, last_seconds[name])
 
 
 def render_unit_reports(folder: Path) -> dict[str, Path]:
@@ -500,6 +515,7 @@ def render_unit_reports(folder: Path) -> dict[str, Path]:
     folder = Path(folder)
     outputs: dict[str, Path] = {}
     holder: dict[str, Any] = {}
+    last_seconds.clear()
 
     def load() -> Path:
         holder["u"] = load_unit(folder)
@@ -510,12 +526,14 @@ def render_unit_reports(folder: Path) -> dict[str, Path]:
     u: UnitData | None = holder.get("u")
     if u is None:
         return outputs
-    plot_list: list[dict[str, str]] = []
+    plot_list: list[dict[str, Any]] = []
+    start = time.perf_counter()
     try:
         plot_list = _plots(u)
     except Exception as exc:  # the reports still render, without plots
         log.error("plots failed: %s: %s", type(exc).__name__, exc)
         (folder / "plots-error.txt").write_text(traceback.format_exc(), encoding="utf-8")
+    last_seconds["plots"] = time.perf_counter() - start
     _guard("html", folder, lambda: write_html(u, plot_list), outputs)
     _guard("pdf", folder, lambda: write_pdf(u, plot_list), outputs)
     _guard("parquet", folder, lambda: write_parquet(u), outputs)
@@ -527,7 +545,7 @@ def render_unit_reports(folder: Path) -> dict[str, Path]:
 def render_lot_report(
     lot: dict[str, Any], runs: list[dict[str, Any]], out_folder: Path
 ) -> dict[str, Path]:
-    """Write lot_report.html and lot_report.pdf (same template) into ``out_folder``."""
+    """Write lot_report.html and lot_report.pdf (same context) into ``out_folder``."""
     from reports.lot import lot_context
 
     out_folder = Path(out_folder)
@@ -552,8 +570,10 @@ def render_lot_report(
         return path
 
     def pdf() -> Path:
-        return html_to_pdf(
-            template.render(mode="pdf", **ctx),
+        from reports.lot_pdf import draw_lot_report
+
+        return draw_lot_report(
+            ctx,
             out_folder / "lot_report.pdf",
             running_title=f"Lot report {ctx['lot_id']} - {ctx['disposition_text']}",
             footer_text=ctx["footer_text"],

@@ -86,12 +86,11 @@ def inspect_simulated(tmp_path: Path, config):
     without internal errors. Reports are not rendered (the verdict comes from the record)."""
     from bench.runner import RunOptions, run_inspection
     from bench.sim.bench import SimBench, is_safe
-    from bench.station import sim_station
     from procedures.plans import full_plan
     from procedures.profile import builtin_profile
 
     with SimBench(config) as sim:
-        station = sim_station(sim.resources, sim.models)
+        station = sim.station()
         result = run_inspection(
             station,
             builtin_profile(),

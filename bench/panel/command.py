@@ -73,11 +73,11 @@ def _port(text: str) -> int:
 def display_station(station: str) -> Any:
     """The station the panel shows (instruments, wiring): the file's, or the built-in sim's
     models (its simulator starts per run on ports of its own)."""
-    from bench.station import ROLES, load_station, sim_station
+    from bench.station import ROLES, load_station
 
     if station != "sim":
         return load_station(station)
-    from bench.sim.bench import DEFAULT_MODELS
+    from bench.sim.bench import DEFAULT_MODELS, sim_station
 
     resources = {
         role: f"TCPIP0::127.0.0.1::{SIM_PLACEHOLDER_PORT + i}::SOCKET"

@@ -12,7 +12,7 @@ import logging
 import statistics
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -128,8 +128,10 @@ class PanelController:
             return []
 
     def scan(self, serial: str) -> None:
-        """Validate a scanned serial; on success the instruction screen shows."""
+        """Validate a scanned serial (the CLI's rules, then the profile's serial pattern);
+        on success the instruction screen shows, with a warning for a serial seen before."""
         from bench.cli import _serial
+        from procedures.profile import ProfileError, resolve_profile
 
         if self.state.running:
             raise PanelConflict(f"scan: {self.state._busy_text()}")
@@ -139,28 +141,48 @@ class PanelController:
             text = f"serial {serial.strip()!r}: {exc}"
             self.state.refuse(text)
             raise PanelConflict(text) from None
+        try:
+            resolve_profile(self.config.profile).check_serial(value)
+        except ProfileError as exc:  # a pattern the serial misses, or a profile not usable
+            self.state.refuse(str(exc))
+            raise PanelConflict(str(exc)) from None
         self.state.scanned(value, self._repeat_notes(value))
 
     def _repeat_notes(self, serial: str) -> list[Notice]:
-        """A serial seen before warns (its last stored run and verdict)."""
+        """A serial seen before warns: in the lot, how this run will count under the lot's
+        retest policy (the runner's own sentence); else its last stored run and verdict."""
+        from bench.records_cli import repeated_serial_count
+
+        lot_id = (self.state.lot or {}).get("lot_id", "")
+        counted = bool(lot_id) and not self.config.engineering  # engineering runs never count
         try:
             with self._store() as store:
                 runs = store.history(serial)
+                count = repeated_serial_count(store, store.lot(lot_id), serial) if counted else None
         except Exception as exc:
             log.warning("history of %s not read: %s", serial, exc)
             return []
+        if count is not None:
+            return [Notice("warning", count.text, f"repeat_{count.case}", asdict(count))]
         if not runs:
             return []
         last = runs[-1]
-        when = _local_hh_mm(last["started_at"], "%Y-%m-%d %H:%M")
-        verdict = last["verdict"] if last["outcome"] != "aborted" else "aborted"
-        return [
-            Notice(
+        notes = [
+            _notice(
                 "warning",
-                f"{serial} was inspected before: {len(runs)} run(s), the last on {when} "
-                f"({verdict}, lot {last['lot'] or '-'})",
+                "repeated_serial",
+                serial=serial,
+                n=len(runs),
+                when=_local_hh_mm(last["started_at"], "%Y-%m-%d %H:%M"),
+                verdict=(last["verdict"] or "informative")
+                if last["outcome"] != "aborted"
+                else "aborted",
+                lot=last["lot"] or "-",
             )
         ]
+        if counted:
+            notes.append(_notice("info", "repeat_not_in_lot", lot=lot_id))
+        return notes
 
     # ------------------------------------------------------------------ runs
     def start(self, serial: str = "") -> None:
@@ -290,6 +312,14 @@ class PanelController:
         ]
 
 
+def _notice(level: str, key: str, **values: Any) -> Notice:
+    """A notice from the panel's catalogue: English text, and the key and blanks per tab."""
+    from bench.panel.i18n import notice_text, translator
+
+    note = {"key": key, "values": values}
+    return Notice(level, notice_text(note, translator("en")), key, values)
+
+
 def _local_hh_mm(stamp: Any, form: str = "%H:%M") -> str:
     """A stored UTC time stamp as the bench's local clock time (as the panel's own runs)."""
     try:
@@ -309,8 +339,6 @@ def _seconds_between(start: Any, end: Any) -> float | None:
 def _holder_dict(holder: Any) -> dict[str, Any] | None:
     if holder is None:
         return None
-    from dataclasses import asdict
-
     return asdict(holder)
 
 

@@ -6,7 +6,10 @@ the runner's one-line English texts and are shown as they are.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from procedures.sampling import REPEAT_TEXTS
 
 LANGUAGES = ("en", "de")
 DEFAULT = "en"
@@ -97,8 +100,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "step_not run": ("not run", "nicht ausgeführt"),
     "step_error": ("error", "Fehler"),
     "plot_heading": (
-        "Transmission error · bars: U (k = 2)",
-        "Übertragungsfehler · Balken: U (k = 2)",
+        "Transmission error · bars: U (95 %)",
+        "Übertragungsfehler · Balken: U (95 %)",
     ),
     "plot_x": ("measured input current (mA)", "gemessener Eingangsstrom (mA)"),
     "plot_y": ("error I_out − I_in (µA)", "Fehler I_out − I_in (µA)"),
@@ -134,7 +137,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "more_points": ("and {n} more points", "und {n} weitere Punkte"),
     "col_value": ("Value", "Wert"),
     "col_limit": ("Limit", "Grenze"),
-    "col_u": ("U (k = 2)", "U (k = 2)"),
+    "col_u": ("U (95 %)", "U (95 %)"),
     "col_statement": ("Statement", "Aussage"),
     "abort_reason": ("Why", "Ursache"),
     "abort_fix": ("What to do", "Abhilfe"),
@@ -176,9 +179,38 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "side_units": ("Last units", "Letzte Einheiten"),
     "no_units": ("none yet", "noch keine"),
     "side_lot": ("Lot tally", "Los-Stand"),
+    # a serial scanned before: its history, and (in a lot) how this run will count; the English
+    # of the counting sentences is the runner's own (procedures.sampling.REPEAT_TEXTS)
     "repeated_serial": (
-        "{serial} was inspected before ({when}: {verdict}).",
-        "{serial} wurde schon geprüft ({when}: {verdict}).",
+        "{serial} was inspected before: {n} run(s), the last on {when} ({verdict}, lot {lot}).",
+        "{serial} wurde schon geprüft: {n} Lauf/Läufe, zuletzt am {when} ({verdict}, Los {lot}).",
+    ),
+    "repeat_not_in_lot": (
+        "It has no run in lot {lot} yet: this run decides the unit there.",
+        "Im Los {lot} hat sie noch keinen Lauf: dieser Lauf entscheidet dort über die Einheit.",
+    ),
+    "repeat_retest": (
+        REPEAT_TEXTS["retest"],
+        "Seriennummer {serial} wurde in diesem Los schon geprüft ({n}x: {before}); vorher "
+        "{result}: dieser Lauf ist ihre zulässige Wiederholungsprüfung ({retest} von {allowed}) "
+        "und entscheidet über die Einheit",
+    ),
+    "repeat_decides": (
+        REPEAT_TEXTS["decides"],
+        "Seriennummer {serial} wurde in diesem Los schon geprüft ({n}x: {before}); keiner dieser "
+        "Läufe zählte (abgebrochene, Entwicklungs- und für ungültig erklärte Läufe zählen nie), "
+        "daher entscheidet dieser Lauf über die Einheit",
+    ),
+    "repeat_stands": (
+        REPEAT_TEXTS["stands"],
+        "Seriennummer {serial} wurde in diesem Los schon geprüft ({n}x: {before}); {result} "
+        "bleibt bestehen: dieser Lauf wird aufgezeichnet, zählt aber nur, wenn Lauf {run} für "
+        "ungültig erklärt wird ('isobench lot invalidate {run} --reason ...')",
+    ),
+    "repeat_counted": (
+        REPEAT_TEXTS["counted"],
+        "Seriennummer {serial} wurde in diesem Los schon geprüft ({n}x: {before}); dieser Lauf "
+        "wird aufgezeichnet, zählt aber nicht: die Einheit zählt bereits als {result}",
     ),
     # wiring picture
     "wiring_title": (
@@ -219,3 +251,32 @@ def translator(lang: str) -> Callable[..., str]:
         return text.format(**values) if values else text
 
     return t
+
+
+#: the runner's repeated-serial sentences, one per case of procedures.sampling.RepeatCount
+REPEAT_KEYS = frozenset(f"repeat_{case}" for case in REPEAT_TEXTS)
+
+
+def verdict_word(word: str, t: Callable[..., str]) -> str:
+    """A verdict or run outcome as the banner spells it (PASS, BESTANDEN, ABGEBROCHEN ...)."""
+    key = f"verdict_{word}"
+    return t(key) if key in MESSAGES else word.upper()
+
+
+def notice_text(note: Mapping[str, Any], t: Callable[..., str]) -> str:
+    """A notice in the tab's language: its catalogue key with its blanks (verdicts spelt as
+    the banner spells them), else its English text as it is (the core's one-liners)."""
+    key, values = str(note.get("key") or ""), dict(note.get("values") or {})
+    if key not in MESSAGES:
+        return str(note.get("text", ""))
+    try:
+        if key in REPEAT_KEYS:
+            from procedures.sampling import RepeatCount
+
+            count = RepeatCount(**{**values, "before": tuple(values.get("before") or ())})
+            values = count.values(lambda w: verdict_word(w, t))
+        elif "verdict" in values:
+            values["verdict"] = verdict_word(str(values["verdict"]), t)
+        return t(key, **values)
+    except (TypeError, KeyError, ValueError):  # blanks that do not fit: the English as sent
+        return str(note.get("text", ""))

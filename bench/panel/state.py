@@ -44,7 +44,10 @@ class Notice:
     """A message for the operator about the last action (a refused scan, a warning)."""
 
     level: str  # "error" | "warning" | "info"
-    text: str
+    text: str  # English, as the core said it
+    #: the catalogue key and blanks that say it in the tab's language (bench.panel.i18n)
+    key: str = ""
+    values: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -287,7 +290,14 @@ class PanelState:
             )
 
     def _on_notice(self, run: RunView, data: dict[str, Any]) -> None:
-        run.notices.append(Notice(str(data.get("level", "info")), str(data.get("text", ""))))
+        run.notices.append(
+            Notice(
+                str(data.get("level", "info")),
+                str(data.get("text", "")),
+                str(data.get("key", "")),
+                dict(data.get("values") or {}),
+            )
+        )
 
     def _on_interrupt(self, run: RunView, data: dict[str, Any]) -> None:
         run.notices.append(Notice("info", str(data.get("text", ""))))

@@ -147,6 +147,7 @@ class PageView:
             }
         context: dict[str, Any] = {
             "t": t,
+            "note_text": lambda note: i18n.notice_text(note, t),
             "known": i18n.MESSAGES,
             "lang": lang,
             "other_lang": "de" if lang == "en" else "en",

@@ -1,4 +1,8 @@
-"""The simulated bench: one world, the four instruments wired to it, served on TCP sockets."""
+"""The simulated bench: one world, the four instruments wired to it, served on TCP sockets.
+
+Any registry model with a simulated instrument can fill its role (``drivers/registry.py``);
+``SimBenchConfig.models`` chooses them, the topology's reference bench is the default.
+"""
 
 from __future__ import annotations
 
@@ -10,47 +14,49 @@ from typing import TYPE_CHECKING
 from bench.sim.defects import DefectSpec, resolve
 from bench.sim.errors_model import seeded_rng
 from bench.sim.instrument import SimInstrument
-from bench.sim.instruments.keithley2450 import Keithley2450
-from bench.sim.instruments.keithley_dmm6500 import KeithleyDMM6500
-from bench.sim.instruments.keysight34465a import Keysight34465A
-from bench.sim.instruments.keysight_e36104b import KeysightE36104B
-from bench.sim.instruments.keysight_el34143a import KeysightEL34143A
+from bench.sim.module import SimModule, sim_module
 from bench.sim.population import make_unit
 from bench.sim.server import ScpiSocketServer
 from bench.sim.unit import SimulatedUnit
 from bench.sim.world import Topology, Wiring, World
+from bench.station import Station, StationError, load_station
+from drivers import registry
+from drivers.registry import DEFAULT_MODELS, ROLES
 
 if TYPE_CHECKING:
     from bench.sim.faults import Fault, FaultInjector, InjectedFault
 
-if TYPE_CHECKING:
-    from bench.station import SimModule
+__all__ = ["DEFAULT_MODELS", "ROLES", "SimBench", "SimBenchConfig", "is_safe", "sim_station"]
 
-ROLES = ("source", "dmm", "supply", "load")
 
-#: simulated instrument class per driver model name (the station file's ``model``)
-MODELS: dict[str, type[SimInstrument]] = {
-    "keithley2450": Keithley2450,
-    "keithley-dmm6500": KeithleyDMM6500,
-    "keysight34465a": Keysight34465A,
-    "keysight-e36104b": KeysightE36104B,
-    "keysight-el34143a": KeysightEL34143A,
-}
+class SimModelError(ValueError):
+    """A model the simulator cannot serve in a role; ``str()`` is one line listing valid ones."""
 
-DEFAULT_MODELS = {
-    "direct": {
-        "source": "keithley2450",
-        "dmm": "keysight34465a",
-        "supply": "keysight-e36104b",
-        "load": "keysight-el34143a",
-    },
-    "shunt-scan": {
-        "source": "keithley2450",
-        "dmm": "keithley-dmm6500",
-        "supply": "keysight-e36104b",
-        "load": "keysight-el34143a",
-    },
-}
+
+def choose_models(
+    topology: str, chosen: dict[str, str] | None = None, *, flag: str = "--model"
+) -> dict[str, str]:
+    """The topology's reference models with ``chosen`` (role -> registry name) put in; a model
+    that is unknown, not for that role, not simulated or not usable in the topology is refused
+    with one line listing the valid models for the role."""
+    models = dict(DEFAULT_MODELS[topology])
+    for role, name in (chosen or {}).items():
+        problem = registry.choice_problem(role, name, topology, simulated=True)
+        if problem:
+            raise SimModelError(f"{flag} {role}={name}: {problem}")
+        models[role] = name
+    return models
+
+
+def topology_for(chosen: dict[str, str]) -> str:
+    """The first topology (shunt-scan, then direct) in which every chosen model can serve."""
+    for topology in registry.TOPOLOGIES:
+        if not any(
+            registry.choice_problem(role, name, topology, simulated=True)
+            for role, name in chosen.items()
+        ):
+            return topology
+    return registry.TOPOLOGIES[0]  # choose_models then names the model that does not fit
 
 
 @dataclass
@@ -62,6 +68,8 @@ class SimBenchConfig:
     defects: list[DefectSpec | str] = field(default_factory=list)
     healthy_spread: bool = True
     topology: Topology = "shunt-scan"
+    #: role -> registry model name; roles not given get the topology's reference model
+    models: dict[str, str] | None = None
     seed: int | None = None
     ambient_c: float = 23.0
     line_frequency_hz: float = 50.0
@@ -95,11 +103,12 @@ class SimBench:
             line_frequency_hz=cfg.line_frequency_hz,
             realtime=cfg.realtime,
         )
-        models = DEFAULT_MODELS[cfg.topology]
+        models = choose_models(cfg.topology, cfg.models)
         self.instruments: dict[str, SimInstrument] = {
-            role: MODELS[models[role]](self.world) for role in ROLES
+            role: registry.get(models[role]).simulator_class()(self.world) for role in ROLES
         }
-        self.models = dict(models)
+        #: role -> registry model name of the instrument served
+        self.models = models
         self.server = ScpiSocketServer(self.instruments, self.world.lock, cfg.host, cfg.ports)
         self._started = False
         self._faults: FaultInjector | None = None
@@ -143,13 +152,20 @@ class SimBench:
     def levels(self) -> dict[str, float]:
         """Programmed levels that matter for a safe state (source current, supply voltage)."""
         with self.world.lock:
-            src = self.instruments["source"].state  # type: ignore[attr-defined]
-            sup = self.instruments["supply"].state  # type: ignore[attr-defined]
             return {
-                "source_current_a": src.current_level_a,
-                "source_voltage_v": src.voltage_level_v,
-                "supply_voltage_v": sup.voltage_v,
+                f"{role}_{name}": value
+                for role, inst in self.instruments.items()
+                for name, value in inst.safety_levels().items()
             }
+
+    def station(self) -> Station:
+        """The built-in ``sim`` station pointing at this bench."""
+        return sim_station(
+            self.resources,
+            self.models,
+            topology=self.config.topology,
+            line_frequency_hz=int(self.config.line_frequency_hz),
+        )
 
     def insert_unit(
         self,
@@ -195,20 +211,50 @@ def is_safe(bench: SimBench) -> bool:
     levels = bench.levels()
     return (
         not any(bench.outputs_on().values())
-        and math.isclose(levels["source_current_a"], 0.0, abs_tol=1e-12)
-        and math.isclose(levels["supply_voltage_v"], 0.0, abs_tol=1e-12)
+        and math.isclose(levels.get("source_current_a", 0.0), 0.0, abs_tol=1e-12)
+        and math.isclose(levels.get("supply_voltage_v", 0.0), 0.0, abs_tol=1e-12)
     )
 
 
-def served_by_station(path: str | Path) -> tuple[str, dict[str, int], Topology, SimModule]:
-    """What ``isobench sim --station FILE`` serves: host, ports, topology and [sim] table.
+def sim_station(
+    resources: dict[str, str],
+    models: dict[str, str],
+    topology: str | None = None,
+    line_frequency_hz: int = 50,
+) -> Station:
+    """The built-in station for a simulated bench whose resources are known at run time.
 
-    The file must describe a simulated bench (one host, raw sockets, the simulator's models
+    The topology is the first in which every model can serve, unless given.
+    """
+    return Station.model_validate(
+        {
+            "station": {
+                "name": "sim",
+                "topology": topology or topology_for(models),
+                "line_frequency_hz": line_frequency_hz,
+                "location": "simulated bench",
+            },
+            "instruments": {
+                role: {"model": models[role], "resource": resources[role]} for role in ROLES
+            },
+        }
+    )
+
+
+def served_by_station(
+    path: str | Path,
+) -> tuple[str, dict[str, int], Topology, SimModule, dict[str, str]]:
+    """What ``isobench sim --station FILE`` serves: host, ports, topology, [sim] table and
+    models.
+
+    The file must describe a simulated bench (one host, raw sockets, simulated models valid
     for its topology), as ``isobench sim --write-station`` writes it.
     """
-    from bench.station import SimModule, StationError, load_station
-
     station = load_station(path)
+    try:
+        module = sim_module(station.sim, f"station file {path}")
+    except ValueError as exc:
+        raise StationError(str(exc)) from None
     hosts, ports = set(), {}
     for role, cfg in station.instruments.items():
         parts = cfg.resource.split("::")
@@ -221,10 +267,16 @@ def served_by_station(path: str | Path) -> tuple[str, dict[str, int], Topology, 
         ports[role] = int(parts[2])
     topology = station.station.topology
     models = {role: cfg.model for role, cfg in station.instruments.items()}
-    if len(hosts) != 1 or models != DEFAULT_MODELS[topology]:
+    if len(hosts) != 1:
         raise StationError(
-            f"station file {path}: not a simulated bench (one host and the {topology} "
-            f"models {', '.join(DEFAULT_MODELS[topology].values())}); write one with "
-            "'isobench sim --write-station'"
+            f"station file {path}: not a simulated bench (its instruments are on "
+            f"{len(hosts)} hosts); write one with 'isobench sim --write-station'"
         )
-    return hosts.pop(), ports, topology, station.sim or SimModule()
+    for role, name in models.items():
+        if registry.get(name).simulator is None:
+            raise StationError(
+                f"station file {path}: instruments.{role}.model: {name} has no simulated "
+                f"instrument; simulated {role} models: "
+                f"{', '.join(registry.models_for(role, topology, simulated=True))}"
+            )
+    return hosts.pop(), ports, topology, module, models

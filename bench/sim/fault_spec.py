@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from bench.sim.bench import ROLES
 from bench.sim.faults import FAULT_PARAMS, KINDS, Fault
+from drivers.registry import ROLES
 
 SYNTAX = "KIND@ROLE[,after=N][,on=HEADER][,duration=N|forever][,PARAM=VALUE...]"
 

@@ -451,6 +451,11 @@ class SimInstrument:
         """Advance the simulated clock until pending operations (sweeps, captures) complete."""
 
     # ---------------------------------------------------------------- safety introspection
+    def safety_levels(self) -> dict[str, float]:
+        """Programmed levels that must be zero in a safe state (``current_a``, ``voltage_v``),
+        read inside the simulator; instruments that drive nothing have none."""
+        return {}
+
     def output_enabled(self) -> bool:
         """Whether this instrument drives anything (checked by tests, not by the controller)."""
         return False

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bench.sim.bench import MODELS
-from bench.station import Station, sim_station
+from bench.sim.bench import sim_station
+from bench.station import Station
+from drivers import registry
 
 #: calibration interval assumed for the simulated instruments
 CALIBRATION_INTERVAL = dt.timedelta(days=365)
@@ -21,7 +22,10 @@ CALIBRATION_INTERVAL = dt.timedelta(days=365)
 
 def simulated_serials(models: dict[str, str]) -> dict[str, str]:
     """The serial each simulated model reports in its ``*IDN?``, per role."""
-    return {role: MODELS[model].default_identity().serial for role, model in models.items()}  # type: ignore[attr-defined]
+    return {
+        role: registry.get(model).simulator_class().default_identity().serial
+        for role, model in models.items()
+    }
 
 
 def traceable_sim_station(

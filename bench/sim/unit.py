@@ -25,8 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.signal import lfilter
 
+from bench.sim.ar1 import ar1
 from bench.sim.errors_model import seeded_rng
 from procedures.model import FloatArray, ModuleModel, ModuleParameters
 
@@ -224,8 +224,7 @@ class SimulatedUnit:
         phi = math.exp(-dt / self.params.tau_s) if dt > 0 else 0.0
         innovations = rng.normal(0.0, self.noise_rms_a * math.sqrt(1.0 - phi * phi), n)
         start = rng.normal(0.0, self.noise_rms_a)
-        out, _ = lfilter([1.0], [1.0, -phi], innovations, zi=[phi * start])
-        out = np.asarray(out, dtype=float)
+        out = ar1(innovations, phi, start)
         if self.ripple:
             t = rng.uniform(0.0, 1.0) + np.arange(n) * dt
             for ripple in self.ripple:

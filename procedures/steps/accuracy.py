@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from procedures import linearity
 from procedures.linearity import Derived, TraversePoint
 from procedures.operations import BenchOps
-from procedures.plan import RunContext, Step
+from procedures.plan import POWERED_POINT, RunContext, Step
 from procedures.steps.common import record_transfer, record_value
 
 POINTS_A = (0.2e-3, 2e-3, 4e-3, 10e-3, 12e-3, 16e-3, 18e-3, 20e-3)
@@ -46,6 +46,7 @@ def derived(points: Sequence[TraversePoint]) -> dict[str, Derived]:
 class AccuracyTraverse(Step):
     name = "accuracy"
     title = "Accuracy traverse 0.2-20 mA up and down, 24 V, 250 ohm"
+    requires = POWERED_POINT
     judges = (
         "transmission_error",
         "gain_error",

@@ -10,7 +10,7 @@ the actual loop resistance is computed from the measured load voltage and output
 from __future__ import annotations
 
 from procedures.operations import BenchOps
-from procedures.plan import RunContext, Step
+from procedures.plan import POWERED_POINT, RunContext, Step
 from procedures.steps.common import record_transfer, record_value
 from procedures.uncertainty import Component, budget
 
@@ -20,6 +20,7 @@ INPUTS_A = (4e-3, 20e-3)
 class SupplyEffect(Step):
     name = "supply_effect"
     title = "Supply effect 16.8 / 24 / 31.2 V at 4 and 20 mA"
+    requires = POWERED_POINT
     judges = ("supply_effect", "supply_shift")
 
     def run(self, ctx: RunContext) -> None:
@@ -65,6 +66,7 @@ class SupplyEffect(Step):
 class LoadEffect(Step):
     name = "load_effect"
     title = "Load effect lowest / 250 / 600 ohm at 4 and 20 mA, 24 V and 16.8 V"
+    requires = POWERED_POINT
     judges = ("load_effect", "load_shift", "output_compliance")
 
     def run(self, ctx: RunContext) -> None:

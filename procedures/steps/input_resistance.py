@@ -20,7 +20,7 @@ import math
 
 from procedures.measurement import TransferReading
 from procedures.operations import BenchOps
-from procedures.plan import RunContext, Step
+from procedures.plan import POWERED_POINT, RunContext, Step
 from procedures.steps.common import record_value
 from procedures.uncertainty import Component, budget, type_b
 
@@ -56,6 +56,7 @@ def input_current_components(ctx: RunContext, point: TransferReading) -> list[Co
 class InputResistance(Step):
     name = "input_resistance"
     title = "Input resistance at 20 mA (4-wire)"
+    requires = POWERED_POINT
     judges = ("input_resistance",)
 
     def run(self, ctx: RunContext) -> None:

@@ -8,7 +8,7 @@ re-checked (no damage). Open input: the output with the source switched off.
 from __future__ import annotations
 
 from procedures.operations import BenchOps
-from procedures.plan import RunContext, Step
+from procedures.plan import POWERED_POINT, RunContext, Step
 from procedures.steps.common import record_transfer, record_value
 
 OVER_RANGE_A = (20.5e-3, 21e-3, 22e-3, 24e-3)
@@ -18,6 +18,7 @@ NEVER_ABOVE_A = 30e-3
 class OverRange(Step):
     name = "over_range"
     title = "Over-range 20.5 ... 24 mA, clamp level, 20 mA re-check"
+    requires = POWERED_POINT
     judges = ("over_range", "clamp_level", "transmission_error")
 
     def run(self, ctx: RunContext) -> None:
@@ -79,6 +80,7 @@ class OverRange(Step):
 class OpenInput(Step):
     name = "open_input"
     title = "Open input: output with the source off"
+    requires = POWERED_POINT
     judges = ("open_input",)
 
     def run(self, ctx: RunContext) -> None:

@@ -9,13 +9,20 @@ values. A bench quantity, not a module characteristic: recorded as readings and 
 
 from __future__ import annotations
 
+from drivers import capabilities as cap
+from drivers.capabilities import Need, Requirement
 from procedures.operations import BenchOps
-from procedures.plan import RunContext, Step
+from procedures.plan import POWERED_POINT, PlanSettings, RunContext, Step
 
 
 class ShuntCalibration(Step):
     name = "shunt_calibration"
     title = "In-situ shunt-ratio calibration (module bypassed)"
+    requires = POWERED_POINT
+
+    def requirements(self, settings: PlanSettings) -> tuple[Requirement, ...]:
+        """The bypass relay hangs on the source's digital line ``wiring.bypass_line``."""
+        return (*POWERED_POINT, Need("source", cap.DIGITAL_OUT, settings.wiring.bypass_line))
 
     def run(self, ctx: RunContext) -> None:
         measurer = ctx.measurer

@@ -20,9 +20,11 @@ import math
 
 import numpy as np
 
+from drivers import capabilities as cap
+from drivers.capabilities import Need
 from procedures.model import ModuleModel
 from procedures.operations import BenchOps
-from procedures.plan import RunContext, Step
+from procedures.plan import POWERED_POINT, RunContext, Step
 from procedures.step_analysis import analyse_step, fit_step, predicted_step, rms_residual
 from procedures.steps.common import record_value
 from procedures.uncertainty import Component, budget
@@ -46,6 +48,13 @@ class StepResponse(Step):
         "time_constant",
         "dead_time",
         "model_residual",
+    )
+    #: the source's step fires the trigger; the DMM digitises on it at 1 / SAMPLE_INTERVAL_S
+    requires = (
+        *POWERED_POINT,
+        Need("source", cap.TRIGGER_OUT),
+        Need("dmm", cap.DIGITISER, round(1.0 / SAMPLE_INTERVAL_S)),
+        Need("dmm", cap.TRIGGER_IN),
     )
 
     def run(self, ctx: RunContext) -> None:

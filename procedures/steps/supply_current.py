@@ -8,7 +8,7 @@ bench, the supply's own read-back, whose mA-class uncertainty the budget shows.
 from __future__ import annotations
 
 from procedures.operations import BenchOps
-from procedures.plan import RunContext, Step
+from procedures.plan import POWERED_POINT, RunContext, Step
 from procedures.steps.common import record_value
 
 INPUTS_A = (0.0, 20e-3)
@@ -20,6 +20,7 @@ DCDC_SETTLE_S = 0.005
 class SupplyCurrent(Step):
     name = "supply_current"
     title = "Supply current at 16.8 / 24 / 31.2 V, input 0 and 20 mA, 600 ohm"
+    requires = POWERED_POINT
     judges = ("supply_current", "supply_current_range")
 
     def run(self, ctx: RunContext) -> None:

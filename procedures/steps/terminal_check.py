@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 from procedures.operations import BenchOps
-from procedures.plan import ModuleNotMeasured, PlanStopped, RunContext, Step
+from procedures.plan import POWERED_POINT, ModuleNotMeasured, PlanStopped, RunContext, Step
 from procedures.steps.common import record_value
 
 TEST_CURRENT_A = 1e-3
@@ -75,6 +75,7 @@ def diagnose(
 class TerminalCheck(Step):
     name = "terminal_check"
     title = "Terminal check: 1 mA in, about 1 mA out"
+    requires = POWERED_POINT
     judges = ("terminal_check",)
     gate = True
 

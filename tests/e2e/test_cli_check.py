@@ -12,9 +12,9 @@ import socket
 from pathlib import Path
 
 from bench.check import ENGINEERING_ONLY, NOT_READY, READY, check_station
-from bench.sim.bench import SimBench, SimBenchConfig, is_safe
+from bench.sim.bench import SimBench, SimBenchConfig, is_safe, sim_station
 from bench.sim.faults import Fault
-from bench.station import Station, sim_station, station_toml
+from bench.station import Station, station_toml
 from procedures.profile import builtin_profile
 from tests.helpers import cli_in_process as run_cli
 from tests.helpers import station_file

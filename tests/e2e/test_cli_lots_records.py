@@ -6,9 +6,9 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from bench.sim.bench import SimBench, SimBenchConfig
+from bench.sim.bench import SimBench, SimBenchConfig, sim_station
 from bench.sim.station_file import traceable_sim_station
-from bench.station import sim_station, station_toml
+from bench.station import station_toml
 from tests.helpers import cli_in_process as run_cli
 
 

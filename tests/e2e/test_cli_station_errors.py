@@ -66,8 +66,9 @@ calibration_due = 2099-01-01
         (lambda t: t.replace("[station]", "[station"), "not valid TOML"),
         (  # issue 8 row 6: a topology whose measurer cannot drive this DMM
             lambda t: t.replace('model = "keysight34465a"', 'model = "keithley-dmm6500"'),
-            'station.topology: "direct" needs a keysight34465a DMM, not keithley-dmm6500; '
-            'set topology = "shunt-scan" or change instruments.dmm.model',
+            'station.topology: "direct" needs a DC current input with a >= 100 mA range on the '
+            'dmm (keithley-dmm6500 has none); set topology = "shunt-scan" or change '
+            "instruments.dmm.model",
         ),
         (  # row 12: host:port in one field
             lambda t: t.replace("TCPIP0::127.0.0.1::1::SOCKET", "TCPIP::127.0.0.1:7327"),
@@ -207,3 +208,23 @@ def test_unclear_problems_become_one_line_naming_role_problem_and_fix(tmp_path: 
                         "--lot", lot, "--db", f"sqlite:///{tmp_path / 'l.db'}")  # fmt: skip
         assert f"lot id {lot!r}: use 1-64 letters, digits" in line and "e.g. PO-77" in line
     assert not (tmp_path.parent / "escape2").exists() and not (tmp_path / "lot_PO").exists()
+
+
+def test_a_serial_the_profiles_pattern_refuses_is_one_line_before_anything_runs(
+    tmp_path: Path,
+) -> None:
+    from procedures.profile import builtin_profile
+
+    text = Path(builtin_profile().source_file).read_text(encoding="utf-8")
+    profile = tmp_path / "labelled.toml"
+    pattern = "[module]\nserial_pattern = 'WG-\\d{4}'\n"
+    profile.write_text(text.replace("[module]\n", pattern, 1), encoding="utf-8")
+    out = tmp_path / "out"
+    result = run_cli(
+        "inspect", "--station", "sim", "--serial", "WG-12", "--profile", str(profile),
+        "--out", str(out),
+    )  # fmt: skip
+    assert result.returncode == 2
+    (line,) = [text for text in result.stderr.splitlines() if text.strip()]
+    assert "serial 'WG-12' does not match the WAGO 857-411 serial pattern WG-\\d{4}" in line
+    assert not out.exists()  # refused before the station, the folder or the record

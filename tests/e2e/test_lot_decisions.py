@@ -33,8 +33,10 @@ def test_a_lot_counts_distinct_units_by_their_decisive_result(tmp_path: Path) ->
     assert "lot L8: 1 of 2 distinct units decided, 0 nonconforming" in inspect("U1").stdout
     # the same serial again: warned before the run, kept, counted once
     again = inspect("U1")
-    assert "serial U1 was inspected before in this lot (1x: pass)" in again.stderr
-    assert "this run is kept but does not count" in again.stderr
+    assert (
+        "serial U1 was inspected before in this lot (1x: PASS); this run is recorded but does "
+        "not count: the unit already counts as PASS"
+    ) in again.stderr
     assert "lot L8: 1 of 2 distinct units decided" in again.stdout
     refused = _run("lot", "close", "L8", *out, *db, code=2)
     assert refused.stderr.strip() == (
@@ -55,8 +57,11 @@ def test_a_lot_counts_distinct_units_by_their_decisive_result(tmp_path: Path) ->
     assert re.search(r"transmission_error FAIL [0-9.]+ µA \(limit ±20 µA, U [0-9.]+ µA\)",
                      failed.stdout), failed.stdout  # fmt: skip
     retest = inspect("U4")
-    assert "U4 was inspected before in this lot (1x: fail)" in retest.stderr
-    assert "isobench lot invalidate RUN --reason" in retest.stderr
+    assert "U4 was inspected before in this lot (1x: FAIL)" in retest.stderr
+    stands = re.search(r"FAIL stands: this run is kept but does not count unless run (\S+) is "
+                       r"invalidated \('isobench lot invalidate (\S+) --reason \.\.\.'\)",
+                       retest.stderr)  # fmt: skip
+    assert stands and stands[1] == stands[2], retest.stderr
     shown = _run("lot", "show", "L8", *db).stdout
     assert "units (2 of 2 distinct units decided, 1 nonconforming; 6 attempt(s))" in shown
     lines = shown.splitlines()
@@ -65,6 +70,7 @@ def test_a_lot_counts_distinct_units_by_their_decisive_result(tmp_path: Path) ->
     (fail_line,) = [ln for ln in lines if " U4 " in ln and " fail " in ln]
     assert "* decides" in fail_line
     fail_run = fail_line.split(" run ")[1].split()[0]
+    assert stands[1] == fail_run  # the warning named the run that decides the unit
     # an engineer documents why the FAIL does not stand; the retest decides the unit then
     invalidated = _run("lot", "invalidate", fail_run, "--reason", "defect injected by the test",
                        "--by", "QA", *db)  # fmt: skip

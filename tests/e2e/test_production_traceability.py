@@ -12,8 +12,8 @@ import datetime as dt
 from pathlib import Path
 
 from bench.check import ENGINEERING_ONLY, READY
-from bench.sim.bench import SimBench, SimBenchConfig, is_safe
-from bench.station import load_station, sim_station, station_toml
+from bench.sim.bench import SimBench, SimBenchConfig, is_safe, sim_station
+from bench.station import load_station, station_toml
 from tests.e2e.simulator import Simulator, station_written_by_a_simulator
 from tests.helpers import cli_in_process as run_cli
 

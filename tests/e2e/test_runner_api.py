@@ -13,8 +13,7 @@ import pytest
 from bench.events import RunControl, RunEvent
 from bench.lock import StationBusy, StationLock, lock_holder
 from bench.runner import Runner, RunRequest
-from bench.sim.bench import SimBench, SimBenchConfig, is_safe
-from bench.station import sim_station
+from bench.sim.bench import SimBench, SimBenchConfig, is_safe, sim_station
 from procedures.profile import Characteristic
 
 

@@ -52,10 +52,10 @@ def test_a_station_files_sim_faults_are_armed_and_an_unfired_fault_is_reported(
     station = station_written_by_a_simulator(tmp_path, simulators)
     assert station.sim is not None
     # a fault on a header the sweep never sends: armed, never fired, the run unharmed
-    station.sim.faults = ["error@dmm,on=CALIBRATION:SECURE,code=-350"]
+    station.sim["faults"] = ["error@dmm,on=CALIBRATION:SECURE,code=-350"]
     file = tmp_path / "station.toml"
     file.write_text(station_toml(station), encoding="utf-8")
-    assert load_station(file).sim.faults == station.sim.faults  # type: ignore[union-attr]
+    assert load_station(file).sim["faults"] == station.sim["faults"]  # type: ignore[index]
 
     sim = Simulator("--station", str(file))
     simulators.append(sim)

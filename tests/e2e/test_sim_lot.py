@@ -76,7 +76,7 @@ def test_a_station_files_sim_table_gives_the_simulator_its_module(
     station = station_written_by_a_simulator(tmp_path, simulators)
     assert station.sim is not None
     # ... edited to hold a defective module, then served again from the file
-    station.sim.serial, station.sim.defects = "STATION-SIM-1", ["gain=0.003"]
+    station.sim["serial"], station.sim["defects"] = "STATION-SIM-1", ["gain=0.003"]
     file = tmp_path / "station.toml"
     file.write_text(station_toml(station), encoding="utf-8")
     sim = Simulator("--station", str(file))

@@ -19,8 +19,8 @@ import pytest
 
 import procedures.steps.accuracy as accuracy_step
 from bench.runner import RunOptions, RunResult, run_inspection
-from bench.sim.bench import SimBench, SimBenchConfig, is_safe
-from bench.station import Station, sim_station
+from bench.sim.bench import SimBench, SimBenchConfig, is_safe, sim_station
+from bench.station import Station
 from procedures.plan import Step
 from procedures.plans import sweep_plan
 from procedures.profile import builtin_profile

@@ -23,9 +23,8 @@ import pytest
 
 from bench import runner
 from bench.runner import RunOptions, run_inspection
-from bench.sim.bench import SimBench, SimBenchConfig
+from bench.sim.bench import SimBench, SimBenchConfig, sim_station
 from bench.sim.population import healthy_serials
-from bench.station import sim_station
 from procedures.plans import full_plan
 from procedures.profile import builtin_profile
 from tests.integration.truth import JudgedPoint, judged_points

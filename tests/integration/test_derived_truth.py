@@ -19,8 +19,7 @@ from scipy import optimize
 
 from bench import runner
 from bench.runner import RunOptions, run_inspection
-from bench.sim.bench import SimBench, SimBenchConfig
-from bench.station import sim_station
+from bench.sim.bench import SimBench, SimBenchConfig, sim_station
 from procedures.plan import Step
 from procedures.profile import builtin_profile
 from procedures.steps.accuracy import AccuracyTraverse

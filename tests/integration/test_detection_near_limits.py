@@ -27,9 +27,8 @@ from scipy import optimize
 
 from bench import runner
 from bench.runner import RunOptions, run_inspection
-from bench.sim.bench import SimBench, SimBenchConfig
+from bench.sim.bench import SimBench, SimBenchConfig, sim_station
 from bench.sim.population import make_unit
-from bench.station import sim_station
 from procedures.plans import full_plan
 from procedures.profile import builtin_profile
 from tests.integration.truth import JudgedPoint, judged_points

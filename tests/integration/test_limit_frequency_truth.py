@@ -19,8 +19,7 @@ import pytest
 
 from bench import runner
 from bench.runner import RunOptions, run_inspection
-from bench.sim.bench import SimBench, SimBenchConfig
-from bench.station import sim_station
+from bench.sim.bench import SimBench, SimBenchConfig, sim_station
 from procedures.profile import builtin_profile
 from procedures.steps.step_response import StepResponse
 from procedures.steps.terminal_check import TerminalCheck

@@ -11,8 +11,7 @@ import pandas as pd
 import pytest
 
 from bench.runner import RunOptions, run_inspection
-from bench.sim.bench import SimBench, is_safe
-from bench.station import sim_station
+from bench.sim.bench import SimBench, is_safe, sim_station
 from drivers.keithley_dmm6500 import KeithleyDMM6500
 from drivers.keysight34465a import Keysight34465A
 from procedures.plans import sweep_plan

@@ -122,6 +122,37 @@ def test_actions_the_state_does_not_allow_are_refused_in_one_line(client: TestCl
     assert client.get("/api/state").json()["phase"] == "idle"
 
 
+def test_a_serial_the_profiles_pattern_refuses_is_refused_at_the_scan(
+    station_sim: tuple[SimBench, Path], tmp_path: Path
+) -> None:
+    from procedures.profile import builtin_profile
+
+    text = Path(builtin_profile().source_file).read_text(encoding="utf-8")
+    profile = tmp_path / "labelled.toml"
+    profile.write_text(text.replace("[module]\n", "[module]\nserial_pattern = 'WG-\\d{4}'\n", 1),
+                       encoding="utf-8")  # fmt: skip
+    config = PanelConfig(
+        station=str(station_sim[1]),
+        profile=str(profile),
+        plan="sweep",
+        out_dir=tmp_path,
+        db_url=f"sqlite:///{tmp_path}/r.db",
+        operator="Anna",
+    )
+    station = display_station(str(station_sim[1]))
+    app = create_app(PanelController(config, station), PageView(station, "sweep"))
+    with TestClient(app) as client:
+        bad = post(client, "/api/scan", {"serial": "WG-12"})
+        assert bad.status_code == 409
+        assert bad.json()["error"] == (
+            f"serial 'WG-12' does not match the WAGO 857-411 serial pattern WG-\\d{{4}} "
+            f"(module.serial_pattern in {profile}); scan the module's label again, or correct "
+            "the pattern"
+        )
+        assert "does not match the WAGO 857-411 serial pattern" in client.get("/").text
+        assert post(client, "/api/scan", {"serial": "WG-0042"}).json()["phase"] == "ready"
+
+
 def test_another_sites_page_cannot_press_the_buttons(client: TestClient) -> None:
     post(client, "/api/operator", {"name": "Anna"})
     response = client.post(

@@ -8,7 +8,6 @@ under test, not the full plan); the simulator's virtual clock keeps each run to 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -185,16 +184,33 @@ def test_lot_progress_increments_and_a_repeated_serial_warns(
     scan(page, "LOT-0001")
     expect(page.locator(".scan-note")).to_have_count(0)
     page.keyboard.press("Enter")
-    verdict(page)
+    assert verdict(page) == "pass"
     expect(page.locator("#lot-progress")).to_have_text("units 1 of 13")
     expect(page.locator("#verdict-lot")).to_contain_text("LOT-PANEL-1: units 1 of 13")
     shot(page, "10-lot-progress")
+    # the same serial again: warned at the scan how it will count under the lot's retest policy
     scan(page, "LOT-0001")
     note = page.locator(".scan-note")
-    expect(note).to_contain_text(re.compile(r"LOT-0001 was inspected before"))
+    counted = (
+        "serial LOT-0001 was inspected before in this lot (1x: PASS); this run is recorded "
+        "but does not count: the unit already counts as PASS"
+    )
+    expect(note).to_have_text(counted)
     shot(page, "11-repeated-serial-warning")
+    german = open_page(lang="de")  # the same screen in a German tab: the same sentence, in German
+    expect(german.locator(".scan-note")).to_contain_text(
+        "(1x: BESTANDEN); dieser Lauf wird aufgezeichnet, zählt aber nicht: die Einheit zählt "
+        "bereits als BESTANDEN"
+    )
     page.keyboard.press("Escape")  # not inserted after all: back to waiting
     expect(page.locator("body")).to_have_attribute("data-phase", "idle")
+    # inserted after all: the run is kept, the runner says the same, and the unit counts once
+    scan(page, "LOT-0001")
+    page.keyboard.press("Enter")
+    assert verdict(page) == "pass"
+    expect(page.locator(".run-note")).to_have_text(counted)
+    expect(page.locator("#lot-progress")).to_have_text("units 1 of 13")
+    shot(page, "11b-repeated-serial-verdict")
 
 
 def test_the_panel_recovers_after_a_reload_mid_run(

@@ -6,7 +6,8 @@ import xml.etree.ElementTree as ET
 
 from bench.panel import i18n, plot
 from bench.panel.wiring import wiring_svg
-from bench.station import Station, sim_station
+from bench.sim.bench import sim_station
+from bench.station import Station
 
 NS = {"s": "http://www.w3.org/2000/svg"}
 t = i18n.translator("en")

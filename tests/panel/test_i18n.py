@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import string
+from dataclasses import asdict
 from importlib import resources
 
 from bench.panel import i18n
@@ -50,3 +51,26 @@ def test_the_keys_built_from_data_exist() -> None:
         + ["plan_full", "plan_sweep"]
     )
     assert [key for key in built if key not in i18n.MESSAGES] == []
+
+
+def test_the_repeated_serial_sentences_are_the_runners_in_english_and_said_in_german() -> None:
+    from procedures.sampling import REPEAT_TEXTS, RepeatCount
+
+    counts = [
+        RepeatCount("retest", "SN1", ("conditional pass",), "conditional pass", "r1", 1, 1),
+        RepeatCount("decides", "SN1", ("aborted",)),
+        RepeatCount("stands", "SN1", ("fail",), "fail", "r1"),
+        RepeatCount("counted", "SN1", ("conditional pass", "pass"), "pass", "r2"),
+    ]
+    assert sorted(c.case for c in counts) == sorted(REPEAT_TEXTS)
+    en, de = i18n.translator("en"), i18n.translator("de")
+    for count in counts:
+        note = {"text": count.text, "key": f"repeat_{count.case}", "values": asdict(count)}
+        assert i18n.notice_text(note, en) == count.text  # one sentence, the runner's
+        assert i18n.notice_text(note, de).startswith("Seriennummer SN1 wurde in diesem Los")
+    stands = {"key": "repeat_stands", "values": asdict(counts[2])}
+    assert "(1x: NICHT BESTANDEN); NICHT BESTANDEN bleibt bestehen" in i18n.notice_text(stands, de)
+    assert "'isobench lot invalidate r1 --reason ...'" in i18n.notice_text(stands, de)
+    # blanks that do not fit (an older runner): the English as it was sent
+    odd = {"text": "as sent", "key": "repeat_stands", "values": {"serial": "SN1"}}
+    assert i18n.notice_text(odd, de) == "as sent"

@@ -99,7 +99,12 @@ def test_refused_start_goes_back_to_the_instruction_screen_with_the_reason() -> 
     state.start_failed("station sim: in use by PID 42")
     snap = state.snapshot()
     assert snap["phase"] == "ready" and snap["run"] is None
-    assert snap["notice"] == {"level": "error", "text": "station sim: in use by PID 42"}
+    assert snap["notice"] == {
+        "level": "error",
+        "text": "station sim: in use by PID 42",
+        "key": "",
+        "values": {},
+    }
 
 
 def test_cancel_returns_to_waiting_only_from_the_instruction_screen() -> None:
@@ -157,10 +162,15 @@ def test_the_runners_notices_and_answers_to_an_abort_are_kept_with_the_run() -> 
     state.scanned("SN1", [])
     state.begin_run("SN1")
     state.on_event("notice", {"level": "warning", "text": "lot L1 not checked (database away)"})
+    repeat = {"case": "counted", "serial": "SN1", "before": ["pass"], "result": "pass", "run": "r1"}
+    state.on_event(
+        "notice", {"level": "warning", "text": "SN1 ...", "key": "repeat_counted", "values": repeat}
+    )
     state.on_event("interrupt", {"phase": "finishing", "text": "run complete, finishing reports"})
     finished(state)
     notices = state.snapshot()["run"]["notices"]
     assert notices == [
-        {"level": "warning", "text": "lot L1 not checked (database away)"},
-        {"level": "info", "text": "run complete, finishing reports"},
+        {"level": "warning", "text": "lot L1 not checked (database away)", "key": "", "values": {}},
+        {"level": "warning", "text": "SN1 ...", "key": "repeat_counted", "values": repeat},
+        {"level": "info", "text": "run complete, finishing reports", "key": "", "values": {}},
     ]

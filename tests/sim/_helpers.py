@@ -20,6 +20,7 @@ KEITHLEY_ERROR_RE = re.compile(
 KEITHLEY_NO_ERROR = '0,"No error;0;0 0"'
 KEYSIGHT_ERROR_RE = re.compile(r'^(?P<code>[+-]\d+),"(?P<msg>[^"]*)"$')
 KEYSIGHT_NO_ERROR = '+0,"No error"'
+RIGOL_ERROR_RE = re.compile(r'^(?P<code>-?\d+),"(?P<msg>[^"]*)"$')
 
 
 def query(inst: SimInstrument, message: str) -> str:

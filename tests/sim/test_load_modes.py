@@ -1,15 +1,25 @@
 """Electronic-load physics in every mode against the module's output (a current source with a
 13.5 V compliance). Expectations are hand-computed from the operating point of the two curves
 (``bench.sim.load_physics``): the module drives ~20 mA into the loop unless its compliance
-limits it."""
+limits it. Every simulated load model runs the same cases (the EL34143A and the DL3021 take
+these commands alike)."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.sim._helpers import Bench, drain_errors, number, power_loop, query, send
+from bench.sim.instruments.keysight_el34143a import KeysightEL34143A
+from bench.sim.instruments.rigol_dl3021 import RigolDL3021
+from tests.sim._helpers import Bench, drain_errors, make_bench, number, power_loop, query, send
 
 COMPLIANCE_V = 13.5  # ModuleParameters.output_compliance_v
+
+
+@pytest.fixture(params=[KeysightEL34143A, RigolDL3021], ids=["el34143a", "dl3021"])
+def bench(request: pytest.FixtureRequest) -> Bench:
+    b = make_bench()
+    b.load = request.param(b.world)
+    return b
 
 
 def settle(bench: Bench, mode: str) -> tuple[float, float]:
@@ -59,12 +69,18 @@ def test_cp_below_and_above_the_compliance_power(bench: Bench) -> None:
     assert abs(number(bench.load, "MEAS:VOLT?")) < 0.02
 
 
-def test_power_protection_trips_and_latches(bench: Bench) -> None:
-    power_loop(bench, input_a=0.020, load_ohm=500.0)  # 10 V x 20 mA = 0.2 W
-    assert number(bench.load, "MEAS:POW?") == pytest.approx(0.2, rel=0.02)
-    send(bench.load, "POW:PROT 0.1")
-    assert query(bench.load, "INP?;:INP:PROT:TRIP?;:STAT:QUES:COND?") == "0;1;+8"
-    bench.load.process("INP ON")
-    assert drain_errors(bench.load) == [-221]  # latched until cleared
-    send(bench.load, "POW:PROT 350;:INP:PROT:CLE;:INP ON")
-    assert query(bench.load, "INP?") == "1"
+@pytest.fixture
+def keysight() -> Bench:
+    """The EL34143A's user-set protection levels (the DL3000 guide documents none)."""
+    return make_bench()
+
+
+def test_power_protection_trips_and_latches(keysight: Bench) -> None:
+    power_loop(keysight, input_a=0.020, load_ohm=500.0)  # 10 V x 20 mA = 0.2 W
+    assert number(keysight.load, "MEAS:POW?") == pytest.approx(0.2, rel=0.02)
+    send(keysight.load, "POW:PROT 0.1")
+    assert query(keysight.load, "INP?;:INP:PROT:TRIP?;:STAT:QUES:COND?") == "0;1;+8"
+    keysight.load.process("INP ON")
+    assert drain_errors(keysight.load) == [-221]  # latched until cleared
+    send(keysight.load, "POW:PROT 350;:INP:PROT:CLE;:INP ON")
+    assert query(keysight.load, "INP?") == "1"

@@ -12,6 +12,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
+from drivers import registry
 from drivers.errors import (
     InstrumentCommunicationError,
     InstrumentError,
@@ -21,7 +22,7 @@ from drivers.errors import (
     ValidationError,
 )
 from drivers.keithley_dmm6500 import KeithleyDMM6500, channel_list
-from drivers.registry import DRIVERS, models_for
+from drivers.registry import models_for
 from tests.protocol import ScriptedTransport, expected_protocol
 
 IDN = "KEITHLEY INSTRUMENTS,MODEL DMM6500,04512346,1.7.12b"
@@ -87,7 +88,7 @@ def channel_commands(where: str, range_text: str = "1", nplc: str = "1", az: str
 
 # ------------------------------------------------------------------ registration
 def test_registered_as_a_dmm_without_current_ranges() -> None:
-    assert DRIVERS["keithley-dmm6500"] is KeithleyDMM6500
+    assert registry.get("keithley-dmm6500").driver_class is KeithleyDMM6500
     assert "keithley-dmm6500" in models_for("dmm")
     assert KeithleyDMM6500.current_ranges_a == ()
     assert KeithleyDMM6500.voltage_ranges_v == (0.1, 1.0, 10.0, 100.0, 1000.0)

@@ -51,16 +51,46 @@ def test_runs_that_never_count_leave_the_unit_to_a_later_attempt() -> None:
 @pytest.mark.parametrize(
     ("before", "says"),
     [
-        ([("A", "completed", "pass")], "this run is kept but does not count"),
-        ([("A", "completed", "conditional pass")], "this run is its permitted retest"),
-        ([("A", "aborted", "fail")], "none of those counted, so this run decides the unit"),
-        ([("A", "completed", "fail")], "isobench lot invalidate RUN --reason"),
+        ([("A", "completed", "pass")],
+         "(1x: PASS); this run is recorded but does not count: the unit already counts as PASS"),
+        ([("A", "completed", "conditional pass")],
+         "(1x: CONDITIONAL PASS); CONDITIONAL PASS before: this run is its permitted retest "
+         "(1 of 1) and decides the unit"),
+        ([("A", "aborted", "fail")],
+         "(1x: ABORTED); none of those counted (aborted, engineering or invalidated runs never "
+         "do), so this run decides the unit"),
+        ([("A", "completed", "fail")],
+         "(1x: FAIL); FAIL stands: this run is kept but does not count unless run r0 is "
+         "invalidated ('isobench lot invalidate r0 --reason ...')"),
+        ([("A", "completed", "conditional fail"), ("A", "completed", "conditional fail")],
+         "(2x: CONDITIONAL FAIL, CONDITIONAL FAIL); CONDITIONAL FAIL stands: this run is kept "
+         "but does not count unless run r1 is invalidated"),
+        ([("A", "completed", "conditional pass"), ("A", "completed", "pass")],
+         "(2x: CONDITIONAL PASS, PASS); this run is recorded but does not count: the unit "
+         "already counts as PASS"),
     ],
-)
+)  # fmt: skip
 def test_the_operator_is_told_before_the_run_how_it_will_count(before, says: str) -> None:
-    text = how_it_will_count("A", _runs(*before), DEFAULT)
-    assert text.startswith("serial A was inspected before in this lot (1x: ") and says in text
-    assert how_it_will_count("Z", _runs(*before), DEFAULT) == ""
+    runs = _runs(*before)
+    count = how_it_will_count("A", runs, DEFAULT)
+    assert count is not None
+    assert count.text.startswith("serial A was inspected before in this lot (")
+    assert says in count.text
+    assert how_it_will_count("Z", runs, DEFAULT) is None
+    assert [(a.counts, a.note) for a in runs] == [(False, "")] * len(runs)  # caller's untouched
+
+
+def test_the_warning_agrees_with_the_tally_after_the_run() -> None:
+    """Whatever the sentence says, the run that follows is tallied that way."""
+    histories = [[("A", "completed", v)] for v in ("pass", "conditional pass", "fail")]
+    histories += [[("A", "aborted", "pass")],
+                  [("A", "completed", "conditional fail"), ("A", "completed", "fail")]]  # fmt: skip
+    for before in histories:
+        runs = _runs(*before)
+        count = how_it_will_count("A", runs, DEFAULT)
+        after = Attempt("next", "A", "2026-01-02T00:00:00", "completed", "pass")
+        tally_units([*runs, after], DEFAULT)
+        assert after.counts == (count.case in ("retest", "decides")), (before, count.case)
 
 
 def test_a_policy_is_validated() -> None:

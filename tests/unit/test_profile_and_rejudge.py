@@ -84,3 +84,33 @@ def test_the_datasheets_operating_conditions_bound_a_run() -> None:
     for ambient, humidity in ((70.1, None), (None, 4.9), (float("inf"), None)):
         with pytest.raises(ProfileError, match="outside the WAGO 857-411's operating range"):
             profile.check_environment(ambient, humidity)
+
+
+HUMIDITY = "operating_humidity_pct = [5.0, 95.0]"
+
+
+def test_a_serial_pattern_is_optional_and_must_match_the_whole_serial(tmp_path: Path) -> None:
+    builtin_profile().check_serial("any serial without separators")  # no pattern: any serial
+    path = _copy_with(tmp_path, HUMIDITY, HUMIDITY + "\nserial_pattern = '[A-Z]{2}\\d{6}'")
+    profile = load_profile(path)
+    profile.check_serial("AB123456")
+    for serial in ("AB1234567", "xAB123456", "ab123456", ""):
+        with pytest.raises(ProfileError) as info:
+            profile.check_serial(serial)
+        message = str(info.value)
+        assert "\n" not in message and r"serial pattern [A-Z]{2}\d{6}" in message
+        assert f"serial {serial!r} does not match the WAGO 857-411" in message
+
+
+@pytest.mark.parametrize(
+    ("pattern", "says"),
+    [("'[A-Z'", "not a regular expression"), ("' '", "empty; remove the key")],
+)
+def test_a_bad_serial_pattern_is_one_line_naming_the_key(
+    tmp_path: Path, pattern: str, says: str
+) -> None:
+    path = _copy_with(tmp_path, HUMIDITY, f"{HUMIDITY}\nserial_pattern = {pattern}")
+    with pytest.raises(ProfileError) as info:
+        load_profile(path)
+    message = str(info.value)
+    assert "\n" not in message and "module.serial_pattern: " in message and says in message

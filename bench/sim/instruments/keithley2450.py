@@ -198,6 +198,9 @@ class Keithley2450(KeithleyTti):
         for line in range(1, 7):  # *RST makes every digital line an input: relays drop out
             self.world.set_digital_line(line, False)
 
+    def safety_levels(self) -> dict[str, float]:
+        return {"current_a": self.state.current_level_a, "voltage_v": self.state.voltage_level_v}
+
     def output_enabled(self) -> bool:
         return self.state.output
 

@@ -65,6 +65,9 @@ class KeysightE36104B(KeysightInstrument):
         self.state = StateE36104B()
         self._apply()
 
+    def safety_levels(self) -> dict[str, float]:
+        return {"voltage_v": self.state.voltage_v}
+
     def output_enabled(self) -> bool:
         return self.state.output
 

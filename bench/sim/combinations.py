@@ -1,0 +1,173 @@
+"""Every registry model combination on the simulator: ``python -m bench.sim.combinations``.
+
+For each topology and each assignment of simulated registry models to roles that the topology
+can use (``drivers.registry.combinations``), one healthy simulated unit is inspected, and one
+unit with the catalogue defect ``gain=0.003`` with a reduced plan (shunt calibration where the
+topology has it, terminal check, accuracy traverse: the steps that judge the transmission error
+the gain defect breaks). The healthy unit gets the full plan on a covering set of combinations
+(every model of every role in at least one full run per topology) and the role plan (every role
+and capability the full plan uses, in less time) on the rest: with n models per role the
+combinations grow as n^4, the full runs only as n. Prints one row per combination: verdicts,
+modelled bench time of the healthy run and wall time. The integration test
+``tests/integration/test_model_combinations.py`` asserts the same verdicts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.sim.bench import SimBench, SimBenchConfig
+from drivers import registry
+from procedures.plan import Step
+
+#: the verdicts a healthy unit may get: the direct topology's budget exceeds the tolerance at
+#: 20 mA (TUR < 1, procedures/measurement.py), so its passes are conditional
+PASSING = ("pass", "conditional pass")
+FAILING = ("fail", "conditional fail")
+
+
+@dataclass
+class Inspected:
+    verdict: str
+    outcome: str
+    bench_time_s: float
+    wall_s: float
+    failing: set[str]
+
+
+def gain_plan(topology: str) -> list[Step]:
+    """The reduced plan of the defect side: what judges the transmission error."""
+    from procedures.steps.accuracy import AccuracyTraverse
+    from procedures.steps.shunt_calibration import ShuntCalibration
+    from procedures.steps.terminal_check import TerminalCheck
+
+    prefix: list[Step] = [ShuntCalibration()] if topology == "shunt-scan" else []
+    return [*prefix, TerminalCheck(), AccuracyTraverse()]
+
+
+def inspect(
+    topology: str,
+    models: dict[str, str],
+    *,
+    serial: str = "COMBO-0001",
+    defects: list[str] | None = None,
+    plan: list[Step] | None = None,
+    out_dir: Path | None = None,
+) -> Inspected:
+    """One in-process inspection of a simulated unit on the given models (no reports)."""
+    from bench.runner import Runner, RunRequest
+    from procedures.plans import full_plan
+
+    config = SimBenchConfig(
+        serial=serial, topology=topology, models=models, defects=list(defects or [])
+    )
+    start = time.perf_counter()
+    with SimBench(config) as sim:
+        request = RunRequest(
+            station=sim.station(),
+            serial=serial,
+            plan=plan if plan is not None else full_plan(topology),
+            out_dir=out_dir or Path(tempfile.mkdtemp(prefix="isobench-combo-")),
+            publish=False,
+            render=False,
+            bench_clock=lambda: sim.bench_time_s,
+        )
+        result = Runner(request).run()
+        bench_time = sim.bench_time_s
+        problems = sim.internal_errors()
+    if problems:
+        raise AssertionError(f"simulator internal errors: {problems}")
+    record = result.record
+    failing = {
+        name
+        for name, statement in record.characteristic_statements().items()
+        if statement in FAILING
+    }
+    return Inspected(
+        record.verdict, record.outcome, bench_time, time.perf_counter() - start, failing
+    )
+
+
+def role_plan(topology: str) -> list[Step]:
+    """A plan that exercises every role and capability of the full plan in less time: the
+    source's set, read-back, trigger output and digital line, the DMM's scanner or current
+    input and digitiser, the supply over its range and its read-back, the load's CR settings
+    and read-back (shunt calibration, terminal check, step response, supply current, accuracy,
+    load effect)."""
+    from procedures.steps.accuracy import AccuracyTraverse
+    from procedures.steps.influence import LoadEffect
+    from procedures.steps.shunt_calibration import ShuntCalibration
+    from procedures.steps.step_response import StepResponse
+    from procedures.steps.supply_current import SupplyCurrent
+    from procedures.steps.terminal_check import TerminalCheck
+
+    prefix: list[Step] = [ShuntCalibration()] if topology == "shunt-scan" else []
+    return [
+        *prefix,
+        TerminalCheck(),
+        StepResponse(),
+        SupplyCurrent(),
+        AccuracyTraverse(),
+        LoadEffect(),
+    ]
+
+
+def all_combinations() -> list[tuple[str, dict[str, str]]]:
+    return [(t, combo) for t in registry.TOPOLOGIES for combo in registry.combinations(t)]
+
+
+def covering(combinations: list[tuple[str, dict[str, str]]]) -> list[int]:
+    """Indices of a few combinations in which every (topology, role, model) appears at least
+    once, the reference bench of each topology first: these run the full plan."""
+    chosen: list[int] = []
+    seen: set[tuple[str, str, str]] = set()
+    order = sorted(
+        range(len(combinations)),
+        key=lambda i: combinations[i][1] != registry.DEFAULT_MODELS[combinations[i][0]],
+    )
+    for i in order:
+        topology, models = combinations[i]
+        new = {(topology, role, name) for role, name in models.items()} - seen
+        if new:
+            chosen.append(i)
+            seen |= new
+    return sorted(chosen)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.sim.combinations", description=__doc__)
+    parser.add_argument(
+        "--all-full",
+        action="store_true",
+        help="the full plan for every combination (default: for a covering set, the others "
+        "run the role plan, as the integration test does)",
+    )
+    args = parser.parse_args(argv)
+    print(
+        f"{'topology':<11} {'source':<14} {'dmm':<17} {'supply':<18} {'load':<18} "
+        f"{'plan':<5} {'healthy':<17} {'bench s':>8} {'gain=0.003':<11} {'wall s':>7}"
+    )
+    combinations = all_combinations()
+    full = set(covering(combinations))
+    for i, (topology, models) in enumerate(combinations):
+        plan = None if args.all_full or i in full else role_plan(topology)
+        healthy = inspect(topology, models, plan=plan)
+        defect = inspect(
+            topology, models, serial="COMBO-0002", defects=["gain=0.003"], plan=gain_plan(topology)
+        )
+        print(
+            f"{topology:<11} {models['source']:<14} {models['dmm']:<17} {models['supply']:<18} "
+            f"{models['load']:<18} {'full' if plan is None else 'role':<5} "
+            f"{healthy.verdict:<17} {healthy.bench_time_s:8.1f} "
+            f"{defect.verdict:<11} {healthy.wall_s + defect.wall_s:7.1f}",
+            flush=True,
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
