@@ -17,7 +17,7 @@ import pytest
 from bench.lock import lock_holder
 from bench.station import station_toml
 from tests.e2e.simulator import Simulator, station_written_by_a_simulator
-from tests.helpers import ROOT, run_cli
+from tests.helpers import ROOT, cli_in_process
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="pauses the first run with SIGSTOP")
 
@@ -52,9 +52,10 @@ def test_a_second_run_and_a_check_are_refused_while_a_run_holds_the_station(
         # starting the other two interpreters) cannot end it before they ask for the station
         os.kill(first.pid, signal.SIGSTOP)
         try:
-            second = run_cli("inspect", "--station", str(path), "--serial", "SIM-0002",
-                             "--out", str(tmp_path / "second"), "--quiet")  # fmt: skip
-            check = run_cli("check", "--station", str(path))
+            # from this process (another one than the run's), without two interpreter start-ups
+            second = cli_in_process("inspect", "--station", str(path), "--serial", "SIM-0002",
+                                    "--out", str(tmp_path / "second"), "--quiet")  # fmt: skip
+            check = cli_in_process("check", "--station", str(path))
         finally:
             os.kill(first.pid, signal.SIGCONT)
         out, err = first.communicate(timeout=120)
