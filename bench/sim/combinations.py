@@ -115,21 +115,28 @@ def all_combinations() -> list[tuple[str, dict[str, str]]]:
 
 
 def covering(combinations: list[tuple[str, dict[str, str]]]) -> list[int]:
-    """Indices of a few combinations in which every (topology, role, model) appears at least
-    once, the reference bench of each topology first: these run the full plan."""
-    chosen: list[int] = []
-    seen: set[tuple[str, str, str]] = set()
-    order = sorted(
-        range(len(combinations)),
-        key=lambda i: combinations[i][1] != registry.DEFAULT_MODELS[combinations[i][0]],
-    )
-    for i in order:
+    """Indices of few combinations in which every (topology, role, model) appears at least once,
+    the reference bench of each topology first, then greedily the combination that adds the
+    most models not yet covered: these run the full plan (with n models per role, n runs per
+    topology)."""
+
+    def elements(i: int) -> set[tuple[str, str, str]]:
         topology, models = combinations[i]
-        new = {(topology, role, name) for role, name in models.items()} - seen
-        if new:
-            chosen.append(i)
-            seen |= new
-    return sorted(chosen)
+        return {(topology, role, name) for role, name in models.items()}
+
+    chosen = [
+        i
+        for i, (topology, models) in enumerate(combinations)
+        if models == registry.DEFAULT_MODELS[topology]
+    ]
+    seen: set[tuple[str, str, str]] = set().union(*(elements(i) for i in chosen))
+    while True:
+        gains = [(len(elements(i) - seen), -i) for i in range(len(combinations))]
+        gain, negative = max(gains, default=(0, 0))
+        if gain == 0:
+            return sorted(chosen)
+        chosen.append(-negative)
+        seen |= elements(-negative)
 
 
 def main(argv: list[str] | None = None) -> int:
