@@ -5,8 +5,8 @@ can use (``drivers.registry.combinations``), one healthy simulated unit is inspe
 unit with the catalogue defect ``gain=0.003`` with a reduced plan (shunt calibration where the
 topology has it, terminal check, accuracy traverse: the steps that judge the transmission error
 the gain defect breaks). The healthy unit gets the full plan on a covering set of combinations
-(every model of every role in at least one full run per topology) and the role plan (every role
-and capability the full plan uses, in less time) on the rest: with n models per role the
+(every model of every role in at least one full run per topology) and the role plan (every role,
+in less time; the step response only in the full runs) on the rest: with n models per role the
 combinations grow as n^4, the full runs only as n. Prints one row per combination: verdicts,
 modelled bench time of the healthy run and wall time. The integration test
 ``tests/integration/test_model_combinations.py`` asserts the same verdicts.
@@ -93,27 +93,21 @@ def inspect(
 
 
 def role_plan(topology: str) -> list[Step]:
-    """A plan that exercises every role and capability of the full plan in less time: the
-    source's set, read-back, trigger output and digital line, the DMM's scanner or current
-    input and digitiser, the supply over its range and its read-back, the load's CR settings
-    and read-back (shunt calibration, terminal check, step response, supply current, accuracy,
-    load effect)."""
+    """A shorter plan that still exercises every role in every combination: the source's set,
+    read-back and digital line, the DMM's scanner or current input, the supply over its range
+    and its read-back, the load's CR settings and read-back (shunt calibration, terminal check,
+    supply current, accuracy, load effect). The step response (trigger output, digitiser or
+    equivalent-time capture) is left to the full runs, where every model meets it at least once
+    (``covering``): an equivalent-time capture repeats the step many times and would multiply
+    the cost by the number of combinations."""
     from procedures.steps.accuracy import AccuracyTraverse
     from procedures.steps.influence import LoadEffect
     from procedures.steps.shunt_calibration import ShuntCalibration
-    from procedures.steps.step_response import StepResponse
     from procedures.steps.supply_current import SupplyCurrent
     from procedures.steps.terminal_check import TerminalCheck
 
     prefix: list[Step] = [ShuntCalibration()] if topology == "shunt-scan" else []
-    return [
-        *prefix,
-        TerminalCheck(),
-        StepResponse(),
-        SupplyCurrent(),
-        AccuracyTraverse(),
-        LoadEffect(),
-    ]
+    return [*prefix, TerminalCheck(), SupplyCurrent(), AccuracyTraverse(), LoadEffect()]
 
 
 def all_combinations() -> list[tuple[str, dict[str, str]]]:
@@ -121,21 +115,28 @@ def all_combinations() -> list[tuple[str, dict[str, str]]]:
 
 
 def covering(combinations: list[tuple[str, dict[str, str]]]) -> list[int]:
-    """Indices of a few combinations in which every (topology, role, model) appears at least
-    once, the reference bench of each topology first: these run the full plan."""
-    chosen: list[int] = []
-    seen: set[tuple[str, str, str]] = set()
-    order = sorted(
-        range(len(combinations)),
-        key=lambda i: combinations[i][1] != registry.DEFAULT_MODELS[combinations[i][0]],
-    )
-    for i in order:
+    """Indices of few combinations in which every (topology, role, model) appears at least once,
+    the reference bench of each topology first, then greedily the combination that adds the
+    most models not yet covered: these run the full plan (with n models per role, n runs per
+    topology)."""
+
+    def elements(i: int) -> set[tuple[str, str, str]]:
         topology, models = combinations[i]
-        new = {(topology, role, name) for role, name in models.items()} - seen
-        if new:
-            chosen.append(i)
-            seen |= new
-    return sorted(chosen)
+        return {(topology, role, name) for role, name in models.items()}
+
+    chosen = [
+        i
+        for i, (topology, models) in enumerate(combinations)
+        if models == registry.DEFAULT_MODELS[topology]
+    ]
+    seen: set[tuple[str, str, str]] = set().union(*(elements(i) for i in chosen))
+    while True:
+        gains = [(len(elements(i) - seen), -i) for i in range(len(combinations))]
+        gain, negative = max(gains, default=(0, 0))
+        if gain == 0:
+            return sorted(chosen)
+        chosen.append(-negative)
+        seen |= elements(-negative)
 
 
 def main(argv: list[str] | None = None) -> int:
