@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -286,7 +287,8 @@ class DirectMeasurer(Measurer):
         dmm = self.bench.dmm
         source_range = source.current_accuracy.range
         for cal in self.readback:
-            if self._range is not None and cal.applies(expected_a, self._range, source_range):
+            now = time.monotonic()
+            if self._range is not None and cal.applies(expected_a, self._range, source_range, now):
                 input_a = source.current_a + cal.correction_a
                 noise = self.noise.component(
                     "source read-back noise", self._readback_key(source_range), 1
@@ -342,7 +344,7 @@ class DirectMeasurer(Measurer):
                     source_range,
                 )
             )
-        self.readback = []
+        self.readback, now = [], time.monotonic()
         for level, correction, dmm_range, src_acc, dmm_acc, dmm_key, source_range in raw:
             parts = [
                 self.noise.component("DMM", dmm_key, readings),
@@ -359,6 +361,7 @@ class DirectMeasurer(Measurer):
                     source_range,
                     src_acc,
                     dmm_acc,
+                    now,
                 )
             )
         return self.readback

@@ -33,10 +33,12 @@ GUM 4.2.4, nu_eff by Welch-Satterthwaite GUM G.4.1):
 * the point's own source read-back (one reading): ``s_S`` with its pooled dof;
 * the DMM transfer between two nearly equal readings on one range (I_out vs I_cal, |e| apart):
   2 ppm of reading [E], the same figure as the shunt-scan method M5;
-* both instruments' stability between the calibration and the point (the same plan, seconds to
-  a minute apart): the one-year specification's temperature coefficient, 0.15 x accuracy per
-  degC (SPEC-2450 Rev. A; the 34465A data sheet's is 0.1 x or smaller), for at most 0.1 degC
-  change of the instruments between calibration and point [E];
+* both instruments' stability between the calibration and the point: the one-year
+  specification's temperature coefficient, 0.15 x accuracy per degC (SPEC-2450 Rev. A; the
+  34465A data sheet's is 0.1 x or smaller), over the temperature change the lab allows in the
+  correction's largest age: 1 degC per hour [E] (a usual calibration-lab limit) x
+  ``MAX_AGE_S`` = 120 s, i.e. 0.033 degC. A correction older than that is not used: the point
+  falls back to the specification budget (an interrupted or paused plan).
 * the DMM's gain on ``e`` itself: gain spec x |e|.
 """
 
@@ -52,9 +54,13 @@ from procedures.uncertainty import Component
 TRANSFER_REL = 2e-6
 #: temperature coefficient of the instruments' accuracy, per degC (SPEC-2450 Rev. A: 0.15 x)
 TEMPCO_OF_SPEC_PER_C = 0.15
-#: [E] largest change of the instruments' temperature between the calibration and a point of
-#: the same plan (seconds to a minute on a warmed-up bench)
-STABILITY_DELTA_C = 0.1
+#: a correction is used this long after its calibration (seconds, monotonic clock); the full
+#: plan takes a few seconds of bench time
+MAX_AGE_S = 120.0
+#: [E] the lab's temperature may change at most this fast (degC per hour)
+LAB_RATE_C_PER_H = 1.0
+#: largest change of the instruments' temperature between the calibration and a point
+STABILITY_DELTA_C = LAB_RATE_C_PER_H * MAX_AGE_S / 3600.0
 #: readings of each instrument per calibration level
 READINGS_PER_LEVEL = 4
 
@@ -71,10 +77,14 @@ class ReadbackCorrection:
     source_range_a: float
     source_accuracy: Accuracy
     dmm_accuracy: Accuracy
+    taken_at_s: float  # time.monotonic() of the calibration
 
-    def applies(self, level_a: float, dmm_range_a: float, source_range_a: float) -> bool:
+    def applies(
+        self, level_a: float, dmm_range_a: float, source_range_a: float, now_s: float
+    ) -> bool:
         return (
-            math.isclose(level_a, self.level_a, rel_tol=1e-9, abs_tol=1e-12)
+            now_s - self.taken_at_s <= MAX_AGE_S
+            and math.isclose(level_a, self.level_a, rel_tol=1e-9, abs_tol=1e-12)
             and math.isclose(dmm_range_a, self.dmm_range_a)
             and math.isclose(source_range_a, self.source_range_a)
         )
@@ -108,7 +118,7 @@ class ReadbackCorrection:
                 "instruments' stability since the calibration",
                 drift_half / math.sqrt(3.0),
                 "B rectangular",
-                f"{where}: {TEMPCO_OF_SPEC_PER_C:g} x spec/degC x {STABILITY_DELTA_C:g} degC [E]",
+                f"{where}: {TEMPCO_OF_SPEC_PER_C:g} x spec/degC x {STABILITY_DELTA_C:.3f} degC [E]",
             ),
             Component(
                 "DMM gain (scales e)",
