@@ -2,7 +2,10 @@
 
 ``direct`` (docs/metrology.md 4.2, method M2): the source's own read-back is the input current and
 the DMM in series measures the output current; two instruments on 100 mA ranges at 20 mA, so
-the expanded uncertainty exceeds the +-20 uA tolerance (TUR < 1). The budget says so.
+on their specifications the expanded uncertainty exceeds the +-20 uA tolerance (TUR < 1). The
+plans therefore start with an in-situ read-back calibration (module bypassed, method M2c,
+``procedures.readback_calibration``) that puts the read-back on the DMM's scale at every level
+the transfer points use; a point without a fresh correction keeps the specification budget.
 
 ``shunt-scan`` (docs/metrology.md 4.2, method M5): 4-wire shunts in the input, output and supply
 loops, read by one DMM through a scanner. After an in-situ shunt-ratio calibration (module
