@@ -16,7 +16,7 @@ from procedures.steps.terminal_check import TerminalCheck
 SWEEP_POINTS_A = tuple(i * 2e-3 for i in range(11))
 
 
-def _calibration(topology: str, levels_a: tuple[float, ...] | None = None) -> list[Step]:
+def calibration_steps(topology: str, levels_a: tuple[float, ...] | None = None) -> list[Step]:
     """The in-situ calibration that takes the instruments' absolute errors out of the
     transmission error: the shunt ratio (shunt-scan) or the source read-back (direct)."""
     if topology == "shunt-scan":
@@ -26,7 +26,10 @@ def _calibration(topology: str, levels_a: tuple[float, ...] | None = None) -> li
 
 def sweep_plan(topology: str = "direct") -> list[Step]:
     """The first plan: a transfer-accuracy sweep 0, 2 ... 20 mA up and down at 24 V, 250 ohm."""
-    return [*_calibration(topology, SWEEP_POINTS_A), AccuracyTraverse(SWEEP_POINTS_A, derive=False)]
+    return [
+        *calibration_steps(topology, SWEEP_POINTS_A),
+        AccuracyTraverse(SWEEP_POINTS_A, derive=False),
+    ]
 
 
 def full_plan(topology: str = "direct") -> list[Step]:
@@ -36,7 +39,7 @@ def full_plan(topology: str = "direct") -> list[Step]:
     wait of every static reading that follows.
     """
     return [
-        *_calibration(topology),
+        *calibration_steps(topology),
         TerminalCheck(),
         StepResponse(),
         SupplyCurrent(),

@@ -41,12 +41,11 @@ class Inspected:
 
 def gain_plan(topology: str) -> list[Step]:
     """The reduced plan of the defect side: what judges the transmission error."""
+    from procedures.plans import calibration_steps
     from procedures.steps.accuracy import AccuracyTraverse
-    from procedures.steps.shunt_calibration import ShuntCalibration
     from procedures.steps.terminal_check import TerminalCheck
 
-    prefix: list[Step] = [ShuntCalibration()] if topology == "shunt-scan" else []
-    return [*prefix, TerminalCheck(), AccuracyTraverse()]
+    return [*calibration_steps(topology), TerminalCheck(), AccuracyTraverse()]
 
 
 def inspect(
@@ -96,18 +95,17 @@ def role_plan(topology: str) -> list[Step]:
     """A plan that exercises every role and capability of the full plan in less time: the
     source's set, read-back, trigger output and digital line, the DMM's scanner or current
     input and digitiser, the supply over its range and its read-back, the load's CR settings
-    and read-back (shunt calibration, terminal check, step response, supply current, accuracy,
-    load effect)."""
+    and read-back (shunt or read-back calibration, terminal check, step response, supply
+    current, accuracy, load effect)."""
+    from procedures.plans import calibration_steps
     from procedures.steps.accuracy import AccuracyTraverse
     from procedures.steps.influence import LoadEffect
-    from procedures.steps.shunt_calibration import ShuntCalibration
     from procedures.steps.step_response import StepResponse
     from procedures.steps.supply_current import SupplyCurrent
     from procedures.steps.terminal_check import TerminalCheck
 
-    prefix: list[Step] = [ShuntCalibration()] if topology == "shunt-scan" else []
     return [
-        *prefix,
+        *calibration_steps(topology),
         TerminalCheck(),
         StepResponse(),
         SupplyCurrent(),
