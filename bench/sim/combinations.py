@@ -24,8 +24,8 @@ from bench.sim.bench import SimBench, SimBenchConfig
 from drivers import registry
 from procedures.plan import Step
 
-#: the verdicts a healthy unit may get: the direct topology's budget exceeds the tolerance at
-#: 20 mA (TUR < 1, procedures/measurement.py), so its passes are conditional
+#: the verdicts a healthy unit may get (a plan without the topology's in-situ calibration has
+#: the direct topology's specification budget, TUR < 1 at 20 mA: its passes are conditional)
 PASSING = ("pass", "conditional pass")
 FAILING = ("fail", "conditional fail")
 
