@@ -2,7 +2,10 @@
 
 ``direct`` (docs/metrology.md 4.2, method M2): the source's own read-back is the input current and
 the DMM in series measures the output current; two instruments on 100 mA ranges at 20 mA, so
-the expanded uncertainty exceeds the +-20 uA tolerance (TUR < 1). The budget says so.
+on their specifications the expanded uncertainty exceeds the +-20 uA tolerance (TUR < 1). The
+plans therefore start with an in-situ read-back calibration (module bypassed, method M2c,
+``procedures.readback_calibration``) that puts the read-back on the DMM's scale at every level
+the transfer points use; a point without a fresh correction keeps the specification budget.
 
 ``shunt-scan`` (docs/metrology.md 4.2, method M5): 4-wire shunts in the input, output and supply
 loops, read by one DMM through a scanner. After an in-situ shunt-ratio calibration (module
@@ -19,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -29,6 +33,7 @@ import numpy as np
 from drivers.errors import InstrumentCommunicationError, InstrumentError, InstrumentRebooted
 from drivers.roles import TriggeredReading, TriggerTiming
 from procedures.plan import RunContext
+from procedures.readback_calibration import READINGS_PER_LEVEL, ReadbackCorrection
 from procedures.uncertainty import Budget, Component, NoisePool, budget, type_b
 
 #: [E] DMM transfer between two nearly equal readings on one range (docs/metrology.md 4.2, M5)
@@ -305,6 +310,8 @@ class DirectMeasurer(Measurer):
     def __init__(self, ctx: RunContext) -> None:
         super().__init__(ctx)
         self._range: float | None = None
+        #: in-situ read-back corrections by level (``calibrate_readback``)
+        self.readback: list[ReadbackCorrection] = []
 
     def prepare(self) -> None:
         self._range = None
@@ -325,18 +332,109 @@ class DirectMeasurer(Measurer):
         source = b.source.measure()
         self._account(settle_s + n * b.dmm.reading_time_s() + self._source_reading_time_s())
         output = float(np.mean(readings))
+        input_a, instruments = self._input_current(expected_a, output, source)
         if math.isfinite(output) and math.isfinite(source.current_a):
             error_budget = budget(
-                type_b("DMM output current", b.dmm.accuracy(output), output),
-                type_b("source input-current read-back", source.current_accuracy, source.current_a),
+                *instruments,
                 self.pooled("output noise", "output current", readings),
                 self.settling_residual(self.ctx.settings.settle_band_a, n),
             )
         else:
             error_budget = budget()
         return TransferReading(
-            source.current_a, source.voltage_v, output, readings, error_budget, source.current_a
+            input_a, source.voltage_v, output, readings, error_budget, source.current_a
         )
+
+    def _input_current(
+        self, expected_a: float, output_a: float, source: Any
+    ) -> tuple[float, tuple[Component, ...]]:
+        """The input current and the instruments' components of the point's budget.
+
+        With a read-back calibration at this level on the same DMM and source ranges
+        (``procedures.readback_calibration``) the read-back is put on the DMM's scale and the
+        instruments' absolute specifications drop out; otherwise both specifications enter.
+        """
+        dmm = self.bench.dmm
+        source_range = source.current_accuracy.range
+        for cal in self.readback:
+            now = time.monotonic()
+            if self._range is not None and cal.applies(expected_a, self._range, source_range, now):
+                input_a = source.current_a + cal.correction_a
+                noise = self.noise.component(
+                    "source read-back noise", self._readback_key(source_range), 1
+                )
+                return input_a, (
+                    *cal.components(output_a, output_a - input_a, dmm.accuracy(output_a)),
+                    noise,
+                )
+        return source.current_a, (
+            type_b("DMM output current", dmm.accuracy(output_a), output_a),
+            type_b("source input-current read-back", source.current_accuracy, source.current_a),
+        )
+
+    def _readback_key(self, source_range_a: float) -> tuple[str, float, float]:
+        return ("source read-back", self.ctx.settings.nplc, source_range_a)
+
+    @checked
+    def calibrate_readback(
+        self, levels_a: tuple[float, ...], readings: int = READINGS_PER_LEVEL
+    ) -> list[ReadbackCorrection]:
+        """Module bypassed (the caller switches the relay and the source): at each level the
+        DMM and the source's read-back see the same current; ``c_L = mean(DMM) - mean(source)``.
+
+        The type A of each correction uses the run's pooled standard deviations of both
+        instruments per range (GUM 4.2.4) and Welch-Satterthwaite for its dof (GUM G.4.1);
+        see ``procedures.readback_calibration`` and docs/metrology.md 4.2.
+        """
+        b = self.bench
+        settle_s = 0.005  # [E] the 2450's current source settles within its source delay
+        raw = []
+        for level in levels_a:
+            b.source.set_current(level)
+            self._dmm_range(level)
+            self._set_trigger_delay(settle_s)
+            dmm = b.dmm.read_many(readings)
+            sources = [b.source.measure() for _ in range(readings)]
+            self._account(
+                settle_s + readings * (b.dmm.reading_time_s() + self._source_reading_time_s())
+            )
+            src = np.array([s.current_a for s in sources])
+            source_range = sources[0].current_accuracy.range
+            dmm_key = ("bypass DMM", self.ctx.settings.nplc, self._range)
+            self.noise.add(dmm_key, dmm)
+            self.noise.add(self._readback_key(source_range), src)
+            raw.append(
+                (
+                    level,
+                    float(np.mean(dmm)) - float(np.mean(src)),
+                    self._range,
+                    sources[0].current_accuracy,
+                    b.dmm.accuracy(float(np.mean(dmm))),
+                    dmm_key,
+                    source_range,
+                )
+            )
+        self.readback, now = [], time.monotonic()
+        for level, correction, dmm_range, src_acc, dmm_acc, dmm_key, source_range in raw:
+            parts = [
+                self.noise.component("DMM", dmm_key, readings),
+                self.noise.component("read-back", self._readback_key(source_range), readings),
+            ]
+            part_budget = budget(*parts)
+            self.readback.append(
+                ReadbackCorrection(
+                    level,
+                    correction,
+                    part_budget.u,
+                    part_budget.dof,
+                    float(dmm_range or 0.0),
+                    source_range,
+                    src_acc,
+                    dmm_acc,
+                    now,
+                )
+            )
+        return self.readback
 
     @checked
     def output_current(self, expected_a: float, settle_s: float) -> ScalarReading:

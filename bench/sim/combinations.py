@@ -24,8 +24,8 @@ from bench.sim.bench import SimBench, SimBenchConfig
 from drivers import registry
 from procedures.plan import Step
 
-#: the verdicts a healthy unit may get: the direct topology's budget exceeds the tolerance at
-#: 20 mA (TUR < 1, procedures/measurement.py), so its passes are conditional
+#: the verdicts a healthy unit may get (a plan without the topology's in-situ calibration has
+#: the direct topology's specification budget, TUR < 1 at 20 mA: its passes are conditional)
 PASSING = ("pass", "conditional pass")
 FAILING = ("fail", "conditional fail")
 
@@ -41,12 +41,11 @@ class Inspected:
 
 def gain_plan(topology: str) -> list[Step]:
     """The reduced plan of the defect side: what judges the transmission error."""
+    from procedures.plans import calibration_steps
     from procedures.steps.accuracy import AccuracyTraverse
-    from procedures.steps.shunt_calibration import ShuntCalibration
     from procedures.steps.terminal_check import TerminalCheck
 
-    prefix: list[Step] = [ShuntCalibration()] if topology == "shunt-scan" else []
-    return [*prefix, TerminalCheck(), AccuracyTraverse()]
+    return [*calibration_steps(topology), TerminalCheck(), AccuracyTraverse()]
 
 
 def inspect(
@@ -96,18 +95,24 @@ def role_plan(topology: str) -> list[Step]:
     """A shorter plan that still exercises every role in every combination: the source's set,
     read-back and digital line, the DMM's scanner or current input, the supply over its range
     and its read-back, the load's CR settings and read-back (shunt calibration, terminal check,
-    supply current, accuracy, load effect). The step response (trigger output, digitiser or
+    supply current, accuracy, load effect; the direct topology's read-back calibration
+    included). The step response (trigger output, digitiser or
     equivalent-time capture) is left to the full runs, where every model meets it at least once
     (``covering``): an equivalent-time capture repeats the step many times and would multiply
     the cost by the number of combinations."""
+    from procedures.plans import calibration_steps
     from procedures.steps.accuracy import AccuracyTraverse
     from procedures.steps.influence import LoadEffect
-    from procedures.steps.shunt_calibration import ShuntCalibration
     from procedures.steps.supply_current import SupplyCurrent
     from procedures.steps.terminal_check import TerminalCheck
 
-    prefix: list[Step] = [ShuntCalibration()] if topology == "shunt-scan" else []
-    return [*prefix, TerminalCheck(), SupplyCurrent(), AccuracyTraverse(), LoadEffect()]
+    return [
+        *calibration_steps(topology),
+        TerminalCheck(),
+        SupplyCurrent(),
+        AccuracyTraverse(),
+        LoadEffect(),
+    ]
 
 
 def all_combinations() -> list[tuple[str, dict[str, str]]]:

@@ -8,7 +8,10 @@ Supply:       supply + -> [supply shunt] -> module Us ; supply - -> module GND
 Shunt-scan topology (docs/metrology.md 4.3): 4-wire shunts in the three loops are read by one DMM
 through a 2-pole scanner card (``SCANNER_CHANNELS``), and a fixture relay driven by the
 source's digital output line ``BYPASS_LINE`` bypasses the module so the same current flows
-through the input and output shunts in series (in-situ shunt-ratio calibration).
+through the input and output shunts in series (in-situ shunt-ratio calibration). The direct
+fixture has the same relay (two poles): in bypass the source's current flows through the DMM's
+current input alone, so the DMM reads the current the source reads back (in-situ read-back
+calibration, docs/metrology.md 4.2 M2c).
 
 Instruments never talk to each other; they change the world (a level, an output state) at
 the simulated time of the command and read it back (a current, a voltage) averaged over their
@@ -158,8 +161,12 @@ class World:
 
     # ------------------------------------------------------------------ topology helpers
     def input_loop_ohm(self) -> float:
-        if not self.dut_connected:  # bypass: input shunt -> relay -> output shunt -> source LO
-            return self.shunt_ohm["input"] + self.shunt_ohm["output"] + self.wiring.lead_ohm
+        if not self.dut_connected:
+            if self.wiring.topology == "shunt-scan":
+                # bypass: input shunt -> relay -> output shunt -> source LO
+                return self.shunt_ohm["input"] + self.shunt_ohm["output"] + self.wiring.lead_ohm
+            # direct bypass (two-pole relay): source HI -> DMM current input -> source LO
+            return self.output_meter_burden_ohm + self.wiring.lead_ohm
         r_in = self.unit.params.input_resistance_ohm
         return r_in + self.shunt_ohm["input"] + self.wiring.lead_ohm
 
@@ -175,7 +182,7 @@ class World:
 
     def set_digital_line(self, line: int, state: bool) -> None:
         """The source's digital output lines drive the fixture (line 2: module bypass relay)."""
-        if line == BYPASS_LINE and self.wiring.topology == "shunt-scan":
+        if line == BYPASS_LINE:  # the relay is on both topologies' fixtures
             self.dut_connected = not state
             self.refresh()
 

@@ -92,20 +92,27 @@ def test_bench_time_stays_within_1_5_of_the_physical_lower_bound(tmp_path: Path)
     assert 1.0 <= ratio <= 1.5, (record.bench_time_s, record.lower_bound_s)
 
 
-def test_direct_topology_shows_its_tur_below_one_at_20_ma(tmp_path: Path) -> None:
-    """docs/metrology.md 4.2: two instruments on 100 mA ranges cannot reach the 20 uA tolerance."""
+def test_direct_topology_reaches_tur_10_with_the_read_back_calibration(tmp_path: Path) -> None:
+    """docs/metrology.md 4.2 M2c: on their specifications the two instruments cannot reach the
+    20 uA tolerance at 20 mA (TUR < 1); calibrated in situ (module bypassed, the source's
+    read-back against the DMM at every level) every transmission point at 4 and 20 mA has
+    TUR >= 10 and a healthy unit passes there without condition. The over-range points, at
+    levels without a correction, keep the specification budget."""
     result, _ = inspect(tmp_path, "DIRECT-1", topology="direct")
-    at_20 = [
-        m
-        for m in result.record.measurements
-        if m.characteristic == "transmission_error" and m.conditions.get("set_a") == 20e-3
-    ]
-    assert at_20
-    assert all(m.decision["tur"] < 1.0 for m in at_20)
-    assert all(m.statement in ("conditional pass", "conditional fail") for m in at_20)
-    at_4 = [
-        m
-        for m in result.record.measurements
-        if m.characteristic == "transmission_error" and m.conditions.get("set_a") == 4e-3
-    ]
-    assert all(m.decision["tur"] > 3.0 for m in at_4)
+    record = result.record
+    assert record.step("readback_calibration").status == "completed"
+    for level in (4e-3, 20e-3):
+        at = [
+            m
+            for m in record.measurements
+            if m.characteristic == "transmission_error" and m.conditions.get("set_a") == level
+        ]
+        assert at, level
+        assert all(m.decision["tur"] >= 10.0 for m in at), [m.decision["tur"] for m in at]
+        assert all(m.statement == "pass" for m in at), [m.statement for m in at]
+    over = [m for m in record.measurements if m.characteristic == "over_range"]
+    assert over
+    assert all(
+        any(c["name"] == "source input-current read-back" for c in m.budget["components"])
+        for m in over
+    )

@@ -39,9 +39,10 @@ def _inject(
     monkeypatch.setattr(driver, "read_many", read_many)
 
 
-#: DMM read_many call that fails on the sixth sweep point: direct reads once per point; shunt-scan
-#: first calibrates (2 levels x 5 A-B-B-A = 40 reads) and then reads two channels per point
-FAIL_AT = {"sim_bench": 6, "shunt_bench": 40 + 2 * 5 + 1}
+#: DMM read_many call that fails on the sixth sweep point: direct first calibrates the read-back
+#: (one read per sweep level, 11) and then reads once per point; shunt-scan first calibrates
+#: (2 levels x 5 A-B-B-A = 40 reads) and then reads two channels per point
+FAIL_AT = {"sim_bench": 11 + 6, "shunt_bench": 40 + 2 * 5 + 1}
 
 
 @pytest.mark.parametrize("bench_fixture", ["sim_bench", "shunt_bench"])

@@ -185,6 +185,22 @@ def test_output_follows_the_input(bench: Bench) -> None:
     assert number(bench.dmm, "READ?") == pytest.approx(0.012, abs=15e-6)
 
 
+def test_bypass_relay_sends_the_source_current_through_the_dmm(bench: Bench) -> None:
+    """Direct fixture, bypass relay on the source's digital line 2: the DMM reads the source's
+    own current (not the module's output), so it can calibrate the source's read-back."""
+    power_loop(bench, input_a=0.020)
+    send(bench.supply, "OUTP OFF")  # the module has no output now: only the bypass carries one
+    bench.world.set_digital_line(2, True)
+    bench.world.clock.advance(0.01)
+    bypassed = number(bench.dmm, "MEAS:CURR:DC? 0.1")
+    assert not bench.world.source_in_compliance
+    assert bypassed == pytest.approx(bench.world.input_a, abs=15e-6)
+    assert bypassed == pytest.approx(0.020, abs=30e-6)
+    bench.world.set_digital_line(2, False)
+    bench.world.clock.advance(0.01)
+    assert abs(number(bench.dmm, "MEAS:CURR:DC? 0.1")) < 10e-6
+
+
 def test_no_output_without_supply(bench: Bench) -> None:
     power_loop(bench, input_a=0.020)
     send(bench.supply, "OUTP OFF")
