@@ -109,8 +109,7 @@ def tur_at(record: Any, level_a: float) -> float:
 def plan_record(topology: str) -> Any:
     """The record of one full inspection (in this process, no reports, no store)."""
     from bench.runner import RunOptions, run_inspection
-    from bench.sim.bench import SimBench, SimBenchConfig
-    from bench.station import sim_station
+    from bench.sim.bench import SimBench, SimBenchConfig, sim_station
     from procedures.plans import full_plan
     from procedures.profile import builtin_profile
 
