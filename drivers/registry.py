@@ -165,6 +165,31 @@ register(
 )
 register(
     Model(
+        "keithley2000",
+        roles=("dmm",),
+        driver="drivers.keithley2000:Keithley2000",
+        simulator="bench.sim.instruments.keithley2000:Keithley2000",
+        # 2000-SCAN card: 10 voltage channels; no digitiser (2000 readings/s at most): the step
+        # response by equivalent-time sampling on EXT TRIG. Its AMPS input (100 mA range
+        # +-90 uA at 20 mA) is not declared: it cannot judge a +-20 uA tolerance (direct)
+        capabilities={cap.SCANNER: 10, cap.TRIGGER_IN: 1, cap.TRIGGERED_READING: 1},
+        manual="Keithley Model 2000 Multimeter User's Manual 2000-900-01",
+    )
+)
+register(
+    Model(
+        "keysight34461a",
+        roles=("dmm",),
+        driver="drivers.keysight34461a:Keysight34461A",
+        simulator="bench.sim.instruments.keysight34461a:Keysight34461A",
+        # Truevolt without the DIG option: no sample timer; one reading per Ext Trig at a
+        # delay (equivalent-time sampling); 3 A current input
+        capabilities={cap.DC_CURRENT: 3.0, cap.TRIGGER_IN: 1, cap.TRIGGERED_READING: 1},
+        manual="Keysight Truevolt Series Operating and Service Guide 34460-90901",
+    )
+)
+register(
+    Model(
         "keysight-e36104b",
         roles=("supply",),
         driver="drivers.keysight_e36104b:KeysightE36104B",

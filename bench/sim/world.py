@@ -37,6 +37,15 @@ FIXTURE = StationWiring()
 Topology = Literal["direct", "shunt-scan"]
 
 
+def _simpson_weights(points: int) -> np.ndarray:
+    """Weights of the composite Simpson rule on ``points`` (odd) equally spaced samples that
+    give the mean over the window: an integrating meter reads the integral mean, and a plain
+    average of the samples would overweight the window's ends (wrong on a fast edge)."""
+    w = np.ones(points)
+    w[1:-1:2], w[2:-1:2] = 4.0, 2.0
+    return w / w.sum()
+
+
 @dataclass(frozen=True)
 class Wiring:
     """Fixed resistances of the bench wiring (ohm)."""
@@ -306,7 +315,7 @@ class World:
         if not self.dut_connected:
             return np.full(starts.shape, self.input_a)
         grid = starts[:, None] + np.linspace(0.0, window_s, 17)[None, :]
-        means = self.unit.output_a(grid.ravel()).reshape(grid.shape).mean(axis=1)
+        means = self.unit.output_a(grid.ravel()).reshape(grid.shape) @ _simpson_weights(17)
         noise = self.rng.normal(0.0, self.unit.noise_of_mean_a(window_s), len(starts))
         return np.where(means != 0.0, means + noise, 0.0)
 
@@ -353,8 +362,12 @@ class World:
 
     def channel_mean_v(self, channel: int, t0: float, t1: float) -> float:
         """Mean over an integration window, with the module's output noise where it appears."""
-        times = np.linspace(t0, t1, 65) if t1 > t0 else np.array([t0])
-        mean = float(np.mean(self.channel_voltage_v(channel, times)))
+        if t1 > t0:
+            mean = float(
+                self.channel_voltage_v(channel, np.linspace(t0, t1, 65)) @ _simpson_weights(65)
+            )
+        else:
+            mean = float(self.channel_voltage_v(channel, np.array([t0]))[0])
         wired = SCANNER_CHANNELS.get(channel)
         if wired in ("output shunt", "load terminals") and self.dut_connected and mean != 0.0:
             scale = self.shunt_ohm["output"] if wired == "output shunt" else self.load_ohm

@@ -32,16 +32,11 @@ from bench.sim.scpi import ScpiError, parse_bool, parse_channel_list, parse_numb
 from bench.sim.unit import SimulatedUnit
 from bench.sim.world import World
 from drivers import registry
-from tests.sim._helpers import (
-    KEITHLEY_ERROR_RE,
-    KEITHLEY_NO_ERROR,
-    KEYSIGHT_ERROR_RE,
-    RIGOL_ERROR_RE,
-)
+from tests.sim._helpers import KEITHLEY_ERROR_RE, KEITHLEY_NO_ERROR, KEYSIGHT_ERROR_RE
 
-#: the classic SCPI error form without a forced sign (Rigol, Keithley 2400: ``-113,"..."``,
+#: the classic SCPI error form without a forced sign (Keithley 2400: ``-113,"..."``,
 #: ``803,"..."``, ``0,"No error"``)
-PLAIN_ERROR_RE = RIGOL_ERROR_RE
+PLAIN_ERROR_RE = re.compile(r'^(?P<code>-?\d+),"(?P<msg>[^"]*)"$')
 
 FUZZ = settings(
     max_examples=150,

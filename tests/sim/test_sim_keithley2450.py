@@ -1,18 +1,11 @@
 """Simulated Keithley 2450 SourceMeter driven directly through ``process()``.
 
-<<<<<<< HEAD
-Expected values come from the Keithley Model 2450 Reference Manual (2450-901-01):
-*RST -> output off, VLIM 21 V, source function VOLT, measure function ``"CURR:DC"``;
-``SYST:ERR?`` in the TTI event-log format ``0,"No error;0;0 0"`` /
-``-113,"Undefined header;1;<date time>"``; ranges 10 nA .. 1 A with 105 % overrange.
-=======
 Expected values come from the Model 2450 Interactive SourceMeter Instrument Reference Manual
 (2450-901-01), section 6 "SCPI command reference" (each command's default value: *RST ->
 output off, VLIM 21 V, source function VOLT, measure function ``"CURR:DC"``;
 ``:SYSTem:ERRor[:NEXT]?`` and ``:SYSTem:EVENtlog:NEXT?`` with the event-log format
 ``0,"No error;0;0 0"`` / ``-113,"Undefined header;1;<date time>"``) and the Model 2450 data
 sheet SPEC-2450 (ranges 10 nA .. 1 A with 105 % overrange).
->>>>>>> f1
 """
 
 from __future__ import annotations

@@ -1,15 +1,5 @@
 """Simulated Keithley DMM6500 + 2000-SCAN driven directly through ``process()``.
 
-<<<<<<< HEAD
-Expected values come from the Keithley DMM6500 Reference Manual (DMM6500-901-01), its
-calibration manual (accuracy) and the simulator's docstring: ``*IDN?``
-``KEITHLEY INSTRUMENTS,MODEL DMM6500,...``; TTI event-log errors ``0,"No error;0;0 0"`` /
-``-113,"Undefined header;1;<date time>"``; channels 1..10; ``:TRIG:STAT?``
-``RUNNING;RUNNING;n`` / ``IDLE;IDLE;n``; REL = seconds since the buffer's first reading; 10 V
-DCV +-(25 ppm rdg + 5 ppm rng). The shunt-scan world (docs/metrology.md 4.3): channel 1 across
-the 100 ohm input shunt, 2 across the 100 ohm output shunt, 3 across the 10 ohm supply shunt;
-the source's digital line 2 bypasses the module.
-=======
 Expected values come from the Model DMM6500 6½-Digit Bench/System Digital Multimeter Reference
 Manual (DMM6500-901-01), SCPI command reference, with the details the simulator's docstring
 marks from sister manuals of the same family (``bench/sim/instruments/keithley_dmm6500.py``):
@@ -17,10 +7,9 @@ marks from sister manuals of the same family (``bench/sim/instruments/keithley_d
 ``-113,"Undefined header;1;<date time>"``; 2000-SCAN channels 1..10; ``:TRIG:STAT?``
 ``RUNNING;RUNNING;n`` / ``IDLE;IDLE;n``; REL = seconds since the buffer's first reading; and
 the DMM6500 data sheet: 10 V DCV +-(25 ppm rdg + 5 ppm rng). The shunt-scan world
-(docs/metrology.md 4.3, recommended topology): channel 1 across the 100 ohm input shunt, 2
+(docs/metrology.md 4.3, topology): channel 1 across the 100 ohm input shunt, 2
 across the 100 ohm output shunt, 3 across the 10 ohm supply shunt; the source's digital line 2
 bypasses the module.
->>>>>>> f1
 """
 
 from __future__ import annotations

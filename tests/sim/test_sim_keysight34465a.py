@@ -1,14 +1,8 @@
 """Simulated Keysight 34465A DMM driven directly through ``process()``.
 
-<<<<<<< HEAD
-Expected values: Keysight Truevolt Series DMM Operating and Service Guide (SCPI reference of
-the 34460A/61A/65A/70A): *RST -> DC volts, NPLC 10, autozero
-on, ``TRIG:SOUR IMM``; NPLC set {0.001 .. 100} (rounded up); ``SYST:ERR?`` ``+0,"No error"`` /
-=======
 Expected values: Keysight Truevolt Series Digital Multimeters Operating and Service Guide,
 SCPI programming reference (the *RST state: DC volts, NPLC 10, autozero on, ``TRIG:SOUR IMM``;
 ``[SENSe:]VOLTage[:DC]:NPLC`` {0.001 .. 100}, rounded up; ``SYSTem:ERRor?`` ``+0,"No error"`` /
->>>>>>> f1
 ``-113,"Undefined header"``, 20 deep with ``-350,"Queue overflow"``; numbers as
 ``+1.00000000E+01``; overload ``+9.90000000E+37``), and the 34465A row of docs/simulator.md.
 """

@@ -1,17 +1,10 @@
 """Simulated Keysight E36104B supply (35 V / 1 A) driven directly through ``process()``.
 
-<<<<<<< HEAD
-Expected behaviour: E36100 command set (``VOLT``, ``CURR``, ``OUTP``, ``VOLT:PROT``,
-``MEAS:VOLT?``, ``MEAS:CURR?``) with the protection semantics of the Keysight E36100 Series
-Programming Guide: an OVP/OCP trip disables the output, sets Questionable bit 0 (OV) / bit 1
-(OC) and latches until ``...:PROTection:CLEar``; Keysight error format; *RST output off at 0 V.
-=======
 Expected behaviour: Keysight E36100 Series Programmable DC Power Supplies Operating and Service
 Guide, SCPI programming reference (``VOLT``, ``CURR``, ``OUTP``, ``VOLT:PROT``, ``MEAS:VOLT?``,
 ``MEAS:CURR?``, ``STATus:QUEStionable``): an OVP/OCP trip disables the output, sets Questionable
 bit 0 (OV) / bit 1 (OC) and latches until ``...:PROTection:CLEar``; Keysight error format;
 *RST output off at 0 V. The E36104B row of docs/simulator.md lists what is simulated.
->>>>>>> f1
 """
 
 from __future__ import annotations
