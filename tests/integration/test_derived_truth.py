@@ -100,16 +100,7 @@ def _run(out: Path, topology: str) -> dict[str, dict]:
     return rows
 
 
-@pytest.fixture(scope="module")
-def shunt_scan(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
-    return _run(tmp_path_factory.mktemp("derived"), "shunt-scan")
-
-
-@pytest.mark.parametrize(
-    "characteristic",
-    ["input_resistance", "hysteresis", "non_linearity", "terminal_non_linearity"],
-)
-def test_derived_values_lie_within_their_u_of_the_truth(
+def check_derived_values_lie_within_their_u_of_the_truth(
     shunt_scan: dict[str, dict], characteristic: str
 ) -> None:
     # U is a 95 % interval: over four units allow one miss, but none beyond 1.5 U (~3 sigma)
@@ -123,7 +114,7 @@ def test_derived_values_lie_within_their_u_of_the_truth(
     assert len(misses) <= 1, misses
 
 
-def test_the_input_resistance_budget_is_the_absolute_one(shunt_scan: dict[str, dict]) -> None:
+def check_the_input_resistance_budget_is_the_absolute_one(shunt_scan: dict[str, dict]) -> None:
     m = shunt_scan["DER-PLAIN"]["measured"]["input_resistance"]
     names = {c["name"] for c in m.budget["components"]}
     assert {
@@ -135,6 +126,22 @@ def test_the_input_resistance_budget_is_the_absolute_one(shunt_scan: dict[str, d
     shunt = next(c for c in m.budget["components"] if c["name"].endswith("shunt tolerance"))
     assert shunt["u"] == pytest.approx(47.0 * 1e-4 / np.sqrt(3.0), rel=2e-3)
     assert m.statement == "pass"
+
+
+def test_shunt_scan_derived_values_and_input_resistance_against_the_truth(
+    tmp_path: Path,
+) -> None:
+    """Every claim above from one bench run: one test item, so that pytest-xdist runs the
+    simulated inspections once instead of once per worker that gets one of several tests."""
+    shunt_scan = _run(tmp_path, "shunt-scan")
+    for characteristic in (
+        "input_resistance",
+        "hysteresis",
+        "non_linearity",
+        "terminal_non_linearity",
+    ):
+        check_derived_values_lie_within_their_u_of_the_truth(shunt_scan, characteristic)
+    check_the_input_resistance_budget_is_the_absolute_one(shunt_scan)
 
 
 def test_direct_input_resistance_uses_the_source_read_back(tmp_path: Path) -> None:

@@ -78,11 +78,6 @@ def measure(out: Path) -> list[dict]:
     return rows
 
 
-@pytest.fixture(scope="module")
-def results(tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
-    return measure(tmp_path_factory.mktemp("fc"))
-
-
 def table(rows: list[dict]) -> str:
     """The f_c and dead-time table of docs/metrology.md section 5.5 (Markdown)."""
     lines = [
@@ -100,20 +95,20 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def test_the_test_units_are_what_they_claim(results: list[dict]) -> None:
+def check_the_test_units_are_what_they_claim(results: list[dict]) -> None:
     truths = sorted({round(r["true_fc"], 1) for r in results})
     assert min(truths) < 35.0 and max(truths) > 120.0  # slow and resonant, both sides of 100
     assert all(abs(f - 100.0) >= 1.0 for f in truths)
 
 
-def test_true_limit_frequency_lies_within_the_reported_u(results: list[dict]) -> None:
+def check_true_limit_frequency_lies_within_the_reported_u(results: list[dict]) -> None:
     covered = [abs(r["fc"] - r["true_fc"]) <= r["U_fc"] for r in results]
     assert sum(covered) / len(covered) >= 0.95, [
         r for r, ok in zip(results, covered, strict=True) if not ok
     ]
 
 
-def test_no_unit_below_100_hz_passes_on_limit_frequency(results: list[dict]) -> None:
+def check_no_unit_below_100_hz_passes_on_limit_frequency(results: list[dict]) -> None:
     wrong = [
         r
         for r in results
@@ -124,7 +119,7 @@ def test_no_unit_below_100_hz_passes_on_limit_frequency(results: list[dict]) -> 
     assert not [r for r in results if r["true_fc"] > 101.0 and r["statement"] == "fail"]
 
 
-def test_dead_time_lies_within_its_u(results: list[dict]) -> None:
+def check_dead_time_lies_within_its_u(results: list[dict]) -> None:
     covered = [abs(r["td"] - r["true_td"]) <= r["U_td"] for r in results]
     assert sum(covered) / len(covered) >= 0.95, [
         r for r, ok in zip(results, covered, strict=True) if not ok
@@ -132,6 +127,16 @@ def test_dead_time_lies_within_its_u(results: list[dict]) -> None:
     # the samples are placed at their aperture centre: no early bias of half an aperture
     errors = [r["td"] - r["true_td"] for r in results]
     assert abs(sum(errors) / len(errors)) < 2e-6
+
+
+def test_limit_frequency_and_dead_time_against_the_truth(tmp_path: Path) -> None:
+    """Every claim above from one bench run: one test item, so that pytest-xdist runs the
+    simulated inspections once instead of once per worker that gets one of several tests."""
+    results = measure(tmp_path)
+    check_the_test_units_are_what_they_claim(results)
+    check_true_limit_frequency_lies_within_the_reported_u(results)
+    check_no_unit_below_100_hz_passes_on_limit_frequency(results)
+    check_dead_time_lies_within_its_u(results)
 
 
 if __name__ == "__main__":  # python -m tests.integration.test_limit_frequency_truth
