@@ -35,7 +35,9 @@ from drivers.roles import (
     Load,
     Scanner,
     Supply,
+    TriggeredReading,
     TriggerOut,
+    TriggerTiming,
 )
 from drivers.scpi import Accuracy
 from procedures.profile import Ratings
@@ -388,10 +390,37 @@ class GuardedDmm(_Guard):
         )
 
     def arm(self) -> None:
-        self._capability(cap.DIGITISER, Digitiser).arm()
+        self._acquirer().arm()
 
     def fetch(self) -> np.ndarray:
-        return self._capability(cap.DIGITISER, Digitiser).fetch()
+        return self._acquirer().fetch()
 
     def capture_times_s(self) -> np.ndarray:
         return self._capability(cap.DIGITISER, Digitiser).capture_times_s()
+
+    def _acquirer(self) -> Digitiser | TriggeredReading:
+        """``arm``/``fetch`` belong to both acquisition interfaces (a capture, a reading)."""
+        if isinstance(self._driver, TriggeredReading):
+            return self._driver
+        return self._capability(cap.DIGITISER, Digitiser)
+
+    # TriggeredReading (equivalent-time sampling, docs/equivalent-time.md)
+    @property
+    def fastest_nplc(self) -> float:
+        return self._capability(cap.TRIGGERED_READING, TriggeredReading).fastest_nplc
+
+    def configure_triggered_reading(
+        self,
+        *,
+        trigger: Literal["external", "bus", "immediate"] = "external",
+        delay_s: float = 0.0,
+    ) -> None:
+        self._capability(cap.TRIGGERED_READING, TriggeredReading).configure_triggered_reading(
+            trigger=trigger, delay_s=delay_s
+        )
+
+    def triggered_time_s(self) -> float:
+        return self._capability(cap.TRIGGERED_READING, TriggeredReading).triggered_time_s()
+
+    def trigger_timing(self) -> TriggerTiming:
+        return self._capability(cap.TRIGGERED_READING, TriggeredReading).trigger_timing()

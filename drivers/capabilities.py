@@ -25,6 +25,9 @@ SOURCE_READBACK = "source-readback"
 DIGITISER = "digitiser"
 #: the DMM starts a reading or a capture on an external hardware trigger
 TRIGGER_IN = "trigger-in"
+#: the DMM takes one reading a programmed delay after an external trigger, so a repeated step
+#: can be sampled in equivalent time (TriggeredReading, docs/equivalent-time.md)
+TRIGGERED_READING = "triggered-reading"
 #: the DMM reads card channels through a scanner; amount: channel count (Scanner)
 SCANNER = "scanner"
 #: the DMM measures DC current on its own input; amount: largest current range, A
@@ -43,6 +46,7 @@ CAPABILITIES: dict[str, str] = {
     SOURCE_READBACK: "a read-back of the sourced current and terminal voltage",
     DIGITISER: "a digitiser",
     TRIGGER_IN: "an external trigger input",
+    TRIGGERED_READING: "delayed readings on an external trigger (equivalent-time sampling)",
     SCANNER: "a scanner",
     DC_CURRENT: "a DC current input",
     LOAD_CR: "a constant-resistance (CR) mode",

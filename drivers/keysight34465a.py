@@ -63,11 +63,16 @@ def _text(value: float) -> str:
     return f"{value:.9g}"
 
 
-class Keysight34465A(ScpiInstrument, Dmm, Digitiser):
-    MODEL = "Keysight 34465A"
-    IDN_PATTERN = re.compile(r"(Keysight|Agilent) Technologies,34465A,")
+class Truevolt(ScpiInstrument, Dmm):
+    """What the Truevolt DMMs share (34460A/61A/65A/70A): configuration, readings, triggering,
+    ``INIT``/``FETC?``; each model adds its identity and what it has beyond (DIG option)."""
+
     current_ranges_a = CURRENT_RANGES_A
     voltage_ranges_v = VOLTAGE_RANGES_V
+    NPLC_VALUES: tuple[float, ...] = NPLC_VALUES
+    CURRENT_SPEC = CURRENT_SPEC
+    VOLTAGE_SPEC = VOLTAGE_SPEC
+    SPEC_SOURCE = SPEC_SOURCE
 
     trigger_source = Setting(
         "TRIG:SOUR?", "TRIG:SOUR {}", parse=str, validator=in_set(["IMM", "BUS", "EXT", "INT"])
@@ -107,12 +112,12 @@ class Keysight34465A(ScpiInstrument, Dmm, Digitiser):
 
     # ------------------------------------------------------------------ configuration
     def _configure(self, function: str, range_value: float, nplc: float, autozero: bool) -> None:
-        ranges = CURRENT_RANGES_A if function == "CURR" else VOLTAGE_RANGES_V
+        ranges = self.current_ranges_a if function == "CURR" else self.voltage_ranges_v
         in_set(ranges)(range_value)
-        if nplc not in NPLC_VALUES:
+        if nplc not in self.NPLC_VALUES:
             raise ValidationError(
                 f"{self.label}: NPLC {nplc:g} is not one of "
-                f"{', '.join(f'{n:g}' for n in NPLC_VALUES)}"
+                f"{', '.join(f'{n:g}' for n in self.NPLC_VALUES)}"
             )
         self.write(f"CONF:{function}:DC {_text(range_value)}")
         self.write(f"{function}:NPLC {_text(nplc)}")
@@ -165,9 +170,44 @@ class Keysight34465A(ScpiInstrument, Dmm, Digitiser):
         return aperture * (2.0 if self._autozero else 1.0)
 
     def accuracy(self, value: float) -> Accuracy:
-        table = CURRENT_SPEC if self._function == "CURR" else VOLTAGE_SPEC
+        table = self.CURRENT_SPEC if self._function == "CURR" else self.VOLTAGE_SPEC
         gain, range_fraction = table[self._range]
-        return Accuracy(gain, range_fraction * self._range, self._range, SPEC_SOURCE)
+        return Accuracy(gain, range_fraction * self._range, self._range, self.SPEC_SOURCE)
+
+    def arm(self) -> None:
+        """Start the acquisition; the error query in the same message confirms it is armed
+        (and that INIT was accepted) before anyone triggers it."""
+        code, message = self.ask("INIT;SYST:ERR?", parse_error)
+        if code != 0:
+            raise InstrumentErrorQueue(self.label, [(code, message), *self.read_errors()], "INIT")
+
+    def trigger(self) -> None:
+        self.write("*TRG")
+
+    def fetch(self, expected: int | None = None) -> np.ndarray:
+        """Readings of the last acquisition (waits for it); checks the count when given."""
+        values = np.asarray(self.ask("FETC?", parse_readings), dtype=float)
+        count = expected if expected is not None else self._samples
+        if len(values) != count:
+            raise InstrumentReplyError(
+                self.label,
+                f"FETC? returned {len(values)} readings, expected {count}",
+                "check the trigger wiring",
+            )
+        return values
+
+    # ------------------------------------------------------------------ safety
+    def safe_state(self) -> None:
+        """A DMM drives nothing; stop any acquisition so it is ready and quiet."""
+        self.write("ABOR")
+
+    def safe_state_problems(self) -> list[str]:
+        return []
+
+
+class Keysight34465A(Truevolt, Digitiser):
+    MODEL = "Keysight 34465A"
+    IDN_PATTERN = re.compile(r"(Keysight|Agilent) Technologies,34465A,")
 
     # ------------------------------------------------------------------ timed capture
     def configure_capture(
@@ -210,33 +250,3 @@ class Keysight34465A(ScpiInstrument, Dmm, Digitiser):
         samples, interval, delay = self._capture
         aperture = self._nplc / self._line_hz
         return delay + np.arange(samples) * interval + 0.5 * aperture
-
-    def arm(self) -> None:
-        """Start the acquisition; the error query in the same message confirms it is armed
-        (and that INIT was accepted) before anyone triggers it."""
-        code, message = self.ask("INIT;SYST:ERR?", parse_error)
-        if code != 0:
-            raise InstrumentErrorQueue(self.label, [(code, message), *self.read_errors()], "INIT")
-
-    def trigger(self) -> None:
-        self.write("*TRG")
-
-    def fetch(self, expected: int | None = None) -> np.ndarray:
-        """Readings of the last acquisition (waits for it); checks the count when given."""
-        values = np.asarray(self.ask("FETC?", parse_readings), dtype=float)
-        count = expected if expected is not None else self._samples
-        if len(values) != count:
-            raise InstrumentReplyError(
-                self.label,
-                f"FETC? returned {len(values)} readings, expected {count}",
-                "check the trigger wiring",
-            )
-        return values
-
-    # ------------------------------------------------------------------ safety
-    def safe_state(self) -> None:
-        """A DMM drives nothing; stop any acquisition so it is ready and quiet."""
-        self.write("ABOR")
-
-    def safe_state_problems(self) -> list[str]:
-        return []

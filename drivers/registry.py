@@ -131,6 +131,17 @@ register(
 )
 register(
     Model(
+        "keithley2400",
+        roles=("source",),
+        driver="drivers.keithley2400:Keithley2400",
+        simulator="bench.sim.instruments.keithley2400:Keithley2400",
+        # Trigger Link output (4 lines); digital output port OUT1-4 with :SOUR2:BSIZ 4
+        capabilities={cap.TRIGGER_OUT: 1, cap.DIGITAL_OUT: 4, cap.SOURCE_READBACK: 1},
+        manual="Keithley 2400 Series SourceMeter User's Manual 2400S-900-01 Rev. K",
+    )
+)
+register(
+    Model(
         "keithley-dmm6500",
         roles=("dmm",),
         driver="drivers.keithley_dmm6500:KeithleyDMM6500",
@@ -149,6 +160,31 @@ register(
         simulator="bench.sim.instruments.keysight34465a:Keysight34465A",
         # DIG option (standard from firmware A.03): 50 kS/s timed sampling; 3 A current input
         capabilities={cap.DC_CURRENT: 3.0, cap.DIGITISER: 50e3, cap.TRIGGER_IN: 1},
+        manual="Keysight Truevolt Series Operating and Service Guide 34460-90901",
+    )
+)
+register(
+    Model(
+        "keithley2000",
+        roles=("dmm",),
+        driver="drivers.keithley2000:Keithley2000",
+        simulator="bench.sim.instruments.keithley2000:Keithley2000",
+        # 2000-SCAN card: 10 voltage channels; no digitiser (2000 readings/s at most): the step
+        # response by equivalent-time sampling on EXT TRIG. Its AMPS input (100 mA range
+        # +-90 uA at 20 mA) is not declared: it cannot judge a +-20 uA tolerance (direct)
+        capabilities={cap.SCANNER: 10, cap.TRIGGER_IN: 1, cap.TRIGGERED_READING: 1},
+        manual="Keithley Model 2000 Multimeter User's Manual 2000-900-01",
+    )
+)
+register(
+    Model(
+        "keysight34461a",
+        roles=("dmm",),
+        driver="drivers.keysight34461a:Keysight34461A",
+        simulator="bench.sim.instruments.keysight34461a:Keysight34461A",
+        # Truevolt without the DIG option: no sample timer; one reading per Ext Trig at a
+        # delay (equivalent-time sampling); 3 A current input
+        capabilities={cap.DC_CURRENT: 3.0, cap.TRIGGER_IN: 1, cap.TRIGGERED_READING: 1},
         manual="Keysight Truevolt Series Operating and Service Guide 34460-90901",
     )
 )

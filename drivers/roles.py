@@ -257,10 +257,65 @@ class Digitiser(ABC):
         the instant it represents (docs/metrology.md section 5.1)."""
 
 
+@dataclass(frozen=True)
+class TriggerTiming:
+    """How well a triggered reading's time after the trigger is known (seconds).
+
+    ``aperture_s``: integration time of one reading (the reading is its mean);
+    ``latency_s``: fixed delay from the trigger edge to the start of the delay timer, not
+    included in :meth:`TriggeredReading.triggered_time_s` (it adds to the fitted dead time);
+    ``jitter_s``: half-width of the trigger-to-reading timing scatter;
+    ``delay_resolution_s``: step of the trigger delay timer;
+    ``timebase_rel``: relative accuracy of the delay timer; ``source``: where the figures come
+    from (``[E]`` = estimate, to confirm on hardware).
+    """
+
+    aperture_s: float
+    latency_s: float
+    jitter_s: float
+    delay_resolution_s: float
+    timebase_rel: float
+    source: str
+
+
+class TriggeredReading(ABC):
+    """A DMM that takes one reading a programmed delay after an external trigger: what
+    equivalent-time sampling of the step response needs (docs/equivalent-time.md)."""
+
+    #: shortest integration the model offers, NPLC (equivalent-time readings use it)
+    fastest_nplc: float
+
+    @abstractmethod
+    def configure_triggered_reading(
+        self,
+        *,
+        trigger: Literal["external", "bus", "immediate"] = "external",
+        delay_s: float = 0.0,
+    ) -> None:
+        """One reading per trigger, ``delay_s`` after it, with the configured function, range
+        and integration; only what changed since the last call is sent."""
+
+    @abstractmethod
+    def arm(self) -> None:
+        """Wait for the trigger (confirmed before returning)."""
+
+    @abstractmethod
+    def fetch(self) -> np.ndarray:
+        """The reading(s) of the last acquisition (waits for them)."""
+
+    @abstractmethod
+    def triggered_time_s(self) -> float:
+        """Time of the configured reading after its trigger, at its aperture centre (s)."""
+
+    @abstractmethod
+    def trigger_timing(self) -> TriggerTiming: ...
+
+
 #: the interface a driver implements for each capability that has methods of its own
 CAPABILITY_INTERFACES: dict[str, type] = {
     cap.TRIGGER_OUT: TriggerOut,
     cap.DIGITAL_OUT: DigitalOut,
     cap.SCANNER: Scanner,
     cap.DIGITISER: Digitiser,
+    cap.TRIGGERED_READING: TriggeredReading,
 }

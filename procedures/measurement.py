@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from drivers.errors import InstrumentCommunicationError, InstrumentError, InstrumentRebooted
+from drivers.roles import TriggeredReading, TriggerTiming
 from procedures.plan import RunContext
 from procedures.uncertainty import Budget, Component, NoisePool, budget, type_b
 
@@ -58,11 +59,19 @@ class TransferReading:
 
 @dataclass
 class StepCapture:
-    """A digitised step: aperture-centre times after the trigger, the output, a baseline."""
+    """A captured step: aperture-centre times after the trigger, the output, a baseline.
+
+    ``method`` says how it was taken: ``"digitised"`` (one trigger, a timed burst) or
+    ``"equivalent-time"`` (one reading per repetition of the step at a stepped delay,
+    docs/equivalent-time.md; ``timing`` is then what the DMM promises about those times).
+    """
 
     t_s: np.ndarray
     output_a: np.ndarray
     baseline_a: np.ndarray
+    method: str = "digitised"
+    repeats: int = 1
+    timing: TriggerTiming | None = None
 
 
 @dataclass
@@ -231,6 +240,64 @@ class Measurer(ABC):
         self.prepare()
         return StepCapture(times, data, baseline)
 
+    @abstractmethod
+    def _setup_triggered(self, dmm: TriggeredReading) -> float:
+        """Configure the DMM for short triggered readings of the output (its fastest
+        integration, fixed range, autozero off); return the factor to amperes."""
+
+    @checked
+    def capture_output_equivalent_time(
+        self,
+        delays_s: np.ndarray,
+        restore: Callable[[], None],
+        step: Callable[[], None],
+        settle_s: float,
+        *,
+        first_settle_s: float | None = None,
+        seed: int = 0,
+    ) -> StepCapture:
+        """Equivalent-time capture of the step ``step`` fires (docs/equivalent-time.md).
+
+        Per delay ``d``: ``restore`` puts the input back at the initial level; one immediate
+        reading ``settle_s`` later (``first_settle_s`` for the first repetition, e.g. after
+        power-up) is that repetition's baseline and its settling wait;
+        then the DMM is armed for one reading ``d`` after the source's trigger pulse and
+        ``step`` steps the input and fires it. The delays run in a shuffled order, so a slow
+        drift of the bench turns into scatter the fit sees instead of a distorted shape.
+        ``t_s`` are the aperture centres after the trigger, sorted.
+        """
+        dmm = self.bench.dmm
+        delays = np.asarray(delays_s, dtype=float)
+        scale = self._setup_triggered(dmm)
+        order = np.random.default_rng(seed).permutation(len(delays))
+        times = np.empty(len(delays))
+        values = np.empty(len(delays))
+        baseline = np.empty(len(delays))
+        waits = np.full(len(delays), settle_s)
+        waits[0] = settle_s if first_settle_s is None else max(first_settle_s, settle_s)
+        for k, wait in zip(order, waits, strict=True):
+            restore()
+            dmm.configure_triggered_reading(trigger="immediate", delay_s=float(wait))
+            dmm.arm()
+            baseline[k] = float(dmm.fetch()[0]) * scale
+            dmm.configure_triggered_reading(trigger="external", delay_s=float(delays[k]))
+            times[k] = dmm.triggered_time_s()
+            dmm.arm()
+            step()
+            values[k] = float(dmm.fetch()[0]) * scale
+        timing = dmm.trigger_timing()
+        self._account(float(np.sum(delays) + np.sum(waits)) + 2 * len(delays) * timing.aperture_s)
+        self.prepare()
+        index = np.argsort(times, kind="stable")
+        return StepCapture(
+            times[index],
+            values[index],
+            baseline[index],
+            method="equivalent-time",
+            repeats=len(delays),
+            timing=timing,
+        )
+
 
 class DirectMeasurer(Measurer):
     topology = "direct"
@@ -327,6 +394,15 @@ class DirectMeasurer(Measurer):
         b.dmm.configure_capture(
             samples=samples, interval_s=interval_s, trigger=trigger, delay_s=delay_s
         )
+        return 1.0
+
+    def _setup_triggered(self, dmm: TriggeredReading) -> float:
+        dmm.configure_dc_current(  # type: ignore[attr-defined]
+            range_a=_range_for(self.bench.dmm.current_ranges_a, 0.02),
+            nplc=dmm.fastest_nplc,
+            autozero=False,
+        )
+        self._range = None
         return 1.0
 
 
@@ -508,6 +584,20 @@ class ShuntScanMeasurer(Measurer):
             delay_s=delay_s,
             range_v=range_v,
         )
+        return 1.0 / (self.ratio.ratio * w.input_shunt_ohm)
+
+    def _setup_triggered(self, dmm: TriggeredReading) -> float:
+        w = self.wiring
+        if self._channel != w.output_shunt_channel:
+            self.bench.dmm.select_channel(w.output_shunt_channel)
+            self._channel = w.output_shunt_channel
+        self.bench.dmm.configure_channels(
+            [w.output_shunt_channel],
+            range_v=self._range_for_current(0.02, w.output_shunt_ohm),
+            nplc=dmm.fastest_nplc,
+            autozero=False,
+        )
+        self._range = None
         return 1.0 / (self.ratio.ratio * w.input_shunt_ohm)
 
     # ------------------------------------------------------------------ ratio calibration

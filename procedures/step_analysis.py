@@ -414,6 +414,7 @@ def _fit_one(
     dt: float,
     phi: float = 0.0,
     segments: tuple[int, ...] = (0,),
+    aperture_s: float = 0.0,
 ) -> _RawFit:
     """Fit one model structure from several starts (scaled units) and keep the best.
 
@@ -422,9 +423,16 @@ def _fit_one(
     output and with a residual sum of squares the F-test can use.
     """
     ys = y / s
+    # a reading of aperture T is the mean of the response over T: 5-point Gauss-Legendre
+    # (exact for polynomials up to degree 9 over the window) around each aperture centre
+    nodes, weights = np.polynomial.legendre.leggauss(5) if aperture_s > 0.0 else ([0.0], [2.0])
 
     def shape(x: FloatArray) -> FloatArray:
-        return ModuleModel(_params(x, kind, T)).unit_step_response(t_rel)
+        model = ModuleModel(_params(x, kind, T))
+        return sum(
+            0.5 * w * model.unit_step_response(t_rel + 0.5 * aperture_s * u)
+            for u, w in zip(nodes, weights, strict=True)
+        )
 
     def residuals(x: FloatArray) -> FloatArray:
         return _whiten(x[0] + (x[1] - x[0]) * shape(x) - ys, phi, segments)
@@ -662,6 +670,8 @@ def _fit_step(
     model: Literal["first-order", "two-pole", "resonant", "auto"] = "auto",
     initial_a: float | None = None,
     baseline_a: ArrayLike | None = None,
+    independent_samples: bool = False,
+    aperture_s: float = 0.0,
 ) -> StepFit:
     """Fit the reference step response to a record with ``scipy.optimize.least_squares``.
 
@@ -690,6 +700,13 @@ def _fit_step(
     depends on them only through ``(y1 - y0) exp(t_d / tau)`` once every sample is past
     ``t_d``), and the dead time's uncertainty says so.
 
+    ``independent_samples``: each sample comes from its own repetition of the step
+    (equivalent-time sampling, docs/equivalent-time.md), so neighbouring samples share no
+    module noise and the module's filter sets no floor under the noise correlation.
+    ``aperture_s``: each sample is the mean over an aperture that long around its time (an
+    integrating reading); the model is averaged alike, so a long aperture biases neither the
+    dead time nor ``f_c`` (a digitiser's short aperture can be left at 0).
+
     Raises:
         ValueError: as :func:`analyse_step`, or for an unknown ``model``.
     """
@@ -716,7 +733,7 @@ def _fit_step(
     y0s, y1s = m.initial_a / s, m.final_a / s
 
     def fit(kind: StepModel, starts: list[FloatArray], phi: float = 0.0) -> _RawFit:
-        return _fit_one(t_rel, y, kind, starts, s, T, dt, phi, segments)
+        return _fit_one(t_rel, y, kind, starts, s, T, dt, phi, segments, aperture_s)
 
     fo = fit("first-order", [np.array([y0s, y1s, 1.0, td0 / T])])
     # generalised least squares: whiten for the AR(1) noise the first-order fit leaves (a
@@ -724,7 +741,7 @@ def _fit_step(
     # The module's own output filter shapes its noise, so phi is at least exp(-dt / tau): a
     # carrier ripple aliased near the Nyquist frequency would otherwise pull the residuals'
     # estimate down and leave the strongly correlated part in the "whitened" residuals.
-    phi_filter = math.exp(-dt / (fo.x[2] * T))
+    phi_filter = 0.0 if independent_samples else math.exp(-dt / (fo.x[2] * T))
     phi = max(_ar_root(fo.plain), phi_filter)
     levels = [fo.x[0], fo.x[1]]
     tau_fo, td_fo = fo.x[2], fo.x[3]  # scaled

@@ -330,15 +330,17 @@ def characteristics(record: dict[str, Any], profile: dict[str, Any]) -> list[Cha
                 counts=counts,
                 rows=rows,
                 datasheet=str(p.get("datasheet", "")),
-                note=str(p.get("note", "")) if name in chars_profile else _notes(items),
+                # the profile's note, then what the measurements say of themselves (how a step
+                # response was captured, why it could not be analysed)
+                note="; ".join(filter(None, (str(p.get("note", "")), _notes(items)))),
             )
         )
     return out
 
 
 def _notes(items: list[dict[str, Any]]) -> str:
-    """A characteristic from outside the profile (a test engineer's own check) says where it
-    comes from in its measurements' notes ("user check FILE::TEST")."""
+    """What the measurements' notes say: where a user check comes from ("user check
+    FILE::TEST"), how a step response was captured ("equivalent-time sampling: ...")."""
     return "; ".join(dict.fromkeys(str(i["note"]) for i in items if i.get("note")))
 
 

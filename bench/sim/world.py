@@ -28,8 +28,22 @@ import numpy as np
 
 from bench.sim.clock import SimClock
 from bench.sim.unit import SimulatedUnit, UnitConditions
+from bench.station import Wiring as StationWiring
+
+#: the simulated fixture is the station file's default wiring (``bench.station.Wiring``): one
+#: table of channels, lines, shunts and tolerance for the controller and the simulator
+FIXTURE = StationWiring()
 
 Topology = Literal["direct", "shunt-scan"]
+
+
+def _simpson_weights(points: int) -> np.ndarray:
+    """Weights of the composite Simpson rule on ``points`` (odd) equally spaced samples that
+    give the mean over the window: an integrating meter reads the integral mean, and a plain
+    average of the samples would overweight the window's ends (wrong on a fast edge)."""
+    w = np.ones(points)
+    w[1:-1:2], w[2:-1:2] = 4.0, 2.0
+    return w / w.sum()
 
 
 @dataclass(frozen=True)
@@ -46,22 +60,26 @@ class Wiring:
     def shunt_scan(cls) -> Wiring:
         """docs/metrology.md 4.3: 100 ohm 4-wire shunts in both loops, 10 ohm in the supply line."""
         return cls(
-            "shunt-scan", input_shunt_ohm=100.0, output_shunt_ohm=100.0, supply_shunt_ohm=10.0
+            "shunt-scan",
+            input_shunt_ohm=FIXTURE.input_shunt_ohm,
+            output_shunt_ohm=FIXTURE.output_shunt_ohm,
+            supply_shunt_ohm=FIXTURE.supply_shunt_ohm,
         )
 
 
-#: scanner card channel -> what it is wired across (shunt-scan topology)
+#: scanner card channel -> what it is wired across (shunt-scan topology); channel 5, the module
+#: input terminals, is the fixture's spare (not in the station's wiring)
 SCANNER_CHANNELS = {
-    1: "input shunt",
-    2: "output shunt",
-    3: "supply shunt",
-    4: "load terminals",
+    FIXTURE.input_shunt_channel: "input shunt",
+    FIXTURE.output_shunt_channel: "output shunt",
+    FIXTURE.supply_shunt_channel: "supply shunt",
+    FIXTURE.load_channel: "load terminals",
     5: "module input terminals",
 }
 #: the source's digital output line that drives the fixture's module-bypass relay
-BYPASS_LINE = 2
+BYPASS_LINE = FIXTURE.bypass_line
 #: shunt tolerance of the bench's precision resistors (+-0.01 %, docs/metrology.md 4.1 [E])
-SHUNT_TOLERANCE = 1e-4
+SHUNT_TOLERANCE = FIXTURE.shunt_tolerance
 
 
 @dataclass
@@ -297,7 +315,7 @@ class World:
         if not self.dut_connected:
             return np.full(starts.shape, self.input_a)
         grid = starts[:, None] + np.linspace(0.0, window_s, 17)[None, :]
-        means = self.unit.output_a(grid.ravel()).reshape(grid.shape).mean(axis=1)
+        means = self.unit.output_a(grid.ravel()).reshape(grid.shape) @ _simpson_weights(17)
         noise = self.rng.normal(0.0, self.unit.noise_of_mean_a(window_s), len(starts))
         return np.where(means != 0.0, means + noise, 0.0)
 
@@ -319,20 +337,21 @@ class World:
         bench state in force at that time (``states_at``), so a late fetch sees the past."""
         times = np.atleast_1d(np.asarray(times, dtype=float))
         state = self.states_at(times)
-        if channel == 1:
+        wired = SCANNER_CHANNELS.get(channel)
+        if wired == "input shunt":
             return state["input_a"] * self.shunt_ohm["input"]
-        if channel == 2:
+        if wired == "output shunt":
             return self._output_current_a(times, state) * self.shunt_ohm["output"]
-        if channel == 3:
+        if wired == "supply shunt":
             modes = state["supply_mode"]
             out = self._output_current_a(times, state)
             cv = self.unit.model.supply_current_a(out, state["module_supply_v"])
             cc = np.where(modes == "CC", state["supply_limit_a"], 0.0)
             current = np.where(modes == "CV", np.asarray(cv, dtype=float), cc)
             return current * self.shunt_ohm["supply"]
-        if channel == 4:
+        if wired == "load terminals":
             return self._output_current_a(times, state) * state["load_ohm"]
-        if channel == 5:
+        if wired == "module input terminals":
             r_in = np.where(state["dut_connected"], state["input_resistance_ohm"], 0.0)
             return state["input_a"] * r_in
         return np.zeros(times.shape)  # an unwired channel reads 0 V (plus the meter's noise)
@@ -343,10 +362,15 @@ class World:
 
     def channel_mean_v(self, channel: int, t0: float, t1: float) -> float:
         """Mean over an integration window, with the module's output noise where it appears."""
-        times = np.linspace(t0, t1, 65) if t1 > t0 else np.array([t0])
-        mean = float(np.mean(self.channel_voltage_v(channel, times)))
-        if channel in (2, 4) and self.dut_connected and mean != 0.0:
-            scale = self.shunt_ohm["output"] if channel == 2 else self.load_ohm
+        if t1 > t0:
+            mean = float(
+                self.channel_voltage_v(channel, np.linspace(t0, t1, 65)) @ _simpson_weights(65)
+            )
+        else:
+            mean = float(self.channel_voltage_v(channel, np.array([t0]))[0])
+        wired = SCANNER_CHANNELS.get(channel)
+        if wired in ("output shunt", "load terminals") and self.dut_connected and mean != 0.0:
+            scale = self.shunt_ohm["output"] if wired == "output shunt" else self.load_ohm
             mean += float(self.rng.normal(0.0, self.unit.noise_of_mean_a(t1 - t0))) * scale
         return mean
 

@@ -12,6 +12,12 @@ wait, so a slow unit fails here and only here instead of spoiling static reading
 
 Runs early in the plan for that reason. The source's step and its trigger pulse go out in one
 message; any latency between them is part of the reported dead time.
+
+A DMM without a digitiser of at least 20 kS/s captures the step by equivalent-time sampling
+(docs/equivalent-time.md): the step is repeated once per delay of ``ET_DELAYS_S`` and the DMM
+takes one short reading that long after the trigger pulse. The fit then treats the samples as
+independent (each from its own repetition), and the budget of ``f_c`` adds the aperture's
+attenuation and the delay timer; the record says how the step was captured.
 """
 
 from __future__ import annotations
@@ -21,7 +27,8 @@ import math
 import numpy as np
 
 from drivers import capabilities as cap
-from drivers.capabilities import Need
+from drivers.capabilities import AnyOf, Need
+from procedures.measurement import StepCapture
 from procedures.model import ModuleModel
 from procedures.operations import BenchOps
 from procedures.plan import POWERED_POINT, RunContext, Step
@@ -30,6 +37,12 @@ from procedures.steps.common import record_value
 from procedures.uncertainty import Component, budget
 
 SAMPLE_INTERVAL_S = 20e-6  # 50 kS/s (>= 20 kS/s required)
+#: the slowest digitiser that resolves the 3.5 ms rise: 20 kS/s (70 samples in the rise)
+MIN_DIGITISER_RATE_HZ = 20e3
+#: equivalent-time delays after the trigger: 0.1 ms steps over the rise and settling (six
+#: nominal time constants and more), then 1.5 ms steps to the end of the record for the
+#: final level; 181 repetitions per step direction (docs/equivalent-time.md)
+ET_DELAYS_S = np.concatenate([np.arange(151) * 0.1e-3, 16.5e-3 + np.arange(30) * 1.5e-3])
 #: [E] relative accuracy of the digitiser's sample clock
 TIMEBASE_REL = 1e-4
 #: record length in time constants of the slowest unit worth characterising [E]
@@ -53,8 +66,15 @@ class StepResponse(Step):
     requires = (
         *POWERED_POINT,
         Need("source", cap.TRIGGER_OUT),
-        Need("dmm", cap.DIGITISER, round(1.0 / SAMPLE_INTERVAL_S)),
-        Need("dmm", cap.TRIGGER_IN),
+        AnyOf(
+            (
+                (
+                    Need("dmm", cap.DIGITISER, round(1.0 / SAMPLE_INTERVAL_S)),
+                    Need("dmm", cap.TRIGGER_IN),
+                ),
+                Need("dmm", cap.TRIGGERED_READING),  # equivalent-time sampling
+            )
+        ),
     )
 
     def run(self, ctx: RunContext) -> None:
@@ -65,24 +85,42 @@ class StepResponse(Step):
         ops.power_up(supply_v, load_ohm)
         ctx.bench.source.configure_trigger_output(ctx.settings.wiring.trigger_line)
         samples = round(RECORD_S / SAMPLE_INTERVAL_S)
+        digitise = self.digitises(ctx)
         slowest: ModuleModel | None = None
         conditions = {"supply_v": supply_v, "load_ohm": load_ohm}
         for index, (start_a, end_a, direction) in enumerate(STEPS, start=1):
             # settle at the start level on a fixed 100 mA range (no range switch in the step)
             wait = ops.set_input(start_a, range_a=0.1)
-            capture = ctx.measurer.capture_output(
-                samples,
-                SAMPLE_INTERVAL_S,
-                lambda level=end_a: ctx.bench.source.step_with_trigger(level),
-                settle_s=wait,
-            )
+            step = lambda level=end_a: ctx.bench.source.step_with_trigger(level)  # noqa: E731
+            if digitise:
+                capture = ctx.measurer.capture_output(
+                    samples, SAMPLE_INTERVAL_S, step, settle_s=wait
+                )
+            else:
+                capture = ctx.measurer.capture_output_equivalent_time(
+                    ET_DELAYS_S,
+                    lambda level=start_a: ctx.bench.source.set_current(level, range_a=0.1),
+                    step,
+                    # each repetition starts from rest: as long as a record lasts (the
+                    # slowest unit worth characterising has settled by then)
+                    settle_s=max(ops.settle_time_s(abs(end_a - start_a)), RECORD_S),
+                    first_settle_s=wait,
+                    seed=index,
+                )
             ops.level_a = end_a
             t, record = capture.t_s, capture.output_a
             cond = {**conditions, "direction": direction, "from_a": start_a, "to_a": end_a}
             level = float(np.median(capture.baseline_a))  # on the digitiser's own scale
             try:
                 metrics = analyse_step(t, record, 0.0, settling_band_a=band, initial_a=level)
-                fit = fit_step(t, record, 0.0, baseline_a=capture.baseline_a)
+                fit = fit_step(
+                    t,
+                    record,
+                    0.0,
+                    baseline_a=capture.baseline_a,
+                    independent_samples=capture.method == "equivalent-time",
+                    aperture_s=capture.timing.aperture_s if capture.timing else 0.0,
+                )
             except ValueError as exc:  # the module's response is not a usable step: a finding
                 ctx.recorder.waveform(f"step_{direction}", {"t_s": t, "output_a": record})
                 record_value(
@@ -106,7 +144,7 @@ class StepResponse(Step):
                     "fitted_a": predicted_step(t, fit),
                 },
             )
-            self._record(ctx, cond, metrics, fit, residual)
+            self._record(ctx, cond, metrics, fit, residual, capture)
             model = fit.module_model()
             if slowest is None or model.settling_time_s(1e-4) > slowest.settling_time_s(1e-4):
                 slowest = model
@@ -120,7 +158,15 @@ class StepResponse(Step):
         ctx.fitted_dynamics = slowest
         ops.power_down()
 
-    def _record(self, ctx: RunContext, cond: dict, metrics, fit, residual: float) -> None:
+    @staticmethod
+    def digitises(ctx: RunContext) -> bool:
+        """Whether the DMM digitises the step (else: equivalent-time sampling). The plan check
+        has made sure that a digitiser, if there is one, has the rate (``requires``)."""
+        return ctx.bench.dmm.has(cap.DIGITISER)
+
+    def _record(
+        self, ctx: RunContext, cond: dict, metrics, fit, residual: float, capture: StepCapture
+    ) -> None:
         step = self.name
         # the HAC covariance rests on about n / inflation independent samples (GUM G.3.3)
         fit_dof = max(fit.n_samples / max(fit.noise_inflation, 1.0) - 6.0, 1.0)
@@ -128,17 +174,8 @@ class StepResponse(Step):
             f"{fit.model} fit, Newey-West covariance ({fit.hac_lags} lags), full "
             "covariance propagated to f_c"
         )
-        fc_budget = budget(
-            Component(
-                "fit of the transfer function", fit.limit_frequency_u_hz, "A", fit_source, fit_dof
-            ),
-            Component(
-                "digitiser timebase",
-                fit.limit_frequency_hz * TIMEBASE_REL / math.sqrt(3.0),
-                "B rectangular",
-                "[E] 100 ppm sample clock",
-            ),
-        )
+        fc_budget = budget(*_fc_components(fit, fit_source, fit_dof, capture))
+        how = _capture_note(capture)
         record_value(
             ctx,
             step,
@@ -147,7 +184,10 @@ class StepResponse(Step):
             fc_budget,
             cond,
             predicted=ctx.reference.limit_frequency_hz(),
+            note=how,
             extra={
+                "capture": capture.method,
+                "capture_repeats": capture.repeats,
                 "fit_model": fit.model,
                 "tau_s": fit.tau_s,
                 "tau2_s": fit.tau2_s,
@@ -194,20 +234,30 @@ class StepResponse(Step):
             cond,
             predicted=ctx.reference.params.tau_s,
         )
+        dead_parts = [
+            Component(
+                "fit of the dead time",
+                fit.stderr["dead_time_s"],
+                "A",
+                f"{fit_source}; degrees of freedom of the initial level's baseline",
+                fit.level_dof,
+            )
+        ]
+        if capture.timing is not None:  # the DMM's trigger latency is not in the sample times
+            dead_parts.append(
+                Component(
+                    "DMM trigger latency",
+                    capture.timing.latency_s / math.sqrt(3.0),
+                    "B rectangular",
+                    capture.timing.source,
+                )
+            )
         record_value(
             ctx,
             step,
             "dead_time",
             fit.dead_time_s,
-            budget(
-                Component(
-                    "fit of the dead time",
-                    fit.stderr["dead_time_s"],
-                    "A",
-                    f"{fit_source}; degrees of freedom of the initial level's baseline",
-                    fit.level_dof,
-                )
-            ),
+            budget(*dead_parts),
             cond,
             predicted=0.0,
         )
@@ -221,3 +271,51 @@ class StepResponse(Step):
             predicted=0.0,
             extra={"fit_rms_residual_a": fit.rms_residual_a},
         )
+
+
+def _fc_components(fit, fit_source: str, fit_dof: float, capture: StepCapture) -> list[Component]:
+    """The budget of ``f_c``: the fit (type A) and the time base of the sample times.
+
+    Equivalent-time capture (docs/equivalent-time.md): the delay timer's accuracy scales every
+    sample time, hence ``f_c`` (rectangular); the aperture is no component because the fit
+    averages the model over it (``fit_step(aperture_s=...)``), and trigger jitter and delay
+    steps act per repetition: they are scatter in the residuals, inside the fit's type A part.
+    """
+    parts = [
+        Component(
+            "fit of the transfer function", fit.limit_frequency_u_hz, "A", fit_source, fit_dof
+        )
+    ]
+    fc = fit.limit_frequency_hz
+    timing = capture.timing
+    if timing is None:
+        parts.append(
+            Component(
+                "digitiser timebase",
+                fc * TIMEBASE_REL / math.sqrt(3.0),
+                "B rectangular",
+                "[E] 100 ppm sample clock",
+            )
+        )
+        return parts
+    parts.append(
+        Component(
+            "DMM delay timer",
+            fc * timing.timebase_rel / math.sqrt(3.0),
+            "B rectangular",
+            timing.source,
+        )
+    )
+    return parts
+
+
+def _capture_note(capture: StepCapture) -> str:
+    """How the step was captured, for the record and the report."""
+    if capture.method != "equivalent-time" or capture.timing is None:
+        return ""
+    timing = capture.timing
+    return (
+        f"equivalent-time sampling: {capture.repeats} repetitions of the step, one "
+        f"{timing.aperture_s * 1e6:.0f} us reading each at a stepped trigger delay "
+        f"({capture.t_s[0] * 1e3:.2f} ... {capture.t_s[-1] * 1e3:.1f} ms)"
+    )

@@ -86,9 +86,11 @@ def test_inspect_refuses_before_anything_is_switched_on(
     _, err = capsys.readouterr()
     assert code != 0
     (line,) = err.strip().splitlines()
+    # the need and its alternative (equivalent-time sampling), and what the model has
     assert (
-        "the step_response step needs a digitiser of >= 50 kS/s on the dmm "
-        "(test-dmm-slow-digitiser has 10 kS/s)" in line
+        "the step_response step needs a digitiser of >= 50 kS/s on the dmm and an external "
+        "trigger input on the dmm or delayed readings on an external trigger (equivalent-time "
+        "sampling) on the dmm (test-dmm-slow-digitiser has 10 kS/s)" in line
     )
     assert not out_dir.exists() or not any(out_dir.iterdir())
 
@@ -138,3 +140,18 @@ def test_digital_lines_follow_the_station_wiring(tmp_path: Path) -> None:
         "the shunt_calibration step needs digital output lines for fixture relays with >= 6 "
         "lines on the source (test-source-4-lines has 4 lines)"
     )
+
+
+def test_a_dmm_without_a_digitiser_runs_the_step_by_equivalent_time() -> None:
+    """The Keithley 2000 and the 34461A have no digitiser but triggered readings: the plan
+    check accepts them for the step response (the other way to measure it)."""
+    from bench.sim.bench import sim_station
+
+    for topology, dmm in (("shunt-scan", "keithley2000"), ("direct", "keysight34461a")):
+        models = {**registry.DEFAULT_MODELS[topology], "dmm": dmm}
+        resources = {
+            role: f"TCPIP0::127.0.0.1::{5025 + i}::SOCKET" for i, role in enumerate(models)
+        }
+        station = sim_station(resources, models, topology=topology)
+        assert not registry.get(dmm).has(cap.DIGITISER)
+        assert capability_problems(station, full_plan(topology), PlanSettings()) == []

@@ -28,23 +28,15 @@ from hypothesis import strategies as st
 
 from bench.sim.instrument import SimInstrument
 from bench.sim.instruments.keithley import KeithleyTti
-from bench.sim.instruments.keithley2450 import Keithley2450
-from bench.sim.instruments.keithley_dmm6500 import KeithleyDMM6500
-from bench.sim.instruments.keysight34465a import Keysight34465A
-from bench.sim.instruments.keysight_e36104b import KeysightE36104B
-from bench.sim.instruments.keysight_el34143a import KeysightEL34143A
-from bench.sim.instruments.rigol import RigolInstrument
-from bench.sim.instruments.rigol_dl3021 import RigolDL3021
-from bench.sim.instruments.rigol_dp821 import RigolDP821
 from bench.sim.scpi import ScpiError, parse_bool, parse_channel_list, parse_number, parse_unit
 from bench.sim.unit import SimulatedUnit
 from bench.sim.world import World
-from tests.sim._helpers import (
-    KEITHLEY_ERROR_RE,
-    KEITHLEY_NO_ERROR,
-    KEYSIGHT_ERROR_RE,
-    RIGOL_ERROR_RE,
-)
+from drivers import registry
+from tests.sim._helpers import KEITHLEY_ERROR_RE, KEITHLEY_NO_ERROR, KEYSIGHT_ERROR_RE
+
+#: the classic SCPI error form without a forced sign (Keithley 2400: ``-113,"..."``,
+#: ``803,"..."``, ``0,"No error"``)
+PLAIN_ERROR_RE = re.compile(r'^(?P<code>-?\d+),"(?P<msg>[^"]*)"$')
 
 FUZZ = settings(
     max_examples=150,
@@ -54,14 +46,11 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 
+#: every simulated registry model (a new model is fuzzed as soon as it is registered)
 MODELS: dict[str, type[SimInstrument]] = {
-    "keithley2450": Keithley2450,
-    "keithley-dmm6500": KeithleyDMM6500,
-    "keysight34465a": Keysight34465A,
-    "keysight-e36104b": KeysightE36104B,
-    "keysight-el34143a": KeysightEL34143A,
-    "rigol-dp821": RigolDP821,
-    "rigol-dl3021": RigolDL3021,
+    name: model.simulator_class()
+    for name, model in sorted(registry.models().items())
+    if model.simulator is not None
 }
 
 
@@ -149,15 +138,19 @@ def run(inst: SimInstrument, message: str) -> int:
 def drain(inst: SimInstrument) -> int:
     """Read the whole error queue (checking the vendor format); return the first code."""
     keithley = isinstance(inst, KeithleyTti)
-    rigol = isinstance(inst, RigolInstrument)
-    no_error = KEITHLEY_NO_ERROR if keithley else '0,"No error"' if rigol else '+0,"No error"'
-    pattern = KEITHLEY_ERROR_RE if keithley else RIGOL_ERROR_RE if rigol else KEYSIGHT_ERROR_RE
+    pattern = (
+        KEITHLEY_ERROR_RE
+        if keithley
+        else KEYSIGHT_ERROR_RE
+        if inst.no_error().startswith("+")
+        else PLAIN_ERROR_RE
+    )
     first = 0
     for _ in range(inst.error_queue_depth + 1):
         reply = inst.process("SYST:ERR?")
         assert reply is not None
         if reply in (KEITHLEY_NO_ERROR, '+0,"No error"', '0,"No error"'):
-            assert reply == no_error
+            assert reply == inst.no_error()
             assert not inst.internal_errors
             return first
         m = pattern.fullmatch(reply)

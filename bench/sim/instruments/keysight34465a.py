@@ -12,6 +12,7 @@ Accuracy figures are the [K] values of docs/metrology.md 4.1 (to be confirmed ag
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 
@@ -53,6 +54,17 @@ APERTURE_MIN_S = 20e-6  # with the DIG option
 OPER_MEASURING = 1 << 4
 OPER_WAIT_TRIGGER = 1 << 5
 OVERLOAD = 9.9e37
+_RESOLUTION = {
+    0.001: 30e-6,
+    0.002: 15e-6,
+    0.006: 6e-6,
+    0.02: 3e-6,
+    0.06: 1.5e-6,
+    0.2: 0.7e-6,
+    1.0: 0.3e-6,
+    10.0: 0.1e-6,
+    100.0: 0.03e-6,
+}
 MEMORY = 50_000  # [E] reading memory without the MEM option
 AUTO_TRIGGER_DELAY_S = 0.0015  # [E]
 
@@ -111,6 +123,30 @@ class Keysight34465A(KeysightInstrument):
     command_overhead_s = 0.0005
     options_reply = "DIG"  # [E] DIG is standard from firmware A.03; no MEM option
     scpi_version = "1994.0"  # [E] Truevolt SYSTem:VERSion? (verify on hardware)
+    licenses_reply = '"DIG"'
+    #: supported integration times (NPLC) and their resolution in parts of range
+    nplc_values: tuple[float, ...] = NPLC_VALUES
+    resolution_table: ClassVar[dict[float, float]] = _RESOLUTION
+    memory_size = MEMORY
+    voltage_spec = VOLTAGE_SPEC
+    current_spec = CURRENT_SPEC
+    max_count = 1e9
+    reading_overhead_s = 20e-6  # [E] per reading besides the integration
+
+    def _resolution(self, nplc: float) -> float:
+        """Noise/resolution in parts of range per NPLC (Truevolt resolution table)."""
+        return self.resolution_table.get(nplc, 0.3e-6)
+
+    def _nplc_for_resolution(self, relative: float) -> float:
+        """Shortest integration time whose resolution is at least as fine as ``relative``."""
+        for nplc in sorted(self.resolution_table):
+            if self.resolution_table[nplc] <= relative * (1 + 1e-9):
+                return nplc
+        return max(self.resolution_table)
+
+    def _keep_memory(self) -> None:
+        """Reading memory full: the oldest readings are overwritten [E]."""
+        del self.memory[: -self.memory_size]
 
     def __init__(self, world, identity: Identity | None = None) -> None:
         ident = identity or self.default_identity()
@@ -159,7 +195,7 @@ class Keysight34465A(KeysightInstrument):
             resolution = parse_number(
                 params[1], minimum=0.0, maximum=settings.range, default=3e-7 * settings.range
             )
-            settings.nplc = _nplc_for_resolution(resolution / settings.range)
+            settings.nplc = self._nplc_for_resolution(resolution / settings.range)
         else:
             settings.nplc = 1.0  # [E] CONFigure's default resolution taken as 1 PLC
         settings.autozero = True
@@ -178,7 +214,7 @@ class Keysight34465A(KeysightInstrument):
     def _conf_q(self, call: Call) -> str:
         call.expect(0)
         st = self.state.settings[self.state.function]
-        resolution = _resolution(st.nplc) * st.range
+        resolution = self._resolution(st.nplc) * st.range
         text = f"{self.format_number(st.range)},{self.format_number(resolution)}"
         return f'"{self.state.function} {text}"'
 
@@ -251,7 +287,7 @@ class Keysight34465A(KeysightInstrument):
         call.expect(1)
         value = parse_number(call.param(), minimum=0.001, maximum=100.0, default=10.0)
         # the instrument rounds up to the next supported integration time
-        st.nplc = min((n for n in NPLC_VALUES if n >= value - 1e-12), default=100.0)
+        st.nplc = min((n for n in self.nplc_values if n >= value - 1e-12), default=100.0)
         st.aperture_enabled = False  # setting the NPLC leaves aperture mode
         return None
 
@@ -283,17 +319,18 @@ class Keysight34465A(KeysightInstrument):
         st = self._settings(call)
         if call.query:
             call.expect(0)
-            return self.format_number(_resolution(st.nplc) * st.range)
+            return self.format_number(self._resolution(st.nplc) * st.range)
         call.expect(1)
-        finest, coarsest = _RESOLUTION[100.0] * st.range, _RESOLUTION[0.001] * st.range
+        table = self.resolution_table
+        finest, coarsest = table[max(table)] * st.range, table[min(table)] * st.range
         value = parse_number(
-            call.param(), minimum=0.0, maximum=st.range, default=_RESOLUTION[10.0] * st.range
+            call.param(), minimum=0.0, maximum=st.range, default=table[10.0] * st.range
         )
         if call.param().strip().upper().startswith("MIN"):
             value = finest
         elif call.param().strip().upper().startswith("MAX"):
             value = coarsest
-        st.nplc = _nplc_for_resolution(value / st.range)
+        st.nplc = self._nplc_for_resolution(value / st.range)
         st.aperture_enabled = False
         return None
 
@@ -334,7 +371,7 @@ class Keysight34465A(KeysightInstrument):
     @scpi("SYSTem:LICense:CATalog?")
     def _licenses(self, call: Call) -> str:
         call.expect(0)
-        return '"DIG"'
+        return self.licenses_reply
 
     # ------------------------------------------------------------------ display (accepted)
     @scpi("DISPlay[:STATe]")
@@ -413,10 +450,10 @@ class Keysight34465A(KeysightInstrument):
             return self.format_number(self.state.trigger_count)
         call.expect(1)
         if call.param().strip().upper() in ("INF", "INFINITY"):
-            self.state.trigger_count = int(1e9)  # [E] continuous: as many as the model counts
+            self.state.trigger_count = int(self.max_count)  # [E] continuous: as many as counted
         else:
             self.state.trigger_count = int(
-                parse_number(call.param(), minimum=1, maximum=1e9, default=1)
+                parse_number(call.param(), minimum=1, maximum=self.max_count, default=1)
             )
         return None
 
@@ -440,7 +477,9 @@ class Keysight34465A(KeysightInstrument):
         if call.query:
             return f"{self.state.sample_count:+d}"
         call.expect(1)
-        self.state.sample_count = int(parse_number(call.param(), minimum=1, maximum=1e9, default=1))
+        self.state.sample_count = int(
+            parse_number(call.param(), minimum=1, maximum=self.max_count, default=1)
+        )
         return None
 
     @scpi("SAMPle:COUNt:PRETrigger")
@@ -480,7 +519,9 @@ class Keysight34465A(KeysightInstrument):
         st = self.state.settings[self.state.function]
         aperture = st.integration_s(self.world.line_frequency_hz)
         # digitizing apertures (DIG option, below 0.02 PLC) sample back to back [E]
-        overhead = 0.0 if aperture < 0.02 / self.world.line_frequency_hz else 20e-6
+        overhead = (
+            0.0 if aperture < 0.02 / self.world.line_frequency_hz else self.reading_overhead_s
+        )
         return aperture * (2.0 if st.autozero else 1.0) + overhead
 
     def _acquiring(self) -> bool:
@@ -551,7 +592,7 @@ class Keysight34465A(KeysightInstrument):
             done = min(acq.imm_count, int((now - acq.imm_start + 1e-12) // burst))
             if done > acq.imm_taken:
                 # only the bursts that still fit the reading memory are computed
-                keep_bursts = max(1, -(-MEMORY // self.state.sample_count))
+                keep_bursts = max(1, -(-self.memory_size // self.state.sample_count))
                 first = max(acq.imm_taken, done - keep_bursts)
                 for k in range(first, done):
                     self._take_burst(acq.imm_start + k * burst)
@@ -569,12 +610,13 @@ class Keysight34465A(KeysightInstrument):
         st = s.settings[s.function]
         reading_time = self._reading_time_s()
         step = s.sample_timer_s if s.sample_source == "TIM" else reading_time
-        first = max(0, s.sample_count - MEMORY)  # older readings would be overwritten anyway
+        # older readings would be overwritten anyway
+        first = max(0, s.sample_count - self.memory_size)
         starts = trigger_time + s.trigger_delay_s + step * np.arange(first, s.sample_count)
         aperture = st.integration_s(self.world.line_frequency_hz)
         values = self._sample(starts, aperture)
         self.memory.extend(values.tolist())
-        del self.memory[:-MEMORY]
+        self._keep_memory()
 
     def _sample(self, starts: np.ndarray, aperture: float) -> np.ndarray:
         s = self.state
@@ -582,7 +624,7 @@ class Keysight34465A(KeysightInstrument):
         rng = self.world.rng
         if s.function == "CURR":
             spec_range = st.range if not st.range_auto else 0.1
-            spec = CURRENT_SPEC[spec_range]
+            spec = self.current_spec[spec_range]
             if self.world.wiring.topology != "direct":
                 true = np.zeros(len(starts))  # the current input is not wired in
             elif len(starts) == 1 or aperture > 0.004:
@@ -594,10 +636,10 @@ class Keysight34465A(KeysightInstrument):
                         len(starts), float(starts[1] - starts[0]), rng, aperture
                     )
         else:
-            spec = VOLTAGE_SPEC[st.range if not st.range_auto else 10.0]
+            spec = self.voltage_spec[st.range if not st.range_auto else 10.0]
             true = np.zeros(len(starts))
         gain, offset = self.cal.errors(s.function, spec)
-        noise = _resolution(st.nplc) * spec.full_scale
+        noise = self._resolution(st.nplc) * spec.full_scale
         values = true * (1.0 + gain) + offset + rng.normal(0.0, noise, len(starts))
         return np.where(np.abs(values) > OVERRANGE * spec.full_scale, OVERLOAD, values)
 
@@ -674,7 +716,7 @@ class Keysight34465A(KeysightInstrument):
         """Remove and return the oldest ``n`` readings; -222 if fewer are stored (no WAIT:
         the simulator cannot hold a reply, so ``WAIT`` runs the clock to the readings)."""
         call.expect((1, 2))
-        count = int(parse_number(call.param(0), minimum=1, maximum=MEMORY))
+        count = int(parse_number(call.param(0), minimum=1, maximum=self.memory_size))
         if len(call.params) == 2 and parse_choice(call.param(1), ["WAIT"]):
             self.wait_for_pending()
         self._run_pending(self.world.clock.now)
@@ -706,29 +748,3 @@ def _range_for(value: float, ranges: tuple[float, ...]) -> float:
         if abs(value) <= r * (1.0 + 1e-9):
             return r
     return ranges[-1]
-
-
-_RESOLUTION = {
-    0.001: 30e-6,
-    0.002: 15e-6,
-    0.006: 6e-6,
-    0.02: 3e-6,
-    0.06: 1.5e-6,
-    0.2: 0.7e-6,
-    1.0: 0.3e-6,
-    10.0: 0.1e-6,
-    100.0: 0.03e-6,
-}
-
-
-def _resolution(nplc: float) -> float:
-    """Noise/resolution in parts of range per NPLC (Truevolt resolution table via QCoDeS)."""
-    return _RESOLUTION.get(nplc, 0.3e-6)
-
-
-def _nplc_for_resolution(relative: float) -> float:
-    """Shortest integration time whose resolution is at least as fine as ``relative``."""
-    for nplc in sorted(_RESOLUTION):
-        if _RESOLUTION[nplc] <= relative * (1 + 1e-9):
-            return nplc
-    return 100.0
