@@ -208,7 +208,11 @@ def _reading_cell(row: pd.Series, key: str, kind: str) -> str:
         return f"{x * 1e6:.2f}"
     unit = str(row.get("unit", "")) if isinstance(row.get("unit"), str) else ""
     du = display_unit(unit, abs(finite(row.get("value")) or 0.0))
-    return du.fmt(x, sig=5 if kind == "value" else 2)
+    # value and U to the decimal place of U with two significant digits (GUM 7.2.6); a
+    # reading without U keeps five significant digits
+    return du.fmt(
+        x, decimals=du.decimals_for(row.get("expanded_u")), sig=5 if kind == "value" else 2
+    )
 
 
 def reading_tables(u: UnitData) -> list[dict[str, Any]]:
