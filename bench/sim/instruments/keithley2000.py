@@ -58,6 +58,7 @@ import numpy as np
 
 from bench.sim.errors_model import CalibrationErrors, RangeSpec
 from bench.sim.instrument import Identity, SimInstrument
+from bench.sim.instruments.measurement_status import MeasurementStatus
 from bench.sim.scpi import (
     Call,
     ScpiError,
@@ -186,7 +187,7 @@ class Acquisition:
     readings: list[Reading] = field(default_factory=list)
 
 
-class Keithley2000(SimInstrument):
+class Keithley2000(MeasurementStatus, SimInstrument):
     role = "dmm"
     error_queue_depth = 10  # [E]
     command_overhead_s = 0.002  # [E] GPIB-era parser: a few ms per message
@@ -945,38 +946,6 @@ class Keithley2000(SimInstrument):
 
     def extra_stb(self) -> int:
         return STB_MSB if self.measurement.summary else 0
-
-    @scpi(":STATus:MEASurement[:EVENt]?")
-    def _meas_event(self, call: Call) -> str:
-        call.expect(0)
-        self.update_status()
-        return str(self.measurement.read_event())
-
-    @scpi(":STATus:MEASurement:CONDition?")
-    def _meas_condition(self, call: Call) -> str:
-        call.expect(0)
-        self.update_status()
-        return str(self.measurement.condition)
-
-    @scpi(":STATus:MEASurement:ENABle")
-    def _meas_enable(self, call: Call) -> str | None:
-        if call.query:
-            call.expect(0)
-            return str(self.measurement.enable)
-        call.expect(1)
-        self.measurement.enable = round(parse_number(call.param(), minimum=0, maximum=65535))
-        return None
-
-    @scpi(":STATus:PRESet!")
-    def _status_preset(self, call: Call) -> None:
-        call.expect(0)
-        self.status.preset()
-        self.measurement.preset()
-
-    @scpi("*CLS!")
-    def _cls(self, call: Call) -> None:
-        super()._cls(call)
-        self.measurement.event = 0
 
     @scpi(":STATus:QUEue[:NEXT]?")
     def _status_queue(self, call: Call) -> str:

@@ -29,6 +29,7 @@ import numpy as np
 
 from bench.sim.errors_model import CalibrationErrors, RangeSpec
 from bench.sim.instrument import Identity, SimInstrument
+from bench.sim.instruments.measurement_status import MeasurementStatus
 from bench.sim.scpi import (
     Call,
     ScpiError,
@@ -210,7 +211,7 @@ class State2400:
     level_changed: bool = True
 
 
-class Keithley2400(SimInstrument):
+class Keithley2400(MeasurementStatus, SimInstrument):
     role = "source"
     error_queue_depth = 10  # [E] the 2400's error queue holds 10 messages
     scpi_version = "1996.0"  # manual 18-112
@@ -1244,39 +1245,3 @@ class Keithley2400(SimInstrument):
                 column = np.array([r.element(element) for r in self.state.trace])
                 values.append(float(stats(column)))
         return ",".join(self.format_number(v) for v in values)
-
-    # ------------------------------------------------------------------ :STATus:MEASurement
-    @scpi(":STATus:MEASurement[:EVENt]?")
-    def _meas_event(self, call: Call) -> str:
-        call.expect(0)
-        self.update_status()
-        return str(self.measurement.read_event())
-
-    @scpi(":STATus:MEASurement:CONDition?")
-    def _meas_condition(self, call: Call) -> str:
-        call.expect(0)
-        self.update_status()
-        return str(self.measurement.condition)
-
-    @scpi(":STATus:MEASurement:ENABle")
-    def _meas_enable(self, call: Call) -> str | None:
-        if call.query:
-            call.expect(0)
-            return str(self.measurement.enable)
-        call.expect(1)
-        self.measurement.enable = int(parse_number(call.param(), minimum=0, maximum=65535))
-        return None
-
-    @scpi("STATus:PRESet!")
-    def _status_preset(self, call: Call) -> None:
-        call.expect(0)
-        self.status.preset()
-        self.measurement.preset()
-
-    @scpi("*CLS!")
-    def _cls(self, call: Call) -> None:
-        call.expect(0)
-        self.errors.clear()
-        self.esr = 0
-        self.status.clear_events()
-        self.measurement.event = 0
