@@ -126,7 +126,9 @@ class StationHandle:
     def measure_output(self, expected_a: float) -> ScalarReading:
         """The output current alone at the present input (``.value``, ``.budget``)."""
         ops = self.ops
-        reading = self.ctx.measurer.output_current(expected_a, ops.pending_wait_s)
+        reading = self.ctx.measurer.output_current(
+            expected_a, ops.pending_wait_s + ops.startup_wait_s()
+        )
         ops.pending_wait_s = 0.0
         return reading
 

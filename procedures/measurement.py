@@ -32,6 +32,8 @@ import numpy as np
 
 from drivers.errors import InstrumentCommunicationError, InstrumentError, InstrumentRebooted
 from drivers.roles import TriggeredReading, TriggerTiming
+from procedures.decision import coverage_factor
+from procedures.lower_bound import readings_needed
 from procedures.plan import RunContext
 from procedures.readback_calibration import READINGS_PER_LEVEL, ReadbackCorrection
 from procedures.uncertainty import Budget, Component, NoisePool, budget, type_b
@@ -42,6 +44,16 @@ TRANSFER_REL = 2e-6
 TRACKING_REL = 2e-6
 #: the DMM range is chosen so the expected reading stays below this share of it
 RANGE_HEADROOM = 0.95
+#: readings per point while a noise class has fewer pooled degrees of freedom than
+#: ``POOL_MIN_DOF``: the first points build the pooled type A that later single readings use
+#: (GUM 4.2.4; docs/metrology.md section 8)
+POOL_READINGS = 2
+POOL_MIN_DOF = 10
+#: readings of the first point of a noise class without any estimate yet: one group that
+#: gives the pool its first degrees of freedom at once (k near 2.4 instead of 12.7 at one)
+POOL_SEED_READINGS = 8
+#: the plan aims below this share of a point's target U (the pool's s is itself an estimate)
+TARGET_MARGIN = 0.9
 #: digitised samples at the initial level just before a step capture (5 ms at 50 kS/s, about
 #: three time constants: the dead time rests on this level, docs/metrology.md section 5.2)
 BASELINE_SAMPLES = 250
@@ -56,6 +68,10 @@ class TransferReading:
     budget: Budget
     input_a_source: float  # the source's own read-back, kept as a cross-check
     settle_s: float = 0.0
+    #: the electronic load's voltage read-back taken during the point (``load_voltage=True``)
+    load_v: float | None = None
+    #: the source's own reading of the point (input voltage and current, their accuracies)
+    source: Any = None
 
     @property
     def error_a(self) -> float:
@@ -128,8 +144,14 @@ class Measurer(ABC):
         self._trigger_delay: float | None = None
         #: the run's pooled type-A estimates, one per noise class (GUM 4.2.4)
         self.noise = NoisePool()
+        #: root-sum-square of the last transfer point's components other than its noise, per
+        #: DMM range: what the next point's readings cannot average away
+        self._u_other: dict[float | None, float] = {}
 
     def _noise_key(self, quantity: str) -> tuple[str, float]:
+        """A noise class: one quantity read one way (its integration). The DMM's range is not
+        part of it: the module's own noise dominates the output readings on every range the
+        plan uses (docs/metrology.md section 8; the coverage test checks the pooled U)."""
         return (quantity, self.ctx.settings.nplc)
 
     def pooled(
@@ -155,11 +177,89 @@ class Measurer(ABC):
             "residual settling", half / math.sqrt(3.0), "B rectangular", "settle band x tau / T"
         )
 
-    def _account(self, seconds: float) -> None:
-        self.ctx.lower_bound_s += seconds
+    @property
+    def aperture_s(self) -> float:
+        """One reading's integration: ``nplc`` power-line cycles (line-frequency rejection)."""
+        return self.ctx.settings.nplc / self.ctx.settings.line_frequency_hz
+
+    # ------------------------------------------------------------------ the plan at the physics
+    def repeats_for(
+        self,
+        classes: tuple[tuple[Any, float], ...],
+        target_u: float | None,
+        u_other: float,
+    ) -> tuple[int, int]:
+        """Readings per quantity for one point: (what the plan takes, what physics needs).
+
+        ``classes`` are the noise classes the point reads, each with its sensitivity to the
+        measurand; ``s`` of one reading of the measurand is their root-sum-square. The need is
+        ``readings_needed`` (procedures.lower_bound) with k = 1.96 and the pool's s, except
+        while the pool is young: the readings that give the type A its first
+        ``POOL_MIN_DOF`` degrees of freedom are needed by every later point's U; the plan
+        takes ``POOL_SEED_READINGS`` for a class without an estimate, ``POOL_READINGS`` while
+        any class has fewer than ``POOL_MIN_DOF`` pooled degrees of freedom, else the readings
+        that meet ``TARGET_MARGIN`` x the target with the coverage factor of the pool's degrees
+        of freedom (GUM G.4.1 with the pooled type A). docs/metrology.md section 8.
+        """
+        dof = min((self.noise.dof(key) for key, _ in classes), default=0)
+        s = math.sqrt(math.fsum((scale * self.noise.s(key)) ** 2 for key, scale in classes))
+        if dof < 1 or not math.isfinite(s):
+            return POOL_SEED_READINGS, POOL_SEED_READINGS
+        need = readings_needed(target_u, 1.96, u_other, s)
+        if dof < POOL_MIN_DOF:
+            n = max(POOL_READINGS, need)
+            return n, n
+        k = coverage_factor(float(dof))
+        target = None if target_u is None else TARGET_MARGIN * target_u
+        return readings_needed(target, k, u_other, s), need
+
+    def young(self, *keys: Any) -> bool:
+        """A noise class still building its pooled estimate (< ``POOL_MIN_DOF``)."""
+        return any(self.noise.dof(key) < POOL_MIN_DOF for key in keys)
+
+    def _remember_u_other(self, key: float | None, point_budget: Budget) -> None:
+        other = [c.u for c in point_budget.components if not c.kind.startswith("A pooled")]
+        self._u_other[key] = math.sqrt(math.fsum(u * u for u in other))
+
+    def _autozero(self) -> bool:
+        """The ``autozero`` setting for static readings: off where the DMM can zero once per
+        range group (``autozero_once``), on otherwise (docs/metrology.md section 8)."""
+        return not hasattr(self.bench.dmm, "autozero_once")
+
+    def _zero_once(self) -> None:
+        zero = getattr(self.bench.dmm, "autozero_once", None)
+        if zero is not None:
+            zero()
+
+    def zero_drift(self, name: str, sensitivity: float, note: str = "") -> Component:
+        """The DMM's additional zero error with autozero off after one zero, within the
+        manual's window (rectangular, GUM 4.3.7; docs/metrology.md section 4.1)."""
+        error = getattr(self.bench.dmm, "autozero_off_error", None)
+        half = float(error()) if error is not None else 0.0
+        return Component(
+            name,
+            abs(sensitivity) * half / math.sqrt(3.0),
+            "B rectangular",
+            ("autozero off after one zero: the DMM's specification" + note)
+            if error is not None
+            else "autozero on at every reading",
+        )
+
+    def _overlapped(self, count: int, *parallel: Callable[[], Any]) -> tuple[np.ndarray, list]:
+        """``count`` DMM readings with ``parallel`` work on other instruments done while the
+        DMM integrates (``start_readings``/``fetch_readings``), or one after the other on a DMM
+        without them."""
+        dmm = self.bench.dmm
+        start = getattr(dmm, "start_readings", None)
+        if start is None:
+            readings = dmm.read_many(count)
+            return readings, [work() for work in parallel]
+        start(count)
+        results = [work() for work in parallel]
+        return np.asarray(dmm.fetch_readings(), dtype=float), results
 
     def _source_reading_time_s(self) -> float:
-        return self.ctx.settings.nplc / self.ctx.settings.line_frequency_hz
+        return self.aperture_s
 
     def _set_trigger_delay(self, seconds: float) -> None:
         if self._trigger_delay is None or not math.isclose(seconds, self._trigger_delay):
@@ -241,7 +341,8 @@ class Measurer(ABC):
         dmm.arm()
         step()
         data = dmm.fetch() * scale
-        self._account(settle_s + (samples + BASELINE_SAMPLES) * interval_s)
+        self.ctx.bound.add("settling", settle_s)
+        self.ctx.bound.add("capture", (samples + BASELINE_SAMPLES) * interval_s)
         self.prepare()
         return StepCapture(times, data, baseline)
 
@@ -291,7 +392,8 @@ class Measurer(ABC):
             step()
             values[k] = float(dmm.fetch()[0]) * scale
         timing = dmm.trigger_timing()
-        self._account(float(np.sum(delays) + np.sum(waits)) + 2 * len(delays) * timing.aperture_s)
+        self.ctx.bound.add("settling", float(np.sum(waits)))
+        self.ctx.bound.add("capture", float(np.sum(delays)) + 2 * len(delays) * timing.aperture_s)
         self.prepare()
         index = np.argsort(times, kind="stable")
         return StepCapture(
@@ -318,31 +420,65 @@ class DirectMeasurer(Measurer):
         self._trigger_delay = None
 
     def _dmm_range(self, expected_a: float) -> None:
+        """Range for ``expected_a``; a new range is one group: configured, then zeroed once."""
         wanted = _range_for(self.bench.dmm.current_ranges_a, expected_a)
         if wanted != self._range:
-            self.bench.dmm.configure_dc_current(range_a=wanted, nplc=self.ctx.settings.nplc)
+            self.bench.dmm.configure_dc_current(
+                range_a=wanted, nplc=self.ctx.settings.nplc, autozero=self._autozero()
+            )
+            self._zero_once()
             self._range, self._trigger_delay = wanted, None
 
-    @checked
-    def transfer(self, expected_a: float, settle_s: float) -> TransferReading:
-        b, n = self.bench, self.ctx.settings.repeats
+    def peek_output(self, expected_a: float) -> float:
+        """One output reading, nothing pooled or judged (the start-up detection)."""
         self._dmm_range(expected_a)
+        self._set_trigger_delay(0.0)
+        return float(self.bench.dmm.read_many(1)[0])
+
+    @checked
+    def transfer(
+        self,
+        expected_a: float,
+        settle_s: float,
+        *,
+        target_u: float | None = None,
+        load_voltage: bool = False,
+    ) -> TransferReading:
+        """Output on the DMM while the source reads back the input (and the load its voltage):
+        the instruments integrate in parallel (docs/metrology.md section 8)."""
+        b = self.bench
+        self._dmm_range(expected_a)
+        n, need = self.repeats_for(
+            ((self._noise_key("output current"), 1.0),),
+            target_u,
+            self._u_other.get(self._range, 0.0),
+        )
         self._set_trigger_delay(settle_s)
-        readings = b.dmm.read_many(n)
-        source = b.source.measure()
-        self._account(settle_s + n * b.dmm.reading_time_s() + self._source_reading_time_s())
+        work = [b.source.measure] + ([b.load.measure_voltage] if load_voltage else [])
+        readings, results = self._overlapped(n, *work)
+        source = results[0]
+        self.ctx.bound.point(settle_s, need, self.aperture_s)
         output = float(np.mean(readings))
         input_a, instruments = self._input_current(expected_a, output, source)
         if math.isfinite(output) and math.isfinite(source.current_a):
             error_budget = budget(
                 *instruments,
+                self.zero_drift("DMM zero drift (autozero off)", 1.0),
                 self.pooled("output noise", "output current", readings),
                 self.settling_residual(self.ctx.settings.settle_band_a, n),
             )
+            self._remember_u_other(self._range, error_budget)
         else:
             error_budget = budget()
         return TransferReading(
-            input_a, source.voltage_v, output, readings, error_budget, source.current_a
+            input_a,
+            source.voltage_v,
+            output,
+            readings,
+            error_budget,
+            source.current_a,
+            load_v=float(results[1]) if load_voltage else None,
+            source=source,
         )
 
     def _input_current(
@@ -393,14 +529,17 @@ class DirectMeasurer(Measurer):
             b.source.set_current(level)
             self._dmm_range(level)
             self._set_trigger_delay(settle_s)
-            dmm = b.dmm.read_many(readings)
-            sources = [b.source.measure() for _ in range(readings)]
-            self._account(
-                settle_s + readings * (b.dmm.reading_time_s() + self._source_reading_time_s())
-            )
+            dmm, sources = self._overlapped(
+                readings, *([b.source.measure] * readings)
+            )  # both instruments integrate at once
+            # physics: one integration of both at once per level after the source settled
+            # (every reading while the two noise classes build their pooled estimates)
+            dmm_key = ("bypass DMM", self.ctx.settings.nplc, self._range)
+            readback_key = self._readback_key(sources[0].current_accuracy.range)
+            young = self.young(dmm_key, readback_key)
+            self.ctx.bound.point(settle_s, readings if young else 1, self.aperture_s)
             src = np.array([s.current_a for s in sources])
             source_range = sources[0].current_accuracy.range
-            dmm_key = ("bypass DMM", self.ctx.settings.nplc, self._range)
             self.noise.add(dmm_key, dmm)
             self.noise.add(self._readback_key(source_range), src)
             raw.append(
@@ -441,13 +580,14 @@ class DirectMeasurer(Measurer):
         b = self.bench
         self._dmm_range(expected_a)
         self._set_trigger_delay(settle_s)
-        readings = b.dmm.read_many(self.ctx.settings.repeats)
-        self._account(settle_s + len(readings) * b.dmm.reading_time_s())
+        readings = b.dmm.read_many(POOL_READINGS)
+        self.ctx.bound.point(settle_s, 1, self.aperture_s)
         value = float(np.mean(readings))
         return ScalarReading(
             value,
             budget(
                 type_b("DMM output current", b.dmm.accuracy(value), value),
+                self.zero_drift("DMM zero drift (autozero off)", 1.0),
                 self.pooled("output noise", "output current", readings),
             ),
             readings,
@@ -458,14 +598,14 @@ class DirectMeasurer(Measurer):
         b = self.bench
         # the supply has no instrument-side delay: the wait is a DMM reading interval [E]
         value = b.supply.measure_current()
-        self._account(settle_s + 0.02)
+        self.ctx.bound.point(settle_s, 1, self.aperture_s)
         u = type_b("supply current read-back", b.supply.current_accuracy(value), value)
         return ScalarReading(value, budget(u), np.array([value]))
 
     @checked
     def load_voltage(self, expected_v: float) -> ScalarReading:
         value = self.bench.load.measure_voltage()
-        self._account(0.02)
+        self.ctx.bound.add("integration", self.aperture_s)
         # [E] EL34143A voltage read-back +-(0.05 % + 10 mV): data sheet not retrieved
         # (docs/metrology.md section 4.1)
         half = 0.0005 * abs(value) + 0.010
@@ -489,6 +629,7 @@ class DirectMeasurer(Measurer):
         b.dmm.configure_dc_current(
             range_a=_range_for(b.dmm.current_ranges_a, 0.02), nplc=0.001, autozero=False
         )
+        self._range = None  # the static settings (and their zero) are configured anew after
         b.dmm.configure_capture(
             samples=samples, interval_s=interval_s, trigger=trigger, delay_s=delay_s
         )
@@ -523,6 +664,7 @@ class ShuntScanMeasurer(Measurer):
         self._range, self._channel, self._trigger_delay = None, None, None
 
     def _configure(self, range_v: float) -> None:
+        """A new range is one group: every channel configured, then the DMM zeroed once."""
         if range_v != self._range:
             w = self.wiring
             self.bench.dmm.configure_channels(
@@ -534,34 +676,66 @@ class ShuntScanMeasurer(Measurer):
                 ],
                 range_v=range_v,
                 nplc=self.ctx.settings.nplc,
+                autozero=self._autozero(),
             )
             self._range, self._channel, self._trigger_delay = range_v, None, None
+            self._zero_once()
 
-    def _read(self, channel: int, settle_s: float) -> np.ndarray:
-        b = self.bench
+    def _select(self, channel: int) -> None:
         if channel != self._channel:
-            b.dmm.select_channel(channel)
+            self.bench.dmm.select_channel(channel)
             self._channel = channel
+
+    def _read(self, channel: int, settle_s: float, count: int = POOL_READINGS) -> np.ndarray:
+        """``count`` readings of ``channel`` after ``settle_s`` (the bound is the caller's)."""
+        self._select(channel)
         self._set_trigger_delay(settle_s)
-        readings = b.dmm.read_many(self.ctx.settings.repeats)
-        self._account(settle_s + len(readings) * b.dmm.reading_time_s())
-        return readings
+        return self.bench.dmm.read_many(count)
+
+    def peek_output(self, expected_a: float) -> float:
+        """One output reading in amperes, nothing pooled or judged (start-up detection)."""
+        w = self.wiring
+        self._configure(
+            self._range_for_current(expected_a, max(w.input_shunt_ohm, w.output_shunt_ohm))
+        )
+        volts = self._read(w.output_shunt_channel, 0.0, 1)
+        return float(volts[0]) / (self.ratio.ratio * w.input_shunt_ohm)
 
     def _range_for_current(self, current_a: float, shunt_ohm: float) -> float:
         return _range_for(self.bench.dmm.voltage_ranges_v, current_a * shunt_ohm)
 
     # ------------------------------------------------------------------ measurements
     @checked
-    def transfer(self, expected_a: float, settle_s: float) -> TransferReading:
-        w = self.wiring
+    def transfer(
+        self,
+        expected_a: float,
+        settle_s: float,
+        *,
+        target_u: float | None = None,
+        load_voltage: bool = False,
+    ) -> TransferReading:
+        """Output shunt, then input shunt on the one DMM; the source's read-back (and the
+        load's voltage) taken while the DMM integrates the output (docs/metrology.md 8)."""
+        w, b = self.wiring, self.bench
         r_in = w.input_shunt_ohm
         self._configure(
             self._range_for_current(expected_a, max(w.input_shunt_ohm, w.output_shunt_ohm))
         )
-        v_out = self._read(w.output_shunt_channel, settle_s)
-        v_in = self._read(w.input_shunt_channel, 0.0)
-        source = self.bench.source.measure()
-        self._account(self._source_reading_time_s())
+        n, need = self.repeats_for(
+            (
+                (self._noise_key("output shunt"), 1.0),
+                (self._noise_key("input shunt"), 1.0 / r_in),
+            ),
+            target_u,
+            self._u_other.get(self._range, 0.0),
+        )
+        self._select(w.output_shunt_channel)
+        self._set_trigger_delay(settle_s)
+        work = [b.source.measure] + ([b.load.measure_voltage] if load_voltage else [])
+        v_out, results = self._overlapped(n, *work)
+        source = results[0]
+        v_in = self._read(w.input_shunt_channel, 0.0, n)
+        self.ctx.bound.point(settle_s, need, self.aperture_s, meters=2)
         i_in = float(np.mean(v_in)) / r_in
         out_readings = v_out / (self.ratio.ratio * r_in)
         i_out = float(np.mean(out_readings))
@@ -592,9 +766,25 @@ class ShuntScanMeasurer(Measurer):
                 "B rectangular",
                 f"{w.shunt_tolerance:g} x |e|, negligible",
             ),
+            # one zero for both channels: it enters e = V_out / (rho R) - V_in / R only
+            # through (1 / rho - 1)
+            self.zero_drift(
+                "DMM zero drift (autozero off)",
+                (1.0 / self.ratio.ratio - 1.0) / r_in,
+                ": common to both shunts, enters through 1/rho - 1",
+            ),
         ]
+        point_budget = budget(*components)
+        self._remember_u_other(self._range, point_budget)
         return TransferReading(
-            i_in, source.voltage_v, i_out, out_readings, budget(*components), source.current_a
+            i_in,
+            source.voltage_v,
+            i_out,
+            out_readings,
+            point_budget,
+            source.current_a,
+            load_v=float(results[1]) if load_voltage else None,
+            source=source,
         )
 
     @checked
@@ -602,6 +792,7 @@ class ShuntScanMeasurer(Measurer):
         w = self.wiring
         self._configure(self._range_for_current(expected_a, w.output_shunt_ohm))
         volts = self._read(w.output_shunt_channel, settle_s)
+        self.ctx.bound.point(settle_s, 1, self.aperture_s)
         readings = volts / (self.ratio.ratio * w.input_shunt_ohm)
         value = float(np.mean(readings))
         accuracy = self.bench.dmm.accuracy(float(np.mean(volts)))
@@ -620,6 +811,7 @@ class ShuntScanMeasurer(Measurer):
                     "B rectangular",
                     f"shunt tolerance {w.shunt_tolerance:g}",
                 ),
+                self.zero_drift("DMM zero drift (autozero off)", 1.0 / w.output_shunt_ohm),
                 self.pooled("output noise", "output shunt", readings),
             ),
             readings,
@@ -631,6 +823,7 @@ class ShuntScanMeasurer(Measurer):
         expected = 0.03
         self._configure(self._range_for_current(expected, w.supply_shunt_ohm))
         readings = self._read(w.supply_shunt_channel, settle_s) / w.supply_shunt_ohm
+        self.ctx.bound.point(settle_s, 1, self.aperture_s)
         value = float(np.mean(readings))
         accuracy = self.bench.dmm.accuracy(value * w.supply_shunt_ohm)
         return ScalarReading(
@@ -648,6 +841,7 @@ class ShuntScanMeasurer(Measurer):
                     "B rectangular",
                     f"shunt tolerance {w.shunt_tolerance:g}",
                 ),
+                self.zero_drift("DMM zero drift (autozero off)", 1.0 / w.supply_shunt_ohm),
                 self.pooled("supply current noise", "supply shunt", readings),
             ),
             readings,
@@ -657,11 +851,13 @@ class ShuntScanMeasurer(Measurer):
     def load_voltage(self, expected_v: float) -> ScalarReading:
         self._configure(_range_for(self.bench.dmm.voltage_ranges_v, expected_v))
         readings = self._read(self.wiring.load_channel, 0.0)
+        self.ctx.bound.add("integration", self.aperture_s)
         value = float(np.mean(readings))
         return ScalarReading(
             value,
             budget(
                 type_b("DMM load voltage", self.bench.dmm.accuracy(value), value),
+                self.zero_drift("DMM zero drift (autozero off)", 1.0),
                 self.pooled("load voltage noise", "load voltage", readings),
             ),
             readings,
@@ -701,47 +897,66 @@ class ShuntScanMeasurer(Measurer):
     # ------------------------------------------------------------------ ratio calibration
     @checked
     def calibrate_ratio(
-        self, levels_a: tuple[float, ...] = (0.020, 0.004), pairs: int = 5
+        self, levels_a: tuple[float, ...] = (0.020, 0.004), readings: int = POOL_READINGS
     ) -> list[tuple[float, float, float]]:
-        """In-situ shunt ratio (docs/metrology.md 4.2): module bypassed, A-B-B-A readings.
+        """In-situ shunt ratio (docs/metrology.md 4.2): module bypassed, A-B-B-A per level.
 
+        One A-B-B-A sequence of ``readings`` readings each per level cancels a linear drift;
+        the ratio's type A comes from the run's pooled noise of both shunts (GUM 4.2.4) rather
+        than from the scatter of a few A-B-B-A pairs:
+        ``u(rho)/rho = sqrt(s_in^2 / (2 n V_in^2) + s_out^2 / (2 n V_out^2))`` for 2n readings
+        of each shunt, with the pooled degrees of freedom (Welch-Satterthwaite over both).
         Returns (level, ratio, u) per level; the first level's ratio is used. The caller
         switches the bypass relay and the source.
         """
         w, b = self.wiring, self.bench
         results = []
+        settle_s = 0.005  # [E] the source settles within its source delay
         for level in levels_a:
             b.source.set_current(level)
             self._configure(
                 self._range_for_current(level, max(w.input_shunt_ohm, w.output_shunt_ohm))
             )
-            ratios = []
             input_key = self._noise_key("input shunt")
-            for k in range(pairs):
-                settle = 0.005 if k == 0 else 0.0
-                readings = self._read(w.input_shunt_channel, settle)
-                self.noise.add(input_key, readings)  # the source's current: the input's noise
-                a1 = float(np.mean(readings))
-                b1 = float(np.mean(self._read(w.output_shunt_channel, 0.0)))
-                b2 = float(np.mean(self._read(w.output_shunt_channel, 0.0)))
-                readings = self._read(w.input_shunt_channel, 0.0)
-                self.noise.add(input_key, readings)
-                a2 = float(np.mean(readings))
-                ratios.append((b1 + b2) / (a1 + a2) * (w.input_shunt_ohm / w.output_shunt_ohm))
-            ratio = float(np.mean(ratios))
-            u = float(np.std(ratios, ddof=1) / math.sqrt(len(ratios))) if len(ratios) > 1 else 0.0
-            results.append((level, ratio, u))
-        level, ratio, u = results[0]
-        # the spread between levels (voltage coefficient, self-heating) enters as a type B term
-        spread = max(abs(r - ratio) for _, r, _ in results) if len(results) > 1 else 0.0
+            output_key = self._noise_key("bypass output shunt")
+            a1 = self._read(w.input_shunt_channel, settle_s, readings)
+            b1 = self._read(w.output_shunt_channel, 0.0, readings)
+            b2 = self._read(w.output_shunt_channel, 0.0, readings)
+            a2 = self._read(w.input_shunt_channel, 0.0, readings)
+            # physics: the source settles, then one integration of each shunt, twice (A-B-B-A);
+            # every reading while the shunts' noise classes build their pooled estimates
+            young = self.young(input_key, output_key)
+            self.ctx.bound.point(settle_s, 2 * readings if young else 2, self.aperture_s, meters=2)
+            for group in (a1, a2):
+                self.noise.add(input_key, group)
+            for group in (b1, b2):
+                self.noise.add(output_key, group)
+            v_in = float(np.mean(np.concatenate([a1, a2])))
+            v_out = float(np.mean(np.concatenate([b1, b2])))
+            ratio = v_out / v_in * (w.input_shunt_ohm / w.output_shunt_ohm)
+            results.append((level, ratio, v_in, v_out, input_key, output_key))
+        level, ratio, v_in, v_out, input_key, output_key = results[0]
+        n = 2 * readings
         parts = [
-            Component("ABBA pairs", u, "A", dof=float(pairs - 1)),
+            self.noise.component("ABBA input shunt", input_key, n, ratio / v_in),
+            self.noise.component("ABBA output shunt", output_key, n, ratio / v_out),
+        ]
+        # the spread between levels (voltage coefficient, self-heating) enters as a type B term
+        spread = max(abs(r[1] - ratio) for r in results) if len(results) > 1 else 0.0
+        parts += [
             Component("level spread", spread / math.sqrt(3.0), "B rectangular"),
             Component("floor", 1e-6, "B"),
         ]
         ratio_budget = budget(*parts)
         self.ratio = ShuntRatio(ratio, ratio_budget.u, True, ratio_budget.dof)
-        return results
+        out = []
+        for lvl, r, vi, vo, in_key, out_key in results:
+            u = math.hypot(
+                self.noise.component("", in_key, n, r / vi).u,
+                self.noise.component("", out_key, n, r / vo).u,
+            )
+            out.append((lvl, r, u))
+        return out
 
 
 def measurer_for(ctx: RunContext) -> Measurer:

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from drivers import capabilities as cap
 from drivers.capabilities import Need, Requirement
+from procedures.lower_bound import LowerBound
 from procedures.model import ModuleModel, ModuleParameters
 from procedures.profile import Profile
 from procedures.record import Recorder, StepRecord, utc_now
@@ -79,10 +80,27 @@ class RunContext:
     settings: PlanSettings = field(default_factory=PlanSettings)
     progress: ProgressFn = lambda step, done, total, text: None
     ambient_c: float | None = None
-    lower_bound_s: float = 0.0  # physical minimum time of what was measured so far
+    #: the physical needs of what was measured so far (procedures.lower_bound)
+    bound: LowerBound = field(default_factory=LowerBound)
     #: the unit's own dynamics once the step response has measured them (settling waits)
     fitted_dynamics: ModuleModel | None = None
     _measurer: Any = None
+    _ops: Any = None
+
+    @property
+    def lower_bound_s(self) -> float:
+        """Physical minimum time of what was measured so far (docs/metrology.md 8)."""
+        return self.bound.total_s
+
+    @property
+    def ops(self) -> Any:
+        """The run's one ``BenchOps``: the module stays powered from step to step (one
+        start-up per run), and the levels it remembers save redundant commands."""
+        if self._ops is None:
+            from procedures.operations import BenchOps
+
+            self._ops = BenchOps(self)
+        return self._ops
 
     @property
     def dynamics(self) -> ModuleModel:
@@ -159,20 +177,28 @@ def run_plan(steps: list[Step], ctx: RunContext) -> None:
         else:
             record.steps.append(fresh)
     ctx.recorder.save()
-    for step in steps:
-        status = record.step(step.name)
-        status.status, status.started_at = "running", utc_now()
-        ctx.recorder.save()
-        try:
-            step.run(ctx)
-            status.status = "completed"
-        except PlanStopped as exc:
-            status.status, status.message = "failed", str(exc)
-            raise
-        except BaseException as exc:
-            status.status = "aborted"
-            status.message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise
-        finally:
-            status.ended_at = utc_now()
+    try:
+        for step in steps:
+            status = record.step(step.name)
+            status.status, status.started_at = "running", utc_now()
+            ctx.bound.step = step.name
             ctx.recorder.save()
+            try:
+                step.run(ctx)
+                status.status = "completed"
+            except PlanStopped as exc:
+                status.status, status.message = "failed", str(exc)
+                raise
+            except BaseException as exc:
+                status.status = "aborted"
+                status.message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                raise
+            finally:
+                status.ended_at = utc_now()
+                ctx.recorder.save()
+    except PlanStopped:
+        if ctx._ops is not None:
+            ctx._ops.power_down()  # a gate stopped the plan: switch off in the safe order
+        raise
+    if ctx._ops is not None:
+        ctx._ops.power_down()  # the reverse order; the runner then verifies the safe state

@@ -90,6 +90,17 @@ class Characteristic(BaseModel):
     datasheet: str
     conditions: str = ""
     note: str = ""
+    #: the plan's uncertainty target as a test uncertainty ratio: U <= half the tolerance
+    #: interval / tur_min (docs/metrology.md section 8); None = no target, the plan's defaults
+    tur_min: float | None = Field(default=None, gt=1.0)
+
+    @property
+    def expanded_uncertainty_target(self) -> float | None:
+        """The largest U the plan aims for: half the tolerance interval over ``tur_min``
+        (TUR as ILAC-G8:09/2019 and docs/metrology.md 3.2 define it), None without a target."""
+        if self.tur_min is None or self.lower is None or self.upper is None:
+            return None
+        return (self.upper - self.lower) / 2.0 / self.tur_min
 
     @model_validator(mode="after")
     def _limits(self) -> Characteristic:

@@ -62,7 +62,7 @@ LAB_RATE_C_PER_H = 1.0
 #: largest change of the instruments' temperature between the calibration and a point
 STABILITY_DELTA_C = LAB_RATE_C_PER_H * MAX_AGE_S / 3600.0
 #: readings of each instrument per calibration level
-READINGS_PER_LEVEL = 4
+READINGS_PER_LEVEL = 2
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,6 @@ from collections.abc import Sequence
 
 from procedures import linearity
 from procedures.linearity import Derived, TraversePoint
-from procedures.operations import BenchOps
 from procedures.plan import POWERED_POINT, RunContext, Step
 from procedures.steps.common import record_transfer, record_value
 
@@ -73,7 +72,7 @@ class AccuracyTraverse(Step):
         supply_v = self.supply_v or ctx.profile.module.nominal_supply_v
         load_ohm = self.load_ohm or ctx.settings.nominal_load_ohm
         points = traverse(self.points_a)
-        ops = BenchOps(ctx)
+        ops = ctx.ops
         ops.power_up(supply_v, load_ohm)
         judged: list[TraversePoint] = []
         for index, (direction, level) in enumerate(points, start=1):
@@ -95,7 +94,7 @@ class AccuracyTraverse(Step):
                 len(points),
                 f"{direction} {level * 1e3:5.1f} mA: error {point.error_a * 1e6:+6.2f} uA",
             )
-        ops.power_down()
+        ops.end_step()
         if self.derive and len({p.set_a for p in judged}) >= 3:
             self._derived(ctx, judged, supply_v, load_ohm)
 

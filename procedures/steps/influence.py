@@ -9,6 +9,7 @@ the actual loop resistance is computed from the measured load voltage and output
 
 from __future__ import annotations
 
+from procedures.measurement import TransferReading
 from procedures.operations import BenchOps
 from procedures.plan import POWERED_POINT, RunContext, Step
 from procedures.steps.common import record_transfer, record_value
@@ -28,14 +29,15 @@ class SupplyEffect(Step):
         nominal = ctx.profile.module.nominal_supply_v
         load_ohm = ctx.settings.nominal_load_ohm
         supplies = (ratings.supply_min_v, nominal, ratings.supply_max_v)
-        ops = BenchOps(ctx)
+        ops = ctx.ops
         ops.power_up(nominal, load_ohm)
         errors: dict[tuple[float, float], tuple[float, float]] = {}
         done, total = 0, len(supplies) * len(INPUTS_A)
-        for supply_v in supplies:
-            ops.set_supply(supply_v)
-            for level in INPUTS_A:
-                point = ops.measure_point(level)
+        # level outermost: one DMM range (one zero) per level, the supply steps are cheap
+        for level in INPUTS_A:
+            for supply_v in supplies:
+                ops.set_supply(supply_v)
+                point = ops.measure_point(level, characteristic="supply_effect")
                 record_transfer(
                     ctx,
                     self.name,
@@ -47,7 +49,7 @@ class SupplyEffect(Step):
                 errors[(supply_v, level)] = (point.error_a, point.budget.u)
                 done += 1
                 ctx.progress(self.name, done, total, f"{supply_v:4.1f} V {level * 1e3:4.1f} mA")
-        ops.power_down()
+        ops.end_step()
         for supply_v in (ratings.supply_min_v, ratings.supply_max_v):
             for level in INPUTS_A:
                 shift = errors[(supply_v, level)][0] - errors[(nominal, level)][0]
@@ -73,20 +75,24 @@ class LoadEffect(Step):
         ratings = ctx.profile.ratings
         nominal_v = ctx.profile.module.nominal_supply_v
         reference_ohm = ctx.settings.nominal_load_ohm
-        ops = BenchOps(ctx)
+        ops = ctx.ops
         lowest = ctx.measurer.series_output_ohm + 0.05
         loads = (lowest, reference_ohm, ratings.load_max_ohm)
         supplies = (nominal_v, ratings.supply_min_v)
         ops.power_up(nominal_v, reference_ohm)
         errors: dict[tuple[float, float, float], tuple[float, float]] = {}
         done, total = 0, len(supplies) * len(loads) * len(INPUTS_A)
-        for supply_v in supplies:
-            ops.set_supply(supply_v)
-            for load in loads:
-                ops.set_load(load)
-                for level in INPUTS_A:
-                    point = ops.measure_point(level)
-                    actual = self._actual_loop_ohm(ctx, point.output_a, load)
+        # level outermost: one DMM range (one zero) per level; the load's own voltage
+        # read-back runs while the DMM integrates (docs/metrology.md section 8)
+        for level in INPUTS_A:
+            for supply_v in supplies:
+                ops.set_supply(supply_v)
+                for load in loads:
+                    ops.set_load(load)
+                    point = ops.measure_point(
+                        level, load_voltage=True, characteristic="load_effect"
+                    )
+                    actual = self._actual_loop_ohm(ctx, point, load)
                     record_transfer(
                         ctx,
                         self.name,
@@ -127,13 +133,18 @@ class LoadEffect(Step):
             )
         ops.set_supply(nominal_v)
         self._compliance(ctx, ops, ratings.load_max_ohm, reference_ohm)
-        ops.power_down()
+        ops.end_step()
 
-    def _actual_loop_ohm(self, ctx: RunContext, output_a: float, load: float) -> float:
-        """Loop resistance from the measured load voltage, not from the e-load setpoint."""
+    def _actual_loop_ohm(self, ctx: RunContext, point: TransferReading, load: float) -> float:
+        """Loop resistance from the load's measured voltage (read during the point), not from
+        the e-load setpoint."""
+        output_a = point.output_a
         if abs(output_a) < 1e-4:
             return float("nan")
-        voltage = ctx.measurer.load_voltage(abs(output_a) * load).value
+        if point.load_v is None:
+            voltage = ctx.measurer.load_voltage(abs(output_a) * load).value
+        else:
+            voltage = point.load_v
         return voltage / output_a + ctx.measurer.series_output_ohm
 
     def _compliance(

@@ -19,7 +19,6 @@ from __future__ import annotations
 import math
 
 from procedures.measurement import TransferReading
-from procedures.operations import BenchOps
 from procedures.plan import POWERED_POINT, RunContext, Step
 from procedures.steps.common import record_value
 from procedures.uncertainty import Component, budget, type_b
@@ -62,12 +61,12 @@ class InputResistance(Step):
     def run(self, ctx: RunContext) -> None:
         supply_v = ctx.profile.module.nominal_supply_v
         load_ohm = ctx.settings.nominal_load_ohm
-        ops = BenchOps(ctx)
+        ops = ctx.ops
         ops.power_up(supply_v, load_ohm)
         point = ops.measure_point(LEVEL_A)
         current_parts = input_current_components(ctx, point)
-        source = ctx.bench.source.measure()  # 4-wire voltage and current at the same instant
-        ctx.lower_bound_s += ctx.settings.nplc / ctx.settings.line_frequency_hz
+        # the source's 4-wire voltage and current, read while the DMM integrated the point
+        source = point.source
         voltage, current = source.voltage_v, point.input_a
         if ctx.settings.topology != "shunt-scan":
             current_parts = [
@@ -105,4 +104,4 @@ class InputResistance(Step):
             extra={"input_v": voltage, "input_a": current},
         )
         ctx.progress(self.name, 1, 1, f"{resistance:.2f} ohm")
-        ops.power_down()
+        ops.end_step()

@@ -7,7 +7,6 @@ re-checked (no damage). Open input: the output with the source switched off.
 
 from __future__ import annotations
 
-from procedures.operations import BenchOps
 from procedures.plan import POWERED_POINT, RunContext, Step
 from procedures.steps.common import record_transfer, record_value
 
@@ -24,7 +23,7 @@ class OverRange(Step):
     def run(self, ctx: RunContext) -> None:
         supply_v = ctx.profile.module.nominal_supply_v
         load_ohm = ctx.settings.nominal_load_ohm
-        ops = BenchOps(ctx)
+        ops = ctx.ops
         ops.power_up(supply_v, load_ohm)
         ops.measure_point(20e-3)  # approach the over-range points from below
         outputs = []
@@ -74,7 +73,7 @@ class OverRange(Step):
             20e-3,
         )
         ctx.progress(self.name, len(OVER_RANGE_A) + 1, len(OVER_RANGE_A) + 1, "20 mA re-check")
-        ops.power_down()
+        ops.end_step()
 
 
 class OpenInput(Step):
@@ -86,9 +85,9 @@ class OpenInput(Step):
     def run(self, ctx: RunContext) -> None:
         supply_v = ctx.profile.module.nominal_supply_v
         load_ohm = ctx.settings.nominal_load_ohm
-        ops = BenchOps(ctx)
+        ops = ctx.ops
         ops.power_up(supply_v, load_ohm, source_on=False)
-        reading = ctx.measurer.output_current(1e-3, ops.pending_wait_s)
+        reading = ctx.measurer.output_current(1e-3, ops.pending_wait_s + ops.startup_wait_s())
         ops.pending_wait_s = 0.0
         record_value(
             ctx,
@@ -100,4 +99,4 @@ class OpenInput(Step):
             predicted=0.0,
         )
         ctx.progress(self.name, 1, 1, f"{reading.value * 1e6:.2f} uA")
-        ops.power_down()
+        ops.end_step()

@@ -14,7 +14,6 @@ from collections.abc import Sequence
 
 from drivers import capabilities as cap
 from drivers.capabilities import Need, Requirement
-from procedures.operations import BenchOps
 from procedures.plan import POWERED_POINT, PlanSettings, RunContext, Step
 from procedures.steps.accuracy import POINTS_A
 from procedures.steps.influence import INPUTS_A
@@ -42,7 +41,7 @@ class ReadbackCalibration(Step):
         if calibrate is None:  # only the direct topology reads the input on the source
             return
         line = ctx.settings.wiring.bypass_line
-        ops = BenchOps(ctx)
+        ops = ctx.ops
         ops.power_up(ctx.profile.module.nominal_supply_v, ctx.settings.nominal_load_ohm)
         ctx.bench.source.set_digital_output(line, True)
         try:
@@ -66,4 +65,4 @@ class ReadbackCalibration(Step):
         )
         ctx.progress(self.name, 1, 1, f"{len(corrections)} levels")
         ops.level_a = 0.0
-        ops.power_down()
+        ops.end_step()

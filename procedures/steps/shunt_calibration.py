@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from drivers import capabilities as cap
 from drivers.capabilities import Need, Requirement
-from procedures.operations import BenchOps
 from procedures.plan import POWERED_POINT, PlanSettings, RunContext, Step
 
 
@@ -27,7 +26,7 @@ class ShuntCalibration(Step):
     def run(self, ctx: RunContext) -> None:
         measurer = ctx.measurer
         line = ctx.settings.wiring.bypass_line
-        ops = BenchOps(ctx)
+        ops = ctx.ops
         ops.power_up(ctx.profile.module.nominal_supply_v, ctx.settings.nominal_load_ohm)
         ctx.bench.source.set_digital_output(line, True)
         try:
@@ -46,4 +45,4 @@ class ShuntCalibration(Step):
         )
         ctx.progress(self.name, 1, 1, f"rho = {ratio.ratio:.6f}")
         ops.level_a = 0.0
-        ops.power_down()
+        ops.end_step()

@@ -30,7 +30,6 @@ from drivers import capabilities as cap
 from drivers.capabilities import AnyOf, Need
 from procedures.measurement import StepCapture
 from procedures.model import ModuleModel
-from procedures.operations import BenchOps
 from procedures.plan import POWERED_POINT, RunContext, Step
 from procedures.step_analysis import analyse_step, fit_step, predicted_step, rms_residual
 from procedures.steps.common import record_value
@@ -81,7 +80,7 @@ class StepResponse(Step):
         supply_v = ctx.profile.module.nominal_supply_v
         load_ohm = ctx.settings.nominal_load_ohm
         band = ctx.profile["transmission_error"].upper or 20e-6
-        ops = BenchOps(ctx)
+        ops = ctx.ops
         ops.power_up(supply_v, load_ohm)
         ctx.bench.source.configure_trigger_output(ctx.settings.wiring.trigger_line)
         samples = round(RECORD_S / SAMPLE_INTERVAL_S)
@@ -156,7 +155,7 @@ class StepResponse(Step):
                 f"f_c {fit.limit_frequency_hz:.1f} Hz",
             )
         ctx.fitted_dynamics = slowest
-        ops.power_down()
+        ops.end_step()
 
     @staticmethod
     def digitises(ctx: RunContext) -> bool:

@@ -7,7 +7,6 @@ bench, the supply's own read-back, whose mA-class uncertainty the budget shows.
 
 from __future__ import annotations
 
-from procedures.operations import BenchOps
 from procedures.plan import POWERED_POINT, RunContext, Step
 from procedures.steps.common import record_value
 
@@ -27,7 +26,7 @@ class SupplyCurrent(Step):
         ratings = ctx.profile.ratings
         nominal = ctx.profile.module.nominal_supply_v
         supplies = (nominal, ratings.supply_min_v, ratings.supply_max_v)
-        ops = BenchOps(ctx)
+        ops = ctx.ops
         ops.power_up(nominal, LOAD_OHM)
         total = len(supplies) * len(INPUTS_A)
         done = 0
@@ -55,4 +54,4 @@ class SupplyCurrent(Step):
                     total,
                     f"{supply_v:4.1f} V, {level * 1e3:4.1f} mA: {reading.value * 1e3:.2f} mA",
                 )
-        ops.power_down()
+        ops.end_step()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 
-from procedures.operations import BenchOps
 from procedures.plan import POWERED_POINT, ModuleNotMeasured, PlanStopped, RunContext, Step
 from procedures.steps.common import record_value
 
@@ -82,7 +81,7 @@ class TerminalCheck(Step):
     def run(self, ctx: RunContext) -> None:
         supply_v = ctx.profile.module.nominal_supply_v
         load_ohm = ctx.settings.nominal_load_ohm
-        ops = BenchOps(ctx)
+        ops = ctx.ops
         ops.power_up(supply_v, load_ohm)
         # this step diagnoses an open input itself: a source in compliance is a finding here
         point = ops.measure_point(TEST_CURRENT_A, compliance_ok=True)
@@ -107,7 +106,7 @@ class TerminalCheck(Step):
             },
         )
         ctx.progress(self.name, 1, 1, "wiring fault" if fault else "ok")
-        ops.power_down()
+        ops.end_step()
         if isinstance(fault, FixtureFault):
             raise ModuleNotMeasured(f"the module was not measured: terminal check: {fault}")
         if fault is not None:
