@@ -357,6 +357,21 @@ class GuardedDmm(_Guard):
     def reading_time_s(self) -> float:
         return self._driver.reading_time_s()
 
+    def autozero_once(self) -> None:
+        self._driver.autozero_once()
+
+    def autozero_off_error(self) -> float:
+        return self._driver.autozero_off_error()
+
+    def autozero_hold_s(self) -> float:
+        return self._driver.autozero_hold_s()
+
+    def start_readings(self, count: int) -> None:
+        self._driver.start_readings(count)
+
+    def fetch_readings(self) -> np.ndarray:
+        return self._driver.fetch_readings()
+
     # Scanner
     def configure_channels(
         self, channels: list[int], range_v: float, nplc: float, autozero: bool = True

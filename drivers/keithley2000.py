@@ -15,6 +15,12 @@ hardware:
   (1 .. 1024), ``:INIT``, ``:READ?``, ``:FETC?``, ``:ABOR``, ``:INIT:CONT OFF``,
   ``:FORM:ELEM READ``.
 
+Autozero has ON and OFF only (no ONCE found in the manual's SYSTem table [unconfirmed]):
+:meth:`autozero_once` turns it off and sets the integration rate to 0.01 PLC and back, which
+forces a fresh reference and zero measurement [V sister: Model 2700 manual, autozero note
+"to force a rapid update of the internal reference points, set the integration rate to 0.01
+PLC, and then back to the desired rate"; unconfirmed for the 2000 with autozero off].
+
 It cannot digitise: at most 2000 readings/s at 0.01 PLC (data sheet). The step response is
 taken by equivalent-time sampling (:class:`drivers.roles.TriggeredReading`): one reading
 per EXT TRIG (Trigger Link line 2) at a programmed delay.
@@ -85,6 +91,14 @@ DELAY_RESOLUTION_S = 1e-6
 TIMEBASE_REL = 1e-4
 TIMING_SOURCE = "[E] 2000 EXT TRIG latency 2 us, jitter +-0.5 us (Model 2002 spec), 100 ppm"
 FUNCTIONS = {"VOLT": "VOLT:DC", "CURR": "CURR:DC"}
+#: "AUTOZERO OFF ERROR: add +-(2 ppm of range error + 5 uV) for < 10 minutes and +-1 degC
+#: change" [V sister: Model 2015 data sheet, the 2000's DC front end; the 2000 sheet not
+#: retrieved]; DC current: the 5 uV across the range's shunt (10 ohm on 10 mA, 0.1 ohm above,
+#: data sheet) [E] (docs/metrology.md 4.1)
+AUTOZERO_OFF_RANGE = 2e-6
+AUTOZERO_OFF_V = 5e-6
+AUTOZERO_OFF_HOLD_S = 600.0
+CURRENT_SHUNT_OHM = {0.01: 10.0, 0.1: 0.1, 1.0: 0.1, 3.0: 0.1}
 
 
 def _text(value: float) -> str:
@@ -122,6 +136,7 @@ class Keithley2000(ScpiInstrument, Dmm, Scanner, TriggeredReading):
         self._sent: dict[str, str] = {}  # trigger settings the instrument holds
         self._delay_s = 0.0
         self._triggered_delay: float | None = None
+        self._started: int | None = None  # readings start_readings triggered, not fetched
 
     # ------------------------------------------------------------------ set-up
     def initialize(self) -> Identity:
@@ -208,8 +223,7 @@ class Keithley2000(ScpiInstrument, Dmm, Scanner, TriggeredReading):
     def read(self) -> float:
         return float(self.read_many(1)[0])
 
-    def read_many(self, count: int) -> np.ndarray:
-        """``count`` readings back to back after one immediate trigger and the delay."""
+    def _prepare_readings(self, count: int) -> None:
         if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= SAMPLE_MAX:
             raise ValidationError(f"{self.label}: count {count!r} is not 1 ... {SAMPLE_MAX}")
         self._send_trigger(
@@ -218,15 +232,64 @@ class Keithley2000(ScpiInstrument, Dmm, Scanner, TriggeredReading):
             count=":TRIG:COUN 1",
             samples=f":SAMP:COUN {count}",
         )
-        values = self.ask(":READ?", parse_readings)
+
+    def _checked(self, values: list[float], count: int, query: str) -> np.ndarray:
         if len(values) != count:
             raise InstrumentReplyError(
                 self.label,
-                f":READ? returned {len(values)} values, expected {count} "
+                f"{query} returned {len(values)} values, expected {count} "
                 "(truncated or garbled reply?)",
                 "check the cable and the trigger settings",
             )
         return np.asarray(values, dtype=float)
+
+    def read_many(self, count: int) -> np.ndarray:
+        """``count`` readings back to back after one immediate trigger and the delay."""
+        self._prepare_readings(count)
+        self._started = None
+        return self._checked(self.ask(":READ?", parse_readings), count, ":READ?")
+
+    def start_readings(self, count: int) -> None:
+        """``:INIT`` (one-shot initiation, immediate trigger): the readings run while the
+        controller works elsewhere; :meth:`fetch_readings` collects them."""
+        self._prepare_readings(count)
+        self.write(":INIT")
+        self._started = count
+
+    def fetch_readings(self) -> np.ndarray:
+        """``:FETC?`` waits for the readings of the last ``:INIT`` (manual, FETCh?)."""
+        count = self._started
+        if count is None:
+            raise InstrumentError(self.label, "no readings started", "call start_readings")
+        self._started = None
+        return self._checked(self.ask(":FETC?", parse_readings), count, ":FETC?")
+
+    def autozero_once(self) -> None:
+        """Autozero off, then the integration rate to 0.01 PLC and back: one fresh reference
+        and zero measurement, held by the readings that follow (module docstring)."""
+        fn = FUNCTIONS[self._function]
+        detour = NPLC_RANGE[0] if self._nplc != NPLC_RANGE[0] else 0.1
+        for command in (
+            ":SYST:AZER:STAT OFF",
+            f":SENS:{fn}:NPLC {_text(detour)}",
+            f":SENS:{fn}:NPLC {_text(self._nplc)}",
+        ):
+            self.write(command)
+        self._autozero = False
+        self.check_errors("autozero once")
+
+    def autozero_off_error(self) -> float:
+        """+-(2 ppm of range + 5 uV) [V sister]; for current the 5 uV over the shunt [E]."""
+        ranges = CURRENT_RANGES_A if self._function == "CURR" else VOLTAGE_RANGES_V
+        range_value = self._range or ranges[-1]
+        floor = AUTOZERO_OFF_V
+        if self._function == "CURR":
+            floor /= CURRENT_SHUNT_OHM[range_value]
+        return AUTOZERO_OFF_RANGE * range_value + floor
+
+    def autozero_hold_s(self) -> float:
+        """Data sheet: < 10 minutes (and +-1 degC change) [V sister]."""
+        return AUTOZERO_OFF_HOLD_S
 
     def reading_time_s(self) -> float:
         return reading_period_s(self._nplc, self._line_hz, self._autozero)

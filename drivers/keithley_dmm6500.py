@@ -14,7 +14,12 @@ seen in open-source drivers used on a real DMM6500, ``[V sister]`` in the DMM751
   -> ``RUNNING;RUNNING;2`` [V sister];
 * ``:DIG:FUNC "VOLT"``, ``:DIG:VOLT:RANG|SRAT|APER AUTO`` [V sister];
 * ``:TRAC:ACT? "buf"``, ``:TRAC:DATA? <start>, <end>, "buf", READ, REL`` (REL: seconds since
-  the buffer's first reading) [V sister].
+  the buffer's first reading) [V sister];
+* ``:SENS:AZER:ONCE`` "causes the instrument to refresh the reference and zero measurements
+  once" [V sister: 2450/2461 reference manuals, QCoDeS DMM6500 driver ``auto_zero_once``]; it
+  does not change the autozero setting, so readings with ``:SENS:VOLT:AZER OFF[, (@list)]``
+  use the fresh zero (the references are per aperture [V sister]: the once-zero runs at the
+  active channel's NPLC, which :meth:`autozero_once` expects the channels to share).
 
 The trigger delay is a DELAY block before the MEASURE/DIGITIZE block (the TTI family has no
 ``TRIG:DEL``). That digitize samples the closed card channel is an assumption to verify on
@@ -26,7 +31,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -66,6 +71,12 @@ VOLTAGE_SPEC = {
     1000.0: (30e-6, 10e-6),
 }
 RUNNING_STATES = ("RUNNING", "WAITING")
+#: autozero-off additional error within +-1 degC and 10 minutes since the last autozero: the
+#: data sheet's resistance row is +-(0.0005 % of range + 5 mohm) [V]; DC volts taken alike as
+#: +-(0.0005 % of range + 5 uV) [E: the DCV row not retrieved] (docs/metrology.md 4.1)
+AUTOZERO_OFF_RANGE = 5e-6
+AUTOZERO_OFF_V = 5e-6
+AUTOZERO_OFF_HOLD_S = 600.0
 
 
 def _text(value: float) -> str:
@@ -130,6 +141,7 @@ class KeithleyDMM6500(ScpiInstrument, Dmm, Scanner, Digitiser):
         self._delay_s = 0.0
         self._model: tuple[int, float] | _Capture | None = None  # trigger model loaded
         self._times: np.ndarray | None = None
+        self._started: int | None = None  # readings start_readings triggered, not fetched
 
     # ------------------------------------------------------------------ set-up
     def initialize(self) -> Identity:
@@ -257,13 +269,35 @@ class KeithleyDMM6500(ScpiInstrument, Dmm, Scanner, Digitiser):
         """One DC-volt reading (V) after the trigger delay."""
         return float(self.read_many(1)[0])
 
-    def read_many(self, count: int) -> np.ndarray:
-        """``count`` back-to-back readings (V) after one trigger delay."""
+    def _prepare_readings(self, count: int) -> None:
         if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= BUFFER_SIZE:
             raise ValidationError(f"{self.label}: count {count!r} is not 1 ... {BUFFER_SIZE}")
         if self._model != (count, self._delay_s):
             self._load_read_model(count)
+
+    def read_many(self, count: int) -> np.ndarray:
+        """``count`` back-to-back readings (V) after one trigger delay."""
+        self._prepare_readings(count)
+        self._started = None
         values = self.ask(f':INIT;*WAI;:TRAC:DATA? 1, {count}, "{BUFFER}"', parse_readings)
+        return self._checked(values, count)
+
+    def start_readings(self, count: int) -> None:
+        """``:INIT`` the read model and return; :meth:`fetch_readings` collects the readings."""
+        self._prepare_readings(count)
+        self.write(":INIT")
+        self._started = count
+
+    def fetch_readings(self) -> np.ndarray:
+        """``*WAI`` for the trigger model, then ``:TRAC:DATA?`` of the started readings (V)."""
+        count = self._started
+        if count is None:
+            raise InstrumentError(self.label, "no readings started", "call start_readings")
+        self._started = None
+        values = self.ask(f'*WAI;:TRAC:DATA? 1, {count}, "{BUFFER}"', parse_readings)
+        return self._checked(values, count)
+
+    def _checked(self, values: list[float], count: int) -> np.ndarray:
         if len(values) != count:
             raise InstrumentReplyError(
                 self.label,
@@ -277,6 +311,23 @@ class KeithleyDMM6500(ScpiInstrument, Dmm, Scanner, Digitiser):
         """Integration time (s) of one reading, doubled by autozero."""
         config = self._active()
         return config.nplc / self._line_hz * (2.0 if config.autozero else 1.0)
+
+    def autozero_once(self) -> None:
+        """Autozero off on the terminals and all ten channels, then ``:SENS:AZER:ONCE`` (one
+        fresh reference and zero measurement, held by the readings that follow)."""
+        for command in (":SENS:VOLT:AZER OFF", ":SENS:VOLT:AZER OFF, (@1:10)", ":SENS:AZER:ONCE"):
+            self.write(command)
+        self._configs = {key: replace(c, autozero=False) for key, c in self._configs.items()}
+        self.check_errors("autozero once")
+
+    def autozero_off_error(self) -> float:
+        """[E] +-(0.0005 % of range + 5 uV) on the active range (10 V while autoranging)."""
+        range_v = self._active().range_v or 10.0
+        return AUTOZERO_OFF_RANGE * range_v + AUTOZERO_OFF_V
+
+    def autozero_hold_s(self) -> float:
+        """Data sheet: within 10 minutes (and +-1 degC) since the last autozero."""
+        return AUTOZERO_OFF_HOLD_S
 
     def accuracy(self, value: float) -> Accuracy:
         """1-year DCV accuracy for ``value`` (V) on the closed channel's range."""

@@ -79,7 +79,7 @@ class Keysight34461A(Truevolt, TriggeredReading):
         super()._configure(function, range_value, nplc, autozero)
         self._sent = {}  # CONFigure resets the trigger system (IMM, delay AUTO, counts 1)
 
-    def read_many(self, count: int) -> np.ndarray:
+    def _prepare_readings(self, count: int) -> None:
         if count > MEMORY:
             raise ValidationError(
                 f"{self.label}: count {count} exceeds the {MEMORY}-reading memory"
@@ -88,7 +88,7 @@ class Keysight34461A(Truevolt, TriggeredReading):
             for command in ("TRIG:SOUR IMM", "TRIG:COUN 1"):
                 self.write(command)
             self._sent = {}
-        return super().read_many(count)
+        super()._prepare_readings(count)
 
     # ------------------------------------------------------------------ triggered reading
     def configure_triggered_reading(

@@ -4,7 +4,9 @@ Commands from the Truevolt Series Operating and Service Guide (SCPI reference):
 ``CONFigure:CURRent:DC``, ``CONFigure:VOLTage:DC``, ``[SENSe:]<function>:NPLCycles``,
 ``[SENSe:]<function>:ZERO:AUTO``, ``[SENSe:]VOLTage:DC:IMPedance:AUTO``, ``TRIGger:SOURce``,
 ``TRIGger:DELay``, ``TRIGger:SLOPe``, ``TRIGger:COUNt``, ``SAMPle:COUNt``, ``SAMPle:SOURce``,
-``SAMPle:TIMer``, ``INITiate``, ``READ?``, ``FETCh?``, ``ABORt``, ``SYSTem:LFRequency?``.
+``SAMPle:TIMer``, ``INITiate``, ``READ?``, ``FETCh?``, ``ABORt``, ``SYSTem:LFRequency?``;
+``[SENSe:]<function>:ZERO:AUTO ONCE`` takes one zero now and leaves autozero OFF (below 1 PLC
+the zero integrates 1 PLC; guide pp. 197, 223).
 
 Accuracy figures are the [K] values of docs/metrology.md 4.1 (Keysight 34465A data sheet
 5991-1983EN still to be checked); the uncertainty budget cites them as such.
@@ -59,6 +61,16 @@ VOLTAGE_SPEC = {
 }
 
 
+#: autozero-off additional error after one zero, within +-1 degC and < 10 minutes [E]: the
+#: 34401A/34410A/34970A family's data-sheet figure +-(0.0002 % of range + 5 uV) (the Truevolt
+#: data sheet 5991-1983EN not retrieved); DC current: the 5 uV across the range's shunt, the
+#: shunt values [E] as the simulator's (docs/metrology.md 4.1)
+AUTOZERO_OFF_RANGE = 2e-6
+AUTOZERO_OFF_V = 5e-6
+AUTOZERO_OFF_HOLD_S = 600.0
+CURRENT_SHUNT_OHM = {1e-4: 100.0, 1e-3: 100.0, 1e-2: 1.0, 1e-1: 1.0, 1.0: 0.1, 3.0: 0.1}
+
+
 def _text(value: float) -> str:
     return f"{value:.9g}"
 
@@ -98,6 +110,7 @@ class Truevolt(ScpiInstrument, Dmm):
         self._line_hz = 50.0
         self._samples = 1
         self._capture: tuple[int, float, float] | None = None  # samples, interval, delay
+        self._started: int | None = None  # readings start_readings triggered, not fetched
 
     def initialize(self) -> Identity:
         identity = self.verify_identity()
@@ -151,10 +164,15 @@ class Truevolt(ScpiInstrument, Dmm):
         values = self.read_many(1)
         return float(values[0])
 
-    def read_many(self, count: int) -> np.ndarray:
+    def _prepare_readings(self, count: int) -> None:
+        """Sample count for ``count`` readings from one immediate trigger."""
         if count != self._samples:
             self.sample_count = count
             self._samples = count
+
+    def read_many(self, count: int) -> np.ndarray:
+        self._prepare_readings(count)
+        self._started = None
         values = self.ask("READ?", parse_readings)
         if len(values) != count:
             raise InstrumentReplyError(
@@ -165,9 +183,49 @@ class Truevolt(ScpiInstrument, Dmm):
             )
         return np.asarray(values, dtype=float)
 
+    def start_readings(self, count: int) -> None:
+        """``INIT``: the readings run in the instrument; :meth:`fetch_readings` collects them."""
+        self._prepare_readings(count)
+        self.write("INIT")
+        self._started = count
+
+    def fetch_readings(self) -> np.ndarray:
+        """``FETC?`` waits for the readings of the last ``INIT`` (Truevolt guide, FETCh?)."""
+        count = self._started
+        if count is None:
+            raise InstrumentError(self.label, "no readings started", "call start_readings")
+        self._started = None
+        values = self.ask("FETC?", parse_readings)
+        if len(values) != count:
+            raise InstrumentReplyError(
+                self.label,
+                f"FETC? returned {len(values)} values, expected {count} "
+                "(truncated or garbled reply?)",
+                "check the cable and the trigger settings",
+            )
+        return np.asarray(values, dtype=float)
+
     def reading_time_s(self) -> float:
         aperture = self._nplc / self._line_hz
         return aperture * (2.0 if self._autozero else 1.0)
+
+    def autozero_once(self) -> None:
+        """``<function>:ZERO:AUTO ONCE``: one zero now, autozero OFF afterwards; the zero
+        holds until the function, range or integration time changes (guide p. 223)."""
+        self.write(f"{self._function}:ZERO:AUTO ONCE")
+        self._autozero = False
+        self.check_errors("autozero once")
+
+    def autozero_off_error(self) -> float:
+        """[E] +-(0.0002 % of range + 5 uV), the 5 uV divided by the shunt for current."""
+        floor = AUTOZERO_OFF_V
+        if self._function == "CURR":
+            floor /= CURRENT_SHUNT_OHM[self._range]
+        return AUTOZERO_OFF_RANGE * self._range + floor
+
+    def autozero_hold_s(self) -> float:
+        """The data-sheet window: < 10 minutes (and +-1 degC) after the zero [E]."""
+        return AUTOZERO_OFF_HOLD_S
 
     def accuracy(self, value: float) -> Accuracy:
         table = self.CURRENT_SPEC if self._function == "CURR" else self.VOLTAGE_SPEC

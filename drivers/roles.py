@@ -125,7 +125,32 @@ class Dmm(Role):
 
     @abstractmethod
     def reading_time_s(self) -> float:
-        """Time one reading takes with the present integration settings."""
+        """Time one reading takes with the present integration and autozero settings."""
+
+    @abstractmethod
+    def autozero_once(self) -> None:
+        """Measure the zero once now and hold it; readings on the present function/range(s)
+        afterwards run with autozero off (one integration each instead of two)."""
+
+    @abstractmethod
+    def autozero_off_error(self) -> float:
+        """Half-width of the additional zero error the manual specifies for readings with
+        autozero off after one autozero (present function and range, in the reading's unit:
+        V or A), within the manual's validity window (docs/metrology.md 4.1)."""
+
+    @abstractmethod
+    def autozero_hold_s(self) -> float:
+        """How long after autozero_once the manual's autozero-off figure stays valid (s)."""
+
+    @abstractmethod
+    def start_readings(self, count: int) -> None:
+        """Trigger ``count`` back-to-back readings (present trigger delay) and return at once,
+        so another instrument can work while this one integrates."""
+
+    @abstractmethod
+    def fetch_readings(self) -> np.ndarray:
+        """Wait for the readings ``start_readings`` triggered and return them (same checks
+        and units as ``read_many``)."""
 
 
 class Supply(Role):

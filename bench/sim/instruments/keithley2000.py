@@ -71,6 +71,7 @@ from bench.sim.scpi import (
     scpi,
 )
 from bench.sim.status import StatusRegister
+from bench.sim.zero_drift import ZeroDrift
 
 CHANNELS = range(1, 11)
 VOLTAGE_RANGES = (0.1, 1.0, 10.0, 100.0, 1000.0)
@@ -90,6 +91,19 @@ CURRENT_SPEC = {
     3.0: RangeSpec(3.0, 1200e-6, 200e-6 * 3.0),
 }
 SHUNT_OHM = {0.01: 10.0, 0.1: 0.1, 1.0: 0.1, 3.0: 0.1}  # [V] data sheet
+#: autozero-off error "add +-(2 ppm of range + 5 uV) for < 10 minutes and +-1 degC change"
+#: [V sister: Model 2015 data sheet, the 2000's DC front end; the 2000 sheet not retrieved];
+#: DC current: the 5 uV across the range's shunt [E]
+AUTOZERO_OFF_HOLD_S = 600.0
+
+
+def autozero_off_error(volts: bool, range_value: float) -> float:
+    """Half-width of the added zero error with autozero off, in V or A (docs/metrology.md 4.1)."""
+    if volts:
+        return 2e-6 * range_value + 5e-6
+    return 2e-6 * range_value + 5e-6 / SHUNT_OHM[range_value]
+
+
 OVERRANGE = {1000.0: 1.01, 3.0: 1.01}  # [V] 120 % except 1000 V and 3 A
 NPLC_LIMITS = (0.01, 10.0)
 #: readings per second at 60 Hz, autozero off, fixed range, into the buffer [V data sheet]
@@ -200,6 +214,8 @@ class Keithley2000(MeasurementStatus, SimInstrument):
         self.cal = CalibrationErrors(ident.serial)
         self.measurement = StatusRegister()
         self.buffer: list[Reading] = []
+        #: the zero the front end holds while autozero is off [E]
+        self.zero = ZeroDrift(world.seed, ident.serial, hold_s=AUTOZERO_OFF_HOLD_S)
         super().__init__(world, ident)
         world.trigger_listeners.append(self._external_trigger)
 
@@ -248,6 +264,7 @@ class Keithley2000(MeasurementStatus, SimInstrument):
         self.beeper = True
         self.acquisition: Acquisition | None = None
         self.latest: list[Reading] = []
+        self.zero.rezero(self.world.clock.now)
         self._update_burden()
 
     def _update_burden(self) -> None:
@@ -354,7 +371,11 @@ class Keithley2000(MeasurementStatus, SimInstrument):
 
     @scpi("[:SENSe#]:VOLTage[:DC]:NPLCycles", "[:SENSe#]:CURRent[:DC]:NPLCycles")
     def _nplc(self, call: Call) -> str | None:
-        return self.number_setting(
+        """With autozero off a new integration rate takes fresh reference and zero readings
+        at it [V sister: Model 2700 manual, autozero note: "to force a rapid update of the
+        internal reference points, set the integration rate to 0.01 PLC, and then back"]; it
+        takes one integration [E]."""
+        reply = self.number_setting(
             call,
             self._st(call),
             "nplc",
@@ -362,6 +383,10 @@ class Keithley2000(MeasurementStatus, SimInstrument):
             maximum=NPLC_LIMITS[1],
             default=1.0,
         )
+        if not call.query and not self.autozero:
+            self.world.clock.advance(self._st(call).nplc / self.world.line_frequency_hz)
+            self.zero.rezero(self.world.clock.now)
+        return reply
 
     @scpi("[:SENSe#]:VOLTage[:DC]:DIGits", "[:SENSe#]:CURRent[:DC]:DIGits")
     def _digits(self, call: Call) -> str | None:
@@ -422,7 +447,12 @@ class Keithley2000(MeasurementStatus, SimInstrument):
 
     @scpi(":SYSTem:AZERo[:STATe]")
     def _autozero(self, call: Call) -> str | None:
-        return self.bool_setting(call, self, "autozero")
+        """ON/OFF only (no ONCE: -224); OFF keeps the references of the last reading."""
+        was_on = self.autozero
+        reply = self.bool_setting(call, self, "autozero")
+        if was_on and not self.autozero:
+            self.zero.rezero(self.world.clock.now)
+        return reply
 
     # ------------------------------------------------------------------ routing (2000-SCAN)
     def _channels(self, text: str) -> list[int]:
@@ -731,6 +761,9 @@ class Keithley2000(MeasurementStatus, SimInstrument):
                 r_src = {1: "input", 2: "output", 3: "supply"}.get(channels[i])
                 if r_src is not None:
                     loading = r_in / (r_in + world.shunt_ohm[r_src])
+            if not self.autozero:  # the held zero drifts (bench/sim/zero_drift.py)
+                drift = float(self.zero.relative(np.array([starts[i]]))[0])
+                offset = offset + drift * autozero_off_error(volts, float(r))
             value = true[i] * loading * (1.0 + gain) + offset + world.rng.normal(0.0, noise * r)
             if st.reference_on:
                 value -= st.reference

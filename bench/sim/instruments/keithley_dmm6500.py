@@ -65,6 +65,7 @@ from bench.sim.scpi import (
     parse_string,
     scpi,
 )
+from bench.sim.zero_drift import ZeroDrift
 
 CHANNELS = range(1, 11)
 VOLTAGE_RANGES = (0.1, 1.0, 10.0, 100.0, 1000.0)
@@ -97,6 +98,17 @@ CURRENT_RANGES = (10e-6, 100e-6, 1e-3, 10e-3, 100e-3, 1.0, 3.0)
 #: other ranges scaled alike
 CURRENT_SPEC = {r: RangeSpec(r, 60e-6 if r < 1.0 else 500e-6, 9e-6 * r) for r in CURRENT_RANGES}
 UNITS = {"VOLT:DC": "Volt DC", "CURR:DC": "Amp DC"}
+#: autozero-off additional error, within +-1 degC and 10 minutes since the last autozero: the
+#: data sheet gives +-(0.0005 % of range + 5 mohm) for resistance [V]; DC volts taken alike as
+#: +-(0.0005 % of range + 5 uV) and DC current as 0.0005 % of range [E: DCV row not retrieved]
+AUTOZERO_OFF_HOLD_S = 600.0
+
+
+def autozero_off_error(function: str, range_value: float) -> float:
+    """Half-width of the added zero error with autozero off, in V or A (docs/metrology.md 4.1)."""
+    if function == "CURR:DC":
+        return 5e-6 * range_value
+    return 5e-6 * range_value + 5e-6
 
 
 def _range_for(value: float, ranges: tuple[float, ...] = VOLTAGE_RANGES) -> float:
@@ -188,6 +200,8 @@ class Acquisition:
     settings: MeasureSettings | DigitizeSettings
     meter_noise: np.ndarray  # pre-drawn, in volts before scaling (rel * range, or 0 if auto)
     module_noise: np.ndarray | None = None  # correlated module noise (A), digitize only
+    #: held-zero drift at each reading (units of the autozero-off figure), autozero off only
+    zero_drift: np.ndarray | None = None
     done: int = 0
 
     @property
@@ -226,6 +240,8 @@ class KeithleyDMM6500(KeithleyTti):
         self.cal = CalibrationErrors(ident.serial)
         #: the front-panel FRONT/REAR switch (not settable over the bus): the card is on REAR
         self.terminals = "REAR"
+        #: the zero the ADC holds while autozero is off (one for all channels) [E]
+        self.zero = ZeroDrift(world.seed, ident.serial, hold_s=AUTOZERO_OFF_HOLD_S)
         super().__init__(world, ident)
         world.trigger_listeners.append(self._external_trigger)
 
@@ -257,6 +273,7 @@ class KeithleyDMM6500(KeithleyTti):
         self.pending: deque[Acquisition | BufferClear] = deque()
         self.ext_edge = "FALLING"
         self.detected: dict[str, float | None] = {"EXTERNAL": None, "COMMAND": None}
+        self.zero.rezero(self.world.clock.now)
 
     # ------------------------------------------------------------------ helpers
     def _channels(self, text: str) -> list[int]:
@@ -537,14 +554,21 @@ class KeithleyDMM6500(KeithleyTti):
         call.expect((1, 2))
         state = parse_bool(call.param(0))
         for target in self._targets(call):
+            if target.autozero and not state:
+                self.zero.rezero(self.world.clock.now)  # OFF keeps the latest references
             target.autozero = state
         return None
 
     @scpi("[:SENSe#]:AZERo:ONCE!")
     def _autozero_once(self, call: Call) -> None:
+        """Refresh the reference and zero measurements once (one integration with the active
+        settings [V sister: 2450/2461 ``:AZERo:ONCE``]); the autozero settings stay as they
+        are, so readings with autozero off use the fresh zero from now on."""
         call.expect(0)
+        self._idle_required(call)
         settings, _ = self._active_settings()
         self.world.clock.advance(settings.nplc / self.world.line_frequency_hz)
+        self.zero.rezero(self.world.clock.now)
 
     @scpi("[:SENSe#]:VOLTage[:DC]:INPutimpedance")
     def _impedance(self, call: Call) -> str | None:
@@ -668,7 +692,10 @@ class KeithleyDMM6500(KeithleyTti):
         starts = start + step * self._kept(count, buffer)
         noise = self.world.rng.normal(0.0, _noise_rel(settings.nplc), len(starts))
         snapshot = MeasureSettings(**vars(settings))
-        return Acquisition("MEAS", buffer, channel, starts, aperture, step, snapshot, noise)
+        drift = None if settings.autozero else self.zero.relative(starts)
+        return Acquisition(
+            "MEAS", buffer, channel, starts, aperture, step, snapshot, noise, zero_drift=drift
+        )
 
     def _schedule_digitize(self, start: float, count: int, buffer: str) -> Acquisition:
         d = self.digitize
@@ -729,10 +756,13 @@ class KeithleyDMM6500(KeithleyTti):
             ]
         )
         gains, offsets = zip(*(self.cal.errors(function, s) for s in specs), strict=True)
+        offset = np.asarray(offsets)
+        if acq.zero_drift is not None:  # the held zero drifts (bench/sim/zero_drift.py)
+            assert isinstance(st, MeasureSettings)
+            figures = np.array([autozero_off_error(st.function, r) for r in ranges])
+            offset = offset + acq.zero_drift[lo:hi] * figures
         values = (
-            true * loading * (1.0 + np.asarray(gains))
-            + np.asarray(offsets)
-            + acq.meter_noise[lo:hi] * ranges
+            true * loading * (1.0 + np.asarray(gains)) + offset + acq.meter_noise[lo:hi] * ranges
         )
         limits = np.array([OVERRANGE.get(r, 1.2) * r for r in ranges])
         return np.where(np.abs(values) > limits, np.copysign(math.inf, values), values)

@@ -28,6 +28,7 @@ from bench.sim.scpi import (
     parse_string,
     scpi,
 )
+from bench.sim.zero_drift import ZeroDrift
 
 VOLTAGE_RANGES = (0.1, 1.0, 10.0, 100.0, 1000.0)
 CURRENT_RANGES = (1e-4, 1e-3, 1e-2, 1e-1, 1.0, 3.0)
@@ -65,6 +66,19 @@ _RESOLUTION = {
     10.0: 0.1e-6,
     100.0: 0.03e-6,
 }
+#: [E] autozero-off additional error: the 34401A/34410A/34970A family's data-sheet figure
+#: (+-(0.0002 % of range + 5 uV) after a zero, +-1 degC, < 10 minutes), the Truevolt data sheet
+#: 5991-1983EN not retrieved; DC current: the same 5 uV across the [E] shunt of the range
+AUTOZERO_OFF_HOLD_S = 600.0
+
+
+def autozero_off_error(function: str, range_value: float) -> float:
+    """Half-width of the added zero error with autozero off, in V or A (docs/metrology.md 4.1)."""
+    if function == "VOLT":
+        return 2e-6 * range_value + 5e-6
+    return 2e-6 * range_value + 5e-6 / SHUNT_OHM[range_value]
+
+
 MEMORY = 50_000  # [E] reading memory without the MEM option
 AUTO_TRIGGER_DELAY_S = 0.0015  # [E]
 
@@ -153,6 +167,11 @@ class Keysight34465A(KeysightInstrument):
         self.cal = CalibrationErrors(ident.serial)
         self.memory: list[float] = []
         self.acquisition: Acquisition | None = None
+        #: the zero each function holds while its autozero is off (docs/metrology.md 4.1)
+        self.zero = {
+            fn: ZeroDrift(world.seed, ident.serial, fn, hold_s=AUTOZERO_OFF_HOLD_S)
+            for fn in ("VOLT", "CURR")
+        }
         super().__init__(world, ident)
         world.trigger_listeners.append(self._external_trigger)
 
@@ -166,7 +185,14 @@ class Keysight34465A(KeysightInstrument):
         self.state = State34465A()
         self.memory = []
         self.acquisition = None
+        for fn in self.zero:
+            self._rezero(fn)
         self._update_burden()
+
+    def _rezero(self, function: str) -> None:
+        """A new zero for ``function`` (Truevolt guide, ``ZERO:AUTO``: with autozero OFF a new
+        zero is taken at each change of function, range or integration time) [E: no time]."""
+        self.zero[function].rezero(self.world.clock.now)
 
     # ------------------------------------------------------------------ wiring
     def _update_burden(self) -> None:
@@ -199,6 +225,7 @@ class Keysight34465A(KeysightInstrument):
         else:
             settings.nplc = 1.0  # [E] CONFigure's default resolution taken as 1 PLC
         settings.autozero = True
+        self._rezero(function)
         s.function = function
         s.trigger_source, s.trigger_count, s.sample_count = "IMM", 1, 1
         s.trigger_delay_auto, s.trigger_delay_s = True, AUTO_TRIGGER_DELAY_S
@@ -261,6 +288,7 @@ class Keysight34465A(KeysightInstrument):
             default=ranges[2] if voltage else 0.1,
         )
         st.range, st.range_auto = _range_for(value, ranges), False
+        self._rezero("VOLT" if voltage else "CURR")
         if not voltage:
             self._update_burden()
         return None
@@ -289,6 +317,7 @@ class Keysight34465A(KeysightInstrument):
         # the instrument rounds up to the next supported integration time
         st.nplc = min((n for n in self.nplc_values if n >= value - 1e-12), default=100.0)
         st.aperture_enabled = False  # setting the NPLC leaves aperture mode
+        self._rezero("VOLT" if voltage else "CURR")
         return None
 
     @scpi("[SENSe:]VOLTage[:DC]:ZERO:AUTO", "[SENSe:]CURRent[:DC]:ZERO:AUTO")
@@ -298,7 +327,19 @@ class Keysight34465A(KeysightInstrument):
         if call.query:
             return "1" if st.autozero else "0"
         call.expect(1)
-        st.autozero = call.param().strip().upper() != "ONCE" and parse_bool(call.param())
+        function = "VOLT" if voltage else "CURR"
+        if call.param().strip().upper() == "ONCE":
+            # one zero now, then autozero OFF; below 1 PLC the zero integrates 1 PLC
+            # (Truevolt guide, [SENSe:]VOLTage[:DC]:ZERO:AUTO)
+            line_hz = self.world.line_frequency_hz
+            self.world.clock.advance(max(st.integration_s(line_hz), 1.0 / line_hz))
+            st.autozero = False
+            self._rezero(function)
+            return None
+        state = parse_bool(call.param())
+        if st.autozero and not state:
+            self._rezero(function)  # OFF keeps the last zero, taken with the last reading
+        st.autozero = state
         return None
 
     @scpi("[SENSe:]VOLTage[:DC]:IMPedance:AUTO")
@@ -639,6 +680,9 @@ class Keysight34465A(KeysightInstrument):
             spec = self.voltage_spec[st.range if not st.range_auto else 10.0]
             true = np.zeros(len(starts))
         gain, offset = self.cal.errors(s.function, spec)
+        if not st.autozero:  # the held zero drifts (bench/sim/zero_drift.py)
+            figure = autozero_off_error(s.function, spec.full_scale)
+            offset = offset + self.zero[s.function].relative(starts) * figure
         noise = self._resolution(st.nplc) * spec.full_scale
         values = true * (1.0 + gain) + offset + rng.normal(0.0, noise, len(starts))
         return np.where(np.abs(values) > OVERRANGE * spec.full_scale, OVERLOAD, values)
