@@ -581,7 +581,8 @@ class DirectMeasurer(Measurer):
         self._dmm_range(expected_a)
         self._set_trigger_delay(settle_s)
         readings = b.dmm.read_many(POOL_READINGS)
-        self.ctx.bound.point(settle_s, 1, self.aperture_s)
+        young = self.young(self._noise_key("output current"))
+        self.ctx.bound.point(settle_s, len(readings) if young else 1, self.aperture_s)
         value = float(np.mean(readings))
         return ScalarReading(
             value,
@@ -729,12 +730,20 @@ class ShuntScanMeasurer(Measurer):
             target_u,
             self._u_other.get(self._range, 0.0),
         )
-        self._select(w.output_shunt_channel)
+        # the shunt the scanner already has closed first (one relay operation per point): the
+        # settling wait precedes it, the source's (and load's) read-back runs meanwhile
+        first, second = w.output_shunt_channel, w.input_shunt_channel
+        if self._channel == second:
+            first, second = second, first
+        self._select(first)
         self._set_trigger_delay(settle_s)
         work = [b.source.measure] + ([b.load.measure_voltage] if load_voltage else [])
-        v_out, results = self._overlapped(n, *work)
+        v_first, results = self._overlapped(n, *work)
         source = results[0]
-        v_in = self._read(w.input_shunt_channel, 0.0, n)
+        v_second = self._read(second, 0.0, n)
+        v_out, v_in = (
+            (v_first, v_second) if first == w.output_shunt_channel else (v_second, v_first)
+        )
         self.ctx.bound.point(settle_s, need, self.aperture_s, meters=2)
         i_in = float(np.mean(v_in)) / r_in
         out_readings = v_out / (self.ratio.ratio * r_in)
@@ -792,7 +801,8 @@ class ShuntScanMeasurer(Measurer):
         w = self.wiring
         self._configure(self._range_for_current(expected_a, w.output_shunt_ohm))
         volts = self._read(w.output_shunt_channel, settle_s)
-        self.ctx.bound.point(settle_s, 1, self.aperture_s)
+        young = self.young(self._noise_key("output shunt"))
+        self.ctx.bound.point(settle_s, len(volts) if young else 1, self.aperture_s)
         readings = volts / (self.ratio.ratio * w.input_shunt_ohm)
         value = float(np.mean(readings))
         accuracy = self.bench.dmm.accuracy(float(np.mean(volts)))
@@ -823,7 +833,8 @@ class ShuntScanMeasurer(Measurer):
         expected = 0.03
         self._configure(self._range_for_current(expected, w.supply_shunt_ohm))
         readings = self._read(w.supply_shunt_channel, settle_s) / w.supply_shunt_ohm
-        self.ctx.bound.point(settle_s, 1, self.aperture_s)
+        young = self.young(self._noise_key("supply shunt"))
+        self.ctx.bound.point(settle_s, len(readings) if young else 1, self.aperture_s)
         value = float(np.mean(readings))
         accuracy = self.bench.dmm.accuracy(value * w.supply_shunt_ohm)
         return ScalarReading(
@@ -851,7 +862,8 @@ class ShuntScanMeasurer(Measurer):
     def load_voltage(self, expected_v: float) -> ScalarReading:
         self._configure(_range_for(self.bench.dmm.voltage_ranges_v, expected_v))
         readings = self._read(self.wiring.load_channel, 0.0)
-        self.ctx.bound.add("integration", self.aperture_s)
+        young = self.young(self._noise_key("load voltage"))
+        self.ctx.bound.add("integration", (len(readings) if young else 1) * self.aperture_s)
         value = float(np.mean(readings))
         return ScalarReading(
             value,
