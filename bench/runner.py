@@ -728,6 +728,12 @@ class Runner:
         else:
             record.bench_time_s = (datetime.now(UTC) - self._wall_start).total_seconds()
         record.lower_bound_s = self.ctx.lower_bound_s if self.ctx is not None else None
+        if self.ctx is not None and self.ctx.bound.needs:
+            bound, bench = self.ctx.lower_bound_s, record.bench_time_s or 0.0
+            record.notes.append(
+                f"{self.ctx.bound.summary()}; {record.bench_clock} bench time {bench:.2f} s "
+                f"= {bench / bound:.2f} x the bound (docs/metrology.md section 8)"
+            )
         record.compute_verdict()
         try:
             recorder.close()

@@ -272,7 +272,13 @@ class KeithleyDMM6500(ScpiInstrument, Dmm, Scanner, Digitiser):
     def _prepare_readings(self, count: int) -> None:
         if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= BUFFER_SIZE:
             raise ValidationError(f"{self.label}: count {count!r} is not 1 ... {BUFFER_SIZE}")
-        if self._model != (count, self._delay_s):
+        model = self._model
+        if isinstance(model, tuple) and model[0] == count and model[1] != self._delay_s:
+            # only the delay changed: redefine block 2 of the loaded model (the Reference
+            # Manual's :TRIGger:BLOCk:DELay:CONStant replaces a block of the same number)
+            self.write(f":TRIG:BLOC:DEL:CONS 2, {_text(self._delay_s)}")
+            self._model = (count, self._delay_s)
+        elif model != (count, self._delay_s):
             self._load_read_model(count)
 
     def read_many(self, count: int) -> np.ndarray:

@@ -54,6 +54,13 @@ POOL_MIN_DOF = 10
 POOL_SEED_READINGS = 8
 #: the plan aims below this share of a point's target U (the pool's s is itself an estimate)
 TARGET_MARGIN = 0.9
+#: autozero stays off on a range only while the DMM's specified autozero-off zero error,
+#: propagated to the transmission error, uses at most this share of the target U (k = 2);
+#: otherwise every reading is zeroed (two integrations), as the target then needs
+ZERO_SHARE = 0.25
+#: the largest input current the plans apply (over-range top 24 mA, never above 30 mA): the
+#: shunt-scan transfer range holds it
+TRANSFER_RANGE_A = 0.025
 #: digitised samples at the initial level just before a step capture (5 ms at 50 kS/s, about
 #: three time constants: the dead time rests on this level, docs/metrology.md section 5.2)
 BASELINE_SAMPLES = 250
@@ -147,6 +154,10 @@ class Measurer(ABC):
         #: root-sum-square of the last transfer point's components other than its noise, per
         #: DMM range: what the next point's readings cannot average away
         self._u_other: dict[float | None, float] = {}
+        #: the present range runs with autozero off after one zero (``_zero_group``)
+        self._zero_held = False
+        #: ranges zeroed at least once this run (the bound's one zero per range)
+        self._zeroed: set[tuple[str, float | None]] = set()
 
     def _noise_key(self, quantity: str) -> tuple[str, float]:
         """A noise class: one quantity read one way (its integration). The DMM's range is not
@@ -221,28 +232,50 @@ class Measurer(ABC):
         other = [c.u for c in point_budget.components if not c.kind.startswith("A pooled")]
         self._u_other[key] = math.sqrt(math.fsum(u * u for u in other))
 
-    def _autozero(self) -> bool:
-        """The ``autozero`` setting for static readings: off where the DMM can zero once per
-        range group (``autozero_once``), on otherwise (docs/metrology.md section 8)."""
-        return not hasattr(self.bench.dmm, "autozero_once")
+    #: sensitivity of the transmission error to the DMM's zero on the transfer's range
+    zero_sensitivity: float = 1.0
 
-    def _zero_once(self) -> None:
-        zero = getattr(self.bench.dmm, "autozero_once", None)
-        if zero is not None:
-            zero()
+    def _zero_group(self) -> None:
+        """A new range group was configured with autozero on: zero once and hold it (one
+        integration per reading instead of two) where the DMM's specified autozero-off error
+        stays within ``ZERO_SHARE`` of the transmission error's target U; else keep autozero
+        on. docs/metrology.md section 8."""
+        dmm = self.bench.dmm
+        zero = getattr(dmm, "autozero_once", None)
+        error = getattr(dmm, "autozero_off_error", None)
+        self._zero_held = False
+        if zero is None or error is None:
+            return
+        target = self.ctx.profile["transmission_error"].expanded_uncertainty_target
+        u_zero = abs(self.zero_sensitivity) * float(error()) / math.sqrt(3.0)
+        if target is not None and 2.0 * u_zero > ZERO_SHARE * target:
+            return
+        zero()
+        self._zero_held = True
+        # physics: every range the run reads on needs its zero measured once (one
+        # integration); zeroing it again when the plan comes back to it is the plan's cost
+        key = (type(self).__name__, self._range)
+        if key not in self._zeroed:
+            self._zeroed.add(key)
+            self.ctx.bound.add("zero", self.aperture_s)
+
+    @property
+    def integration_per_reading_s(self) -> float:
+        """What one reading integrates: the signal, and its own zero with autozero on."""
+        return self.aperture_s * (1.0 if self._zero_held else 2.0)
 
     def zero_drift(self, name: str, sensitivity: float, note: str = "") -> Component:
         """The DMM's additional zero error with autozero off after one zero, within the
-        manual's window (rectangular, GUM 4.3.7; docs/metrology.md section 4.1)."""
+        manual's window (rectangular, GUM 4.3.7; docs/metrology.md section 4.1); nothing with
+        autozero on."""
         error = getattr(self.bench.dmm, "autozero_off_error", None)
-        half = float(error()) if error is not None else 0.0
+        if not self._zero_held or error is None:
+            return Component(name, 0.0, "B rectangular", "autozero on at every reading")
         return Component(
             name,
-            abs(sensitivity) * half / math.sqrt(3.0),
+            abs(sensitivity) * float(error()) / math.sqrt(3.0),
             "B rectangular",
-            ("autozero off after one zero: the DMM's specification" + note)
-            if error is not None
-            else "autozero on at every reading",
+            "autozero off after one zero: the DMM's specification" + note,
         )
 
     def _overlapped(self, count: int, *parallel: Callable[[], Any]) -> tuple[np.ndarray, list]:
@@ -424,10 +457,10 @@ class DirectMeasurer(Measurer):
         wanted = _range_for(self.bench.dmm.current_ranges_a, expected_a)
         if wanted != self._range:
             self.bench.dmm.configure_dc_current(
-                range_a=wanted, nplc=self.ctx.settings.nplc, autozero=self._autozero()
+                range_a=wanted, nplc=self.ctx.settings.nplc, autozero=True
             )
-            self._zero_once()
             self._range, self._trigger_delay = wanted, None
+            self._zero_group()
 
     def peek_output(self, expected_a: float) -> float:
         """One output reading, nothing pooled or judged (the start-up detection)."""
@@ -457,7 +490,7 @@ class DirectMeasurer(Measurer):
         work = [b.source.measure] + ([b.load.measure_voltage] if load_voltage else [])
         readings, results = self._overlapped(n, *work)
         source = results[0]
-        self.ctx.bound.point(settle_s, need, self.aperture_s)
+        self.ctx.bound.point(settle_s, need, self.integration_per_reading_s)
         output = float(np.mean(readings))
         input_a, instruments = self._input_current(expected_a, output, source)
         if math.isfinite(output) and math.isfinite(source.current_a):
@@ -537,7 +570,7 @@ class DirectMeasurer(Measurer):
             dmm_key = ("bypass DMM", self.ctx.settings.nplc, self._range)
             readback_key = self._readback_key(sources[0].current_accuracy.range)
             young = self.young(dmm_key, readback_key)
-            self.ctx.bound.point(settle_s, readings if young else 1, self.aperture_s)
+            self.ctx.bound.point(settle_s, readings if young else 1, self.integration_per_reading_s)
             src = np.array([s.current_a for s in sources])
             source_range = sources[0].current_accuracy.range
             self.noise.add(dmm_key, dmm)
@@ -582,7 +615,9 @@ class DirectMeasurer(Measurer):
         self._set_trigger_delay(settle_s)
         readings = b.dmm.read_many(POOL_READINGS)
         young = self.young(self._noise_key("output current"))
-        self.ctx.bound.point(settle_s, len(readings) if young else 1, self.aperture_s)
+        self.ctx.bound.point(
+            settle_s, len(readings) if young else 1, self.integration_per_reading_s
+        )
         value = float(np.mean(readings))
         return ScalarReading(
             value,
@@ -654,6 +689,9 @@ class ShuntScanMeasurer(Measurer):
         wiring = ctx.settings.wiring
         self.wiring = wiring
         self.series_output_ohm = wiring.output_shunt_ohm
+        # one zero for both shunts: it enters e only through the shunts' mismatch 1/rho - 1
+        # (at most twice their tolerance before the ratio calibration)
+        self.zero_sensitivity = 2.0 * wiring.shunt_tolerance / wiring.input_shunt_ohm
         self.ratio = ShuntRatio(
             1.0, math.sqrt(2.0) * wiring.shunt_tolerance / math.sqrt(3.0), calibrated=False
         )
@@ -677,10 +715,10 @@ class ShuntScanMeasurer(Measurer):
                 ],
                 range_v=range_v,
                 nplc=self.ctx.settings.nplc,
-                autozero=self._autozero(),
+                autozero=True,
             )
             self._range, self._channel, self._trigger_delay = range_v, None, None
-            self._zero_once()
+            self._zero_group()
 
     def _select(self, channel: int) -> None:
         if channel != self._channel:
@@ -696,14 +734,20 @@ class ShuntScanMeasurer(Measurer):
     def peek_output(self, expected_a: float) -> float:
         """One output reading in amperes, nothing pooled or judged (start-up detection)."""
         w = self.wiring
-        self._configure(
-            self._range_for_current(expected_a, max(w.input_shunt_ohm, w.output_shunt_ohm))
-        )
+        self._configure(self._transfer_range())
         volts = self._read(w.output_shunt_channel, 0.0, 1)
         return float(volts[0]) / (self.ratio.ratio * w.input_shunt_ohm)
 
     def _range_for_current(self, current_a: float, shunt_ohm: float) -> float:
         return _range_for(self.bench.dmm.voltage_ranges_v, current_a * shunt_ohm)
+
+    def _transfer_range(self) -> float:
+        """One DMM range for every transfer reading and the ratio calibration: the one the
+        largest input the plan applies needs. The ratio is calibrated on the range it is used
+        on, and the run zeroes that range once; the module's own noise dominates the output
+        readings on it even at 0.2 mA (docs/metrology.md section 8)."""
+        w = self.wiring
+        return self._range_for_current(TRANSFER_RANGE_A, max(w.input_shunt_ohm, w.output_shunt_ohm))
 
     # ------------------------------------------------------------------ measurements
     @checked
@@ -719,9 +763,7 @@ class ShuntScanMeasurer(Measurer):
         load's voltage) taken while the DMM integrates the output (docs/metrology.md 8)."""
         w, b = self.wiring, self.bench
         r_in = w.input_shunt_ohm
-        self._configure(
-            self._range_for_current(expected_a, max(w.input_shunt_ohm, w.output_shunt_ohm))
-        )
+        self._configure(self._transfer_range())
         n, need = self.repeats_for(
             (
                 (self._noise_key("output shunt"), 1.0),
@@ -737,14 +779,15 @@ class ShuntScanMeasurer(Measurer):
             first, second = second, first
         self._select(first)
         self._set_trigger_delay(settle_s)
-        work = [b.source.measure] + ([b.load.measure_voltage] if load_voltage else [])
-        v_first, results = self._overlapped(n, *work)
-        source = results[0]
-        v_second = self._read(second, 0.0, n)
+        v_first, (source,) = self._overlapped(n, b.source.measure)
+        self._select(second)
+        self._set_trigger_delay(0.0)
+        load_work = [b.load.measure_voltage] if load_voltage else []
+        v_second, results = self._overlapped(n, *load_work)
         v_out, v_in = (
             (v_first, v_second) if first == w.output_shunt_channel else (v_second, v_first)
         )
-        self.ctx.bound.point(settle_s, need, self.aperture_s, meters=2)
+        self.ctx.bound.point(settle_s, need, self.integration_per_reading_s, meters=2)
         i_in = float(np.mean(v_in)) / r_in
         out_readings = v_out / (self.ratio.ratio * r_in)
         i_out = float(np.mean(out_readings))
@@ -792,7 +835,7 @@ class ShuntScanMeasurer(Measurer):
             out_readings,
             point_budget,
             source.current_a,
-            load_v=float(results[1]) if load_voltage else None,
+            load_v=float(results[0]) if load_voltage else None,
             source=source,
         )
 
@@ -800,9 +843,9 @@ class ShuntScanMeasurer(Measurer):
     def output_current(self, expected_a: float, settle_s: float) -> ScalarReading:
         w = self.wiring
         self._configure(self._range_for_current(expected_a, w.output_shunt_ohm))
-        volts = self._read(w.output_shunt_channel, settle_s)
         young = self.young(self._noise_key("output shunt"))
-        self.ctx.bound.point(settle_s, len(volts) if young else 1, self.aperture_s)
+        volts = self._read(w.output_shunt_channel, settle_s, POOL_READINGS if young else 1)
+        self.ctx.bound.point(settle_s, len(volts) if young else 1, self.integration_per_reading_s)
         readings = volts / (self.ratio.ratio * w.input_shunt_ohm)
         value = float(np.mean(readings))
         accuracy = self.bench.dmm.accuracy(float(np.mean(volts)))
@@ -834,7 +877,9 @@ class ShuntScanMeasurer(Measurer):
         self._configure(self._range_for_current(expected, w.supply_shunt_ohm))
         readings = self._read(w.supply_shunt_channel, settle_s) / w.supply_shunt_ohm
         young = self.young(self._noise_key("supply shunt"))
-        self.ctx.bound.point(settle_s, len(readings) if young else 1, self.aperture_s)
+        self.ctx.bound.point(
+            settle_s, len(readings) if young else 1, self.integration_per_reading_s
+        )
         value = float(np.mean(readings))
         accuracy = self.bench.dmm.accuracy(value * w.supply_shunt_ohm)
         return ScalarReading(
@@ -863,7 +908,9 @@ class ShuntScanMeasurer(Measurer):
         self._configure(_range_for(self.bench.dmm.voltage_ranges_v, expected_v))
         readings = self._read(self.wiring.load_channel, 0.0)
         young = self.young(self._noise_key("load voltage"))
-        self.ctx.bound.add("integration", (len(readings) if young else 1) * self.aperture_s)
+        self.ctx.bound.add(
+            "integration", (len(readings) if young else 1) * self.integration_per_reading_s
+        )
         value = float(np.mean(readings))
         return ScalarReading(
             value,
@@ -926,9 +973,7 @@ class ShuntScanMeasurer(Measurer):
         settle_s = 0.005  # [E] the source settles within its source delay
         for level in levels_a:
             b.source.set_current(level)
-            self._configure(
-                self._range_for_current(level, max(w.input_shunt_ohm, w.output_shunt_ohm))
-            )
+            self._configure(self._transfer_range())
             input_key = self._noise_key("input shunt")
             output_key = self._noise_key("bypass output shunt")
             a1 = self._read(w.input_shunt_channel, settle_s, readings)
@@ -938,7 +983,9 @@ class ShuntScanMeasurer(Measurer):
             # physics: the source settles, then one integration of each shunt, twice (A-B-B-A);
             # every reading while the shunts' noise classes build their pooled estimates
             young = self.young(input_key, output_key)
-            self.ctx.bound.point(settle_s, 2 * readings if young else 2, self.aperture_s, meters=2)
+            self.ctx.bound.point(
+                settle_s, 2 * readings if young else 2, self.integration_per_reading_s, meters=2
+            )
             for group in (a1, a2):
                 self.noise.add(input_key, group)
             for group in (b1, b2):

@@ -164,6 +164,13 @@ class BenchOps:
         self.pending_wait_s = 0.0
         return settle
 
+    def approach_from_below(self, level_a: float) -> None:
+        """Bring the input below ``level_a`` first (to 0 A) when it is above: a traverse's
+        first point is approached from below (IEC 61298-2), whatever an earlier step left.
+        The output's settling from there is waited before the next reading."""
+        if self.level_a > level_a:
+            self.pending_wait_s += self.set_input(0.0)
+
     # ------------------------------------------------------------------ timing
     def settle_time_s(self, step_a: float) -> float:
         """Time for the nominal module to come within the settle band after ``step_a``."""

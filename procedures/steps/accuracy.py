@@ -74,6 +74,7 @@ class AccuracyTraverse(Step):
         points = traverse(self.points_a)
         ops = ctx.ops
         ops.power_up(supply_v, load_ohm)
+        ops.approach_from_below(points[0][1])
         judged: list[TraversePoint] = []
         for index, (direction, level) in enumerate(points, start=1):
             point = ops.measure_point(level)
