@@ -28,7 +28,9 @@ def test_readings_needed_solves_the_root_sum_square_for_n() -> None:
         (2e-6, 0.0, 100e-6, MAX_READINGS),  # never more than the cap
     ],
 )
-def test_readings_needed_edges(target: float | None, u_other: float, s: float, expected: int) -> None:
+def test_readings_needed_edges(
+    target: float | None, u_other: float, s: float, expected: int
+) -> None:
     assert readings_needed(target, 2.0, u_other, s) == expected
 
 
