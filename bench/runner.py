@@ -728,6 +728,13 @@ class Runner:
         else:
             record.bench_time_s = (datetime.now(UTC) - self._wall_start).total_seconds()
         record.lower_bound_s = self.ctx.lower_bound_s if self.ctx is not None else None
+        if self.ctx is not None and self.ctx.target_misses:
+            missed = ", ".join(f"{n} {c}" for c, n in sorted(self.ctx.target_misses.items()))
+            record.notes.append(
+                f"U above the profile's uncertainty target (tur_min) at {missed} point(s) even "
+                "with the most readings the plan takes per point: the unit's own output noise "
+                "(see the type-A components) - judged with the U it has"
+            )
         if self.ctx is not None and self.ctx.bound.needs:
             bound, bench = self.ctx.lower_bound_s, record.bench_time_s or 0.0
             record.notes.append(

@@ -285,8 +285,7 @@ class KeithleyDMM6500(ScpiInstrument, Dmm, Scanner, Digitiser):
         """``count`` back-to-back readings (V) after one trigger delay."""
         self._prepare_readings(count)
         self._started = None
-        values = self.ask(f':INIT;*WAI;:TRAC:DATA? 1, {count}, "{BUFFER}"', parse_readings)
-        return self._checked(values, count)
+        return self._collect(":INIT;*WAI", count)
 
     def start_readings(self, count: int) -> None:
         """``:INIT`` the read model and return; :meth:`fetch_readings` collects the readings."""
@@ -300,7 +299,20 @@ class KeithleyDMM6500(ScpiInstrument, Dmm, Scanner, Digitiser):
         if count is None:
             raise InstrumentError(self.label, "no readings started", "call start_readings")
         self._started = None
-        values = self.ask(f'*WAI;:TRAC:DATA? 1, {count}, "{BUFFER}"', parse_readings)
+        return self._collect("*WAI", count)
+
+    def _collect(self, wait: str, count: int) -> np.ndarray:
+        """How many readings the trigger model made, then those readings: an instrument reset
+        meanwhile (its trigger model gone, so no readings) is a clear error here instead of a
+        :TRAC:DATA? that never replies."""
+        made = self.ask(f'{wait};:TRAC:ACT? "{BUFFER}"', lambda r: int(float(r)))
+        if made < count:
+            raise InstrumentReplyError(
+                self.label,
+                f"the trigger model made {made} of {count} readings (was the instrument reset?)",
+                "check the instrument and its trigger model, then rerun",
+            )
+        values = self.ask(f':TRAC:DATA? 1, {count}, "{BUFFER}"', parse_readings)
         return self._checked(values, count)
 
     def _checked(self, values: list[float], count: int) -> np.ndarray:

@@ -284,7 +284,7 @@ class Measurer(ABC):
         without them."""
         dmm = self.bench.dmm
         start = getattr(dmm, "start_readings", None)
-        if start is None:
+        if start is None or not parallel:
             readings = dmm.read_many(count)
             return readings, [work() for work in parallel]
         start(count)
@@ -314,7 +314,10 @@ class Measurer(ABC):
         try:
             yield
         except InstrumentError as exc:
-            if not isinstance(exc, InstrumentCommunicationError):
+            # a reply that never came may be an instrument that rebooted under the reading
+            # (its trigger model gone); a closed connection is not probed again
+            timed_out = isinstance(exc, InstrumentCommunicationError) and "(timeout)" in str(exc)
+            if timed_out or not isinstance(exc, InstrumentCommunicationError):
                 try:
                     self.check_health(compliance_ok=True)
                 except InstrumentRebooted as cause:

@@ -211,5 +211,8 @@ class BenchOps:
             load_voltage=load_voltage,
             compliance_ok=compliance_ok,
         )
+        if target is not None and reading.budget.expanded > target:
+            misses = self.ctx.target_misses
+            misses[characteristic] = misses.get(characteristic, 0) + 1
         reading.settle_s = settle
         return reading

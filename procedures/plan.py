@@ -82,6 +82,8 @@ class RunContext:
     ambient_c: float | None = None
     #: the physical needs of what was measured so far (procedures.lower_bound)
     bound: LowerBound = field(default_factory=LowerBound)
+    #: points whose U came out above their characteristic's target, by characteristic
+    target_misses: dict[str, int] = field(default_factory=dict)
     #: the unit's own dynamics once the step response has measured them (settling waits)
     fitted_dynamics: ModuleModel | None = None
     _measurer: Any = None

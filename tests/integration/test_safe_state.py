@@ -26,23 +26,24 @@ def _inject(
     seen: dict[str, object],
 ) -> None:
     driver = KeithleyDMM6500 if sim.config.topology == "shunt-scan" else Keysight34465A
-    original = driver.read_many
+    original = driver.fetch_readings
     calls = {"n": 0}
 
-    def read_many(self, count: int):
+    def fetch_readings(self):
         calls["n"] += 1
         if calls["n"] == at_call:
             seen["outputs"] = sim.outputs_on()  # mid-sweep: everything is driving the module
             raise exc
-        return original(self, count)
+        return original(self)
 
-    monkeypatch.setattr(driver, "read_many", read_many)
+    monkeypatch.setattr(driver, "fetch_readings", fetch_readings)
 
 
-#: DMM read_many call that fails on the sixth sweep point: direct first calibrates the read-back
-#: (one read per sweep level, 11) and then reads once per point; shunt-scan first calibrates
-#: (2 levels x 5 A-B-B-A = 40 reads) and then reads two channels per point
-FAIL_AT = {"sim_bench": 11 + 6, "shunt_bench": 40 + 2 * 5 + 1}
+#: DMM fetch_readings call (the readings started while the source reads back) that fails on the
+#: sixth sweep point: direct first calibrates the read-back (one overlapped read per sweep
+#: level, 11) and then fetches once per point; shunt-scan's calibration reads without
+#: overlap, and each point fetches its first shunt's readings once
+FAIL_AT = {"sim_bench": 11 + 6, "shunt_bench": 6}
 
 
 @pytest.mark.parametrize("bench_fixture", ["sim_bench", "shunt_bench"])

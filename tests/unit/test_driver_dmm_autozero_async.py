@@ -119,9 +119,11 @@ def test_dmm6500_start_then_fetch_split_the_init_from_the_data_query() -> None:
     script = [
         *READ_MODEL_2,
         (":INIT", None),
-        ('*WAI;:TRAC:DATA? 1, 2, "defbuffer1"', "1.000000E+00,1.100000E+00"),
+        ('*WAI;:TRAC:ACT? "defbuffer1"', "2"),
+        (':TRAC:DATA? 1, 2, "defbuffer1"', "1.000000E+00,1.100000E+00"),
         (":INIT", None),
-        ('*WAI;:TRAC:DATA? 1, 2, "defbuffer1"', "1.000000E+00"),
+        ('*WAI;:TRAC:ACT? "defbuffer1"', "2"),
+        (':TRAC:DATA? 1, 2, "defbuffer1"', "1.000000E+00"),
     ]
     with expected_protocol(KeithleyDMM6500, script) as drv:
         drv.start_readings(2)

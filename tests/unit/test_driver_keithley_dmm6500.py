@@ -269,8 +269,8 @@ def test_select_channel_refuses_a_wrong_opc_reply() -> None:
 # ------------------------------------------------------------------ readings
 def test_read_many_loads_the_trigger_model_once_and_reuses_it() -> None:
     five = tti([1.0, 1.1, 1.2, 1.3, 1.4])
-    read5 = (':INIT;*WAI;:TRAC:DATA? 1, 5, "defbuffer1"', five)
-    with expected_protocol(KeithleyDMM6500, [*READ_MODEL_5, read5, read5]) as drv:
+    read5 = [(':INIT;*WAI;:TRAC:ACT? "defbuffer1"', "5"), (':TRAC:DATA? 1, 5, "defbuffer1"', five)]
+    with expected_protocol(KeithleyDMM6500, [*READ_MODEL_5, *read5, *read5]) as drv:
         first = drv.read_many(5)
         drv.read_many(5)
     assert isinstance(first, np.ndarray)
@@ -284,7 +284,8 @@ def test_trigger_delay_is_a_delay_block_sent_with_the_next_read() -> None:
         (":TRIG:BLOC:DEL:CONS 2, 0.25", None),
         (':TRIG:BLOC:MDIG 3, "defbuffer1", 1', None),
         (":SYST:ERR?", NO_ERROR),
-        (':INIT;*WAI;:TRAC:DATA? 1, 1, "defbuffer1"', "1.234568E+00"),
+        (':INIT;*WAI;:TRAC:ACT? "defbuffer1"', "1"),
+        (':TRAC:DATA? 1, 1, "defbuffer1"', "1.234568E+00"),
     ]
     drv, transport = dmm(script)
     drv.set_trigger_delay(0.25)
@@ -296,11 +297,15 @@ def test_trigger_delay_is_a_delay_block_sent_with_the_next_read() -> None:
 def test_a_new_count_reloads_the_model() -> None:
     script = [
         *READ_MODEL_5,
-        (':INIT;*WAI;:TRAC:DATA? 1, 5, "defbuffer1"', tti([1.0] * 5)),
+        (':INIT;*WAI;:TRAC:ACT? "defbuffer1"', "5"),
+        (':TRAC:DATA? 1, 5, "defbuffer1"', tti([1.0] * 5)),
         *[(c, r) for c, r in READ_MODEL_5 if "MDIG" not in c],
     ]
     script.insert(-1, (':TRIG:BLOC:MDIG 3, "defbuffer1", 2', None))
-    script.append((':INIT;*WAI;:TRAC:DATA? 1, 2, "defbuffer1"', tti([1.0] * 2)))
+    script += [
+        (':INIT;*WAI;:TRAC:ACT? "defbuffer1"', "2"),
+        (':TRAC:DATA? 1, 2, "defbuffer1"', tti([1.0] * 2)),
+    ]
     with expected_protocol(KeithleyDMM6500, script) as drv:
         drv.read_many(5)
         assert len(drv.read_many(2)) == 2
@@ -308,7 +313,13 @@ def test_a_new_count_reloads_the_model() -> None:
 
 @pytest.mark.parametrize("reply", ["garbage", "1.0,2.0", "", "#\x15?"])
 def test_a_garbage_reading_reply_is_one_line(reply: str) -> None:
-    drv, _ = dmm([*READ_MODEL_5, (':INIT;*WAI;:TRAC:DATA? 1, 5, "defbuffer1"', reply)])
+    drv, _ = dmm(
+        [
+            *READ_MODEL_5,
+            (':INIT;*WAI;:TRAC:ACT? "defbuffer1"', "5"),
+            (':TRAC:DATA? 1, 5, "defbuffer1"', reply),
+        ]
+    )
     with pytest.raises(InstrumentReplyError) as info:
         drv.read_many(5)
     text = assert_one_line(info.value)
@@ -481,7 +492,8 @@ def test_reading_after_a_capture_returns_to_the_measure_function() -> None:
         *CAPTURE_EXTERNAL,
         (":ROUT:CLOS (@2)", None),  # re-applies the channel's measure settings
         *READ_MODEL_5,
-        (':INIT;*WAI;:TRAC:DATA? 1, 5, "defbuffer1"', tti([1.0] * 5)),
+        (':INIT;*WAI;:TRAC:ACT? "defbuffer1"', "5"),
+        (':TRAC:DATA? 1, 5, "defbuffer1"', tti([1.0] * 5)),
     ]
     with expected_protocol(KeithleyDMM6500, script) as drv:
         drv.select_channel(2)
@@ -513,3 +525,25 @@ def test_safe_state_tries_every_step_then_reports_the_first_failure() -> None:
     with pytest.raises(InstrumentCommunicationError):
         drv.safe_state()
     assert transport.sent == [":ABOR", ":ROUT:OPEN:ALL"]
+
+
+def test_only_a_changed_delay_redefines_the_delay_block_alone() -> None:
+    """A new settling wait with the same count: one command, not a reloaded trigger model."""
+    read = [
+        (':INIT;*WAI;:TRAC:ACT? "defbuffer1"', "5"),
+        (':TRAC:DATA? 1, 5, "defbuffer1"', tti([1.0] * 5)),
+    ]
+    script = [*READ_MODEL_5, *read, (":TRIG:BLOC:DEL:CONS 2, 0.0125", None), *read]
+    with expected_protocol(KeithleyDMM6500, script) as drv:
+        drv.read_many(5)
+        drv.set_trigger_delay(0.0125)
+        drv.read_many(5)
+
+
+def test_a_reset_instrument_making_no_readings_is_a_clear_error_not_a_timeout() -> None:
+    """Its trigger model gone after a reset, the DMM makes no readings: :TRAC:ACT? says so
+    before a :TRAC:DATA? that would never reply."""
+    drv, _ = dmm([*READ_MODEL_5, (':INIT;*WAI;:TRAC:ACT? "defbuffer1"', "0")])
+    with pytest.raises(InstrumentReplyError) as info:
+        drv.read_many(5)
+    assert "made 0 of 5 readings" in assert_one_line(info.value)
