@@ -51,6 +51,9 @@ class Defect:
     may_trip: tuple[str, ...]
     source: str
     fixed: dict[str, float]
+    #: how the inspection is sure to react: "fail" (a failing characteristic, verdict FAIL or
+    #: CONDITIONAL FAIL) or "conditional" (never a clean PASS: at least CONDITIONAL PASS)
+    detected: str = "fail"
 
     def check(self, severity: float) -> float:
         low, high = self.severity_range
@@ -83,6 +86,7 @@ def catalogue() -> dict[str, Defect]:
             may_trip=tuple(entry.get("may_trip", [])),
             source=entry["source"],
             fixed={k: float(v) for k, v in entry.get("fixed", {}).items()},
+            detected=entry.get("detected", "fail"),
         )
     return out
 
