@@ -158,6 +158,7 @@ class Measurer(ABC):
         self._zero_held = False
         #: ranges zeroed at least once this run (the bound's one zero per range)
         self._zeroed: set[tuple[str, float | None]] = set()
+        self._zeroed_at = 0.0  # time.monotonic() of the held zero
 
     def _noise_key(self, quantity: str) -> tuple[str, float]:
         """A noise class: one quantity read one way (its integration). The DMM's range is not
@@ -251,13 +252,22 @@ class Measurer(ABC):
         if target is not None and 2.0 * u_zero > ZERO_SHARE * target:
             return
         zero()
-        self._zero_held = True
+        self._zero_held, self._zeroed_at = True, time.monotonic()
         # physics: every range the run reads on needs its zero measured once (one
         # integration); zeroing it again when the plan comes back to it is the plan's cost
         key = (type(self).__name__, self._range)
         if key not in self._zeroed:
             self._zeroed.add(key)
             self.ctx.bound.add("zero", self.aperture_s)
+
+    def _keep_zero_valid(self) -> None:
+        """Zero the present range again once the held zero is older than the manual's
+        window (``Dmm.autozero_hold_s``): a paused or very long run stays inside the figure
+        its budget uses."""
+        hold = getattr(self.bench.dmm, "autozero_hold_s", None)
+        if self._zero_held and hold is not None and time.monotonic() - self._zeroed_at > hold():
+            self.bench.dmm.autozero_once()
+            self._zeroed_at = time.monotonic()
 
     @property
     def integration_per_reading_s(self) -> float:
@@ -464,6 +474,8 @@ class DirectMeasurer(Measurer):
             )
             self._range, self._trigger_delay = wanted, None
             self._zero_group()
+        else:
+            self._keep_zero_valid()
 
     def peek_output(self, expected_a: float) -> float:
         """One output reading, nothing pooled or judged (the start-up detection)."""
@@ -722,6 +734,8 @@ class ShuntScanMeasurer(Measurer):
             )
             self._range, self._channel, self._trigger_delay = range_v, None, None
             self._zero_group()
+        else:
+            self._keep_zero_valid()
 
     def _select(self, channel: int) -> None:
         if channel != self._channel:
