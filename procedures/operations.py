@@ -11,8 +11,6 @@ to step; its start-up is detected from its output at the first point (bounded by
 
 from __future__ import annotations
 
-import math
-
 from procedures.lower_bound import FASTEST_STARTUP_S
 from procedures.measurement import Measurer, TransferReading
 from procedures.plan import RunContext
@@ -121,10 +119,11 @@ class BenchOps:
         unit that never starts (no module, not seated) leaves it to the point's judgement."""
         self.startup_pending = False
         self.ctx.bound.add("start-up", FASTEST_STARTUP_S)
-        polls = math.ceil(STARTUP_ALLOWANCE_S / self.measurer.aperture_s)
-        for _ in range(polls):
+        waited = 0.0
+        while waited < STARTUP_ALLOWANCE_S:
             if abs(self.measurer.peek_output(level_a) - level_a) <= STARTED_SHARE * abs(level_a):
                 return
+            waited += self.measurer.integration_per_reading_s
 
     def _condition_changed(self) -> None:
         tau = self.ctx.dynamics.params.tau_s + self.ctx.dynamics.params.tau2_s

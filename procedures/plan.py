@@ -58,8 +58,9 @@ class WiringSettings:
 
 @dataclass
 class PlanSettings:
-    nplc: float = 1.0  # integration of every static reading (power-line cycles)
-    repeats: int = 3  # DMM readings per point (type-A uncertainty)
+    #: integration of every static reading (power-line cycles); the readings per point follow
+    #: the profile's uncertainty targets (docs/metrology.md section 8)
+    nplc: float = 1.0
     settle_band_a: float = 0.5e-6  # residual settling error allowed before a reading
     source_voltage_limit_v: float = 5.0  # input burden at 50 mA is <= 2.5 V (50 ohm)
     nominal_load_ohm: float = 250.0
