@@ -597,7 +597,8 @@ class Runner:
         )
         self.record = record
         self.recorder = recorder = _EventRecorder(self.folder, record, self.emit)
-        if self._report_worker is not None and hasattr(self._report_worker, "step_finished"):
+        worker = self._report_worker
+        if worker is not None and req.render and hasattr(worker, "step_finished"):
             recorder.on_step_saved = self._step_saved
         record.steps = [StepRecord(step.name, step.title) for step in self.steps]
         recorder.save()
