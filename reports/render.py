@@ -160,6 +160,8 @@ class PlotCache:
         self.stop: Callable[[], bool] | None = None
         #: characteristics steps still to come judge: plots showing them are not drawn
         self.pending: frozenset[str] = frozenset()
+        #: run folder -> the plots its last complete early rendering could draw
+        self.drawable: dict[str, frozenset[str]] = {}
         self.reused = 0
         self.drawn = 0
 
@@ -690,10 +692,20 @@ def render_plots_early(
     reused for input that is exactly the same at the end). ``stop`` is asked before each
     plot; True ends the rendering (newer data or the final request is waiting). ``pending``:
     the characteristics steps still to come judge (:data:`PLOT_SHOWS`); None: draw every
-    plot. Never raises (a folder mid-write may be unreadable)."""
+    plot. With ``pending`` given, the folder is read only when a plot became drawable since
+    the last complete early rendering (the worker's CPU is the run's other core; a plot whose
+    data changed after anyway is drawn by the final rendering). Never raises (a folder
+    mid-write may be unreadable)."""
+    drawable = None
+    if pending is not None:
+        drawable = frozenset(n for n, shows in PLOT_SHOWS.items() if not pending & set(shows))
+        if drawable <= cache.drawable.get(str(folder), frozenset()):
+            return
     cache.stop, cache.pending = stop, pending or frozenset()
     try:
         _plots(load_unit(Path(folder)), cache)
+        if drawable is not None:
+            cache.drawable[str(folder)] = drawable
     except Superseded:
         pass
     except Exception as exc:

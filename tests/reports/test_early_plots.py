@@ -116,6 +116,26 @@ def test_plots_whose_characteristics_a_later_step_judges_wait(tmp_path: Path) ->
     assert stopped.drawn == 0 and stopped.stop is None
 
 
+def test_the_folder_is_read_again_only_when_another_plot_became_drawable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    early = _before_over_range(_copy(DATA / "unit_pass", tmp_path / "run"))
+    reads: list[Path] = []
+    monkeypatch.setattr(
+        render, "load_unit", lambda folder: reads.append(folder) or load_unit(folder)
+    )
+    cache = render.PlotCache()
+    everything = frozenset(c for shows in render.PLOT_SHOWS.values() for c in shows)
+    render.render_plots_early(early, cache, lambda: False, everything)  # nothing drawable
+    waiting = frozenset({"transmission_error", "supply_effect"})
+    render.render_plots_early(early, cache, lambda: False, waiting)  # step response
+    render.render_plots_early(early, cache, lambda: False, waiting)  # nothing new: not read
+    render.render_plots_early(early, cache, lambda: False, frozenset({"transmission_error"}))
+    assert len(reads) == 2 and cache.drawn == 2  # step response, then supply/load effects
+    render.render_plots_early(early, cache, lambda: False)  # unknown: always read
+    assert len(reads) == 3 and cache.drawn == 4
+
+
 def test_an_unreadable_folder_mid_write_is_no_error(tmp_path: Path) -> None:
     cache = render.PlotCache()
     render.render_plots_early(tmp_path, cache, lambda: False)  # no record.json yet
