@@ -153,6 +153,12 @@ def child(out: Path, serial: str, nagle_on: bool, spawned_at: float, result: Pat
     phases: dict[str, float] = {"interpreter": time.time() - spawned_at}
     start = time.perf_counter()
     import bench.cli as cli  # what `isobench inspect` imports before the run
+    from reports.worker import ReportWorker
+
+    # `isobench inspect` starts its report worker before it imports the rest (bench/cli.py,
+    # _cmd_inspect): started here in the same order, and handed to it
+    worker = ReportWorker.start()
+    ReportWorker.start = classmethod(lambda cls: worker)  # type: ignore[method-assign,assignment]
     import bench.events
     import bench.runner as runner
     import reports.console  # noqa: F401

@@ -199,7 +199,19 @@ class _EventRecorder(Recorder):
 
     def __init__(self, folder: Path, record: RunRecord, emit: Callable[..., None]) -> None:
         self._emit = emit
+        #: called after a save that holds a step's end (the report worker draws its plots)
+        self.on_step_saved: Callable[[], None] | None = None
+        self._ended: set[tuple[str, str]] = set()
         super().__init__(folder, record)
+
+    def save(self) -> None:
+        super().save()
+        if self.on_step_saved is None:
+            return
+        ended = {(s.name, s.ended_at) for s in self.record.steps if s.ended_at is not None}
+        if not ended <= self._ended:
+            self._ended = ended
+            self.on_step_saved()
 
     def point(self, measurement: MeasurementRecord, **row: Any) -> None:
         super().point(measurement, **row)
@@ -585,6 +597,9 @@ class Runner:
         )
         self.record = record
         self.recorder = recorder = _EventRecorder(self.folder, record, self.emit)
+        worker = self._report_worker
+        if worker is not None and req.render and hasattr(worker, "step_finished"):
+            recorder.on_step_saved = self._step_saved
         record.steps = [StepRecord(step.name, step.title) for step in self.steps]
         recorder.save()
         if profile.source_file:  # the limits this run was judged against travel with its data
@@ -650,6 +665,16 @@ class Runner:
             )
         except BaseException as exc:
             self._failure = exc
+
+    def _step_saved(self) -> None:
+        """Tell the report worker a step ended (its data is saved), with what the steps
+        still to come judge: it draws early only the plots no later step changes."""
+        assert self.record is not None and self.folder is not None
+        ended = {s.name for s in self.record.steps if s.ended_at is not None}
+        pending = {
+            c for step in self.steps if step.name not in ended for c in getattr(step, "judges", ())
+        }
+        self._report_worker.step_finished(self.folder, pending)
 
     def _progress(self, step: str, done: int, total: int, text: str) -> None:
         self.emit("progress", step=step, done=done, total=total, text=text)

@@ -17,9 +17,11 @@ Each output is independent: one that fails is logged in one line and leaves
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import math
+import pickle
 import struct
 import time
 import traceback
@@ -99,10 +101,127 @@ def plot_entry(title: str, caption: str, png: bytes) -> dict[str, Any]:
     }
 
 
-def _plots(u: UnitData) -> list[dict[str, Any]]:
-    """Every plot of the unit report, rendered once and shared by the HTML and the PDF."""
+#: the readings columns each plot reads (its input is projected on them, see PlotCache)
+TRANSFER_COLUMNS = (
+    "input_a",
+    "error_a",
+    "expanded_u_a",
+    "direction",
+    "statement",
+    "lower_a",
+    "upper_a",
+    "acceptance_lower_a",
+    "acceptance_upper_a",
+)
+CONDITION_COLUMNS = ("characteristic", "supply_v", "load_ohm", *TRANSFER_COLUMNS)
+EFFECT_COLUMNS = (*CONDITION_COLUMNS, "set_a")
+CONDITION_CHARACTERISTICS = ("transmission_error", "supply_effect", "load_effect")
+EFFECT_CHARACTERISTICS = ("supply_effect", "load_effect")
+#: what the step response step judges from its waveforms (procedures/steps/step_response.py)
+STEP_RESPONSE_CHARACTERISTICS = (
+    "limit_frequency",
+    "rise_time",
+    "settling_time",
+    "overshoot",
+    "time_constant",
+    "dead_time",
+    "model_residual",
+)
+#: plot -> the characteristics it shows: an early rendering leaves it while a step still to
+#: come judges one of them (its data would change)
+PLOT_SHOWS = {
+    "transfer_error_plot": ("transmission_error",),
+    "transfer_error_by_condition_plot": CONDITION_CHARACTERISTICS,
+    "effects_plot": EFFECT_CHARACTERISTICS,
+    "step_response_plot": STEP_RESPONSE_CHARACTERISTICS,
+}
+
+
+class Superseded(Exception):
+    """An early rendering stopped between two plots: newer data (or the final request)
+    is waiting (reports/worker.py)."""
+
+
+class PlotCache:
+    """PNG plots by the exact data they were drawn from.
+
+    The report worker draws the plots of a run folder as soon as a step has finished, from
+    the files as saved (reports/worker.py); the final rendering then reuses a PNG only when
+    the plot's input is the same (same columns, dtypes, index and values, same other
+    arguments) and draws it again otherwise (a step re-run, a point added later). A plot is
+    a function of its input alone (Agg draws the same PNG bytes for the same data, see
+    tests/reports/test_early_plots.py), so a reused PNG is the one a fresh rendering draws.
+    """
+
+    def __init__(self, size: int = 32) -> None:
+        self.size = size
+        self._pngs: dict[bytes, bytes | None] = {}
+        #: called before each plot drawn; True stops the rendering (:class:`Superseded`)
+        self.stop: Callable[[], bool] | None = None
+        #: characteristics steps still to come judge: plots showing them are not drawn
+        self.pending: frozenset[str] = frozenset()
+        #: run folder -> the plots its last complete early rendering could draw
+        self.drawable: dict[str, frozenset[str]] = {}
+        self.reused = 0
+        self.drawn = 0
+
+    def png(self, draw: Callable[..., bytes | None], *args: Any) -> bytes | None:
+        """``draw(*args)``, or the PNG drawn from the same input before."""
+        key = plot_key(draw.__name__, args)
+        if key in self._pngs:
+            self.reused += 1
+            return self._pngs[key]
+        if self.pending & set(PLOT_SHOWS.get(draw.__name__, ())):
+            return None  # drawn when no step to come changes its data
+        if self.stop is not None and self.stop():
+            raise Superseded
+        png = draw(*args)
+        self.drawn += 1
+        self._pngs[key] = png
+        while len(self._pngs) > self.size:  # the oldest first (dicts keep insertion order)
+            del self._pngs[next(iter(self._pngs))]
+        return png
+
+
+def plot_key(name: str, args: tuple[Any, ...]) -> bytes:
+    """sha256 of a plot's name and its whole input, exactly: every DataFrame by its column
+    names, dtypes, values and index (not by its memory layout, which differs between two
+    reads of the same file)."""
+    digest = hashlib.sha256(name.encode())
+
+    def add(value: Any) -> None:
+        if isinstance(value, pd.DataFrame):
+            digest.update(b"frame")
+            digest.update(pickle.dumps(value.index.to_numpy(), protocol=5))
+            for column in value.columns:
+                digest.update(pickle.dumps((column, str(value[column].dtype)), protocol=5))
+                digest.update(pickle.dumps(value[column].to_numpy(), protocol=5))
+        elif isinstance(value, dict):
+            digest.update(b"dict")
+            for k in sorted(value):
+                digest.update(repr(k).encode())
+                add(value[k])
+        else:
+            digest.update(pickle.dumps(value, protocol=5))
+
+    for arg in args:
+        add(arg)
+    return digest.digest()
+
+
+def _plain(*fn_args: Any) -> Any:
+    draw, *args = fn_args
+    return draw(*args)
+
+
+def _plots(u: UnitData, cache: PlotCache | None = None) -> list[dict[str, Any]]:
+    """Every plot of the unit report, rendered once and shared by the HTML and the PDF.
+
+    Each plot gets only the rows and columns it reads, so that its input (and a
+    :class:`PlotCache` key) does not change when a later step adds unrelated readings."""
     from reports import plots
 
+    draw = cache.png if cache is not None else _plain
     out: list[dict[str, Any]] = []
     rd = u.readings
     serial = u.record.get("serial", "")
@@ -123,20 +242,28 @@ def _plots(u: UnitData) -> list[dict[str, Any]]:
                 ),
                 None,
             )
-            png = plots.transfer_error_plot(
-                te, limit or 20e-6, f"{serial}: transmission error vs input{cond}"
+            png = draw(
+                plots.transfer_error_plot,
+                te[[c for c in TRANSFER_COLUMNS if c in te]],
+                limit or 20e-6,
+                f"{serial}: transmission error vs input{cond}",
             )
-            out.append(
-                plot_entry(
-                    "Transmission error vs input",
-                    f"Accuracy traverse (IEC 61298-2) up and down{cond}; bars: expanded "
-                    "uncertainty U (95 %); red: tolerance limits; orange dashed: acceptance "
-                    "limits (limits narrowed by the guard band w = U). Ringed points: not a "
-                    "plain PASS.",
-                    png,
+            if png:  # (None only from an early rendering that leaves it for later)
+                out.append(
+                    plot_entry(
+                        "Transmission error vs input",
+                        f"Accuracy traverse (IEC 61298-2) up and down{cond}; bars: expanded "
+                        "uncertainty U (95 %); red: tolerance limits; orange dashed: "
+                        "acceptance limits (limits narrowed by the guard band w = U). Ringed "
+                        "points: not a plain PASS.",
+                        png,
+                    )
                 )
-            )
-        png = plots.transfer_error_by_condition_plot(rd)
+        errors = rd[plots._col(rd, "error_a").notna()]
+        png = draw(
+            plots.transfer_error_by_condition_plot,
+            _rows(errors, CONDITION_CHARACTERISTICS, CONDITION_COLUMNS),
+        )
         if png:
             out.append(
                 plot_entry(
@@ -147,7 +274,7 @@ def _plots(u: UnitData) -> list[dict[str, Any]]:
                     png,
                 )
             )
-        png = plots.effects_plot(rd)
+        png = draw(plots.effects_plot, _rows(errors, EFFECT_CHARACTERISTICS, EFFECT_COLUMNS))
         if png:
             out.append(
                 plot_entry(
@@ -157,7 +284,7 @@ def _plots(u: UnitData) -> list[dict[str, Any]]:
                     png,
                 )
             )
-    png = plots.step_response_plot(u.waveforms)
+    png = draw(plots.step_response_plot, u.waveforms)
     if png:
         out.append(
             plot_entry(
@@ -169,6 +296,14 @@ def _plots(u: UnitData) -> list[dict[str, Any]]:
             )
         )
     return out
+
+
+def _rows(
+    readings: pd.DataFrame, characteristics: tuple[str, ...], columns: tuple[str, ...]
+) -> pd.DataFrame:
+    """The readings of ``characteristics``, only the ``columns`` a plot reads (those present)."""
+    rows = readings[readings["characteristic"].isin(characteristics)]
+    return rows[[c for c in columns if c in rows]]
 
 
 _READING_COLUMNS: list[tuple[str, str, str]] = [
@@ -510,11 +645,12 @@ def _guard(name: str, folder: Path, fn: Callable[[], Path], outputs: dict[str, P
         log.debug("%s rendered in %.2f s", name, last_seconds[name])
 
 
-def render_unit_reports(folder: Path) -> dict[str, Path]:
+def render_unit_reports(folder: Path, plot_cache: PlotCache | None = None) -> dict[str, Path]:
     """Write report.html, report.pdf, readings.parquet and junit.xml into the run folder.
 
     Returns {"html", "pdf", "parquet", "junit": path} for the outputs written. Reading the
     folder itself failing (no record.json) writes ``report-error.txt`` and returns {}.
+    ``plot_cache``: the plots drawn early from this folder (:func:`render_plots_early`).
     """
     folder = Path(folder)
     outputs: dict[str, Path] = {}
@@ -533,7 +669,7 @@ def render_unit_reports(folder: Path) -> dict[str, Path]:
     plot_list: list[dict[str, Any]] = []
     start = time.perf_counter()
     try:
-        plot_list = _plots(u)
+        plot_list = _plots(u) if plot_cache is None else _plots(u, plot_cache)
     except Exception as exc:  # the reports still render, without plots
         log.error("plots failed: %s: %s", type(exc).__name__, exc)
         (folder / "plots-error.txt").write_text(traceback.format_exc(), encoding="utf-8")
@@ -543,6 +679,39 @@ def render_unit_reports(folder: Path) -> dict[str, Path]:
     _guard("parquet", folder, lambda: write_parquet(u), outputs)
     _guard("junit", folder, lambda: write_junit(u), outputs)
     return outputs
+
+
+def render_plots_early(
+    folder: Path,
+    cache: PlotCache,
+    stop: Callable[[], bool],
+    pending: frozenset[str] | None = None,
+) -> None:
+    """Draw the plots of a run still in progress into ``cache``, from its files as saved
+    (the record, readings.csv and waveforms/ may be mid-write: whatever was read is only
+    reused for input that is exactly the same at the end). ``stop`` is asked before each
+    plot; True ends the rendering (newer data or the final request is waiting). ``pending``:
+    the characteristics steps still to come judge (:data:`PLOT_SHOWS`); None: draw every
+    plot. With ``pending`` given, the folder is read only when a plot became drawable since
+    the last complete early rendering (the worker's CPU is the run's other core; a plot whose
+    data changed after anyway is drawn by the final rendering). Never raises (a folder
+    mid-write may be unreadable)."""
+    drawable = None
+    if pending is not None:
+        drawable = frozenset(n for n, shows in PLOT_SHOWS.items() if not pending & set(shows))
+        if drawable <= cache.drawable.get(str(folder), frozenset()):
+            return
+    cache.stop, cache.pending = stop, pending or frozenset()
+    try:
+        _plots(load_unit(Path(folder)), cache)
+        if drawable is not None:
+            cache.drawable[str(folder)] = drawable
+    except Superseded:
+        pass
+    except Exception as exc:
+        log.debug("early plots of %s: %s: %s", folder, type(exc).__name__, exc)
+    finally:
+        cache.stop, cache.pending = None, frozenset()
 
 
 # ------------------------------------------------------------------------------ lot

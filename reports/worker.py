@@ -13,9 +13,17 @@ reports never depend on the worker. The worker ignores Ctrl-C (the run's own pro
 how a run ends and still wants its reports) and ends when its input closes, so it never
 outlives the run's process.
 
-Protocol (one line each, UTF-8): the run folder's path in; out a JSON object
-``{"outputs": {name: path}, "seconds": {part: s}}`` or ``{"error": "..."}``.
-``python -m reports.worker``.
+While the plan still runs, the runner tells the worker after every finished step
+(:meth:`ReportWorker.step_finished`): the worker, otherwise idle once its imports are done,
+draws the plots from the folder as saved so far into a :class:`reports.render.PlotCache`. The
+final rendering reuses a plot only if its input is exactly the same in the complete record and
+draws it again otherwise, so the reports are those of the record as completed; the plots are
+then mostly off the critical path (``python -m bench.benchmark``, phase "reports").
+
+Protocol (one line each, UTF-8): in, the run folder's path (render its reports) or
+``{"early": path}`` (a step of that run finished: draw what can be drawn, no answer); out, for
+each path, a JSON object ``{"outputs": {name: path}, "seconds": {part: s}, "plots": {"reused":
+n, "drawn": n}}`` or ``{"error": "..."}``. ``python -m reports.worker``.
 """
 
 from __future__ import annotations
@@ -23,10 +31,13 @@ from __future__ import annotations
 import json
 import logging
 import os
+import queue
 import signal
 import subprocess
 import sys
 import threading
+from collections import deque
+from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
 
@@ -45,6 +56,8 @@ class ReportWorker:
         self._answer: dict[str, Any] | None = None
         #: seconds per part of the worker's last rendering (``reports.render.last_seconds``)
         self.seconds: dict[str, float] = {}
+        #: plots of the last rendering reused from the early ones, and drawn anew
+        self.plots: dict[str, int] = {}
         self._reader: threading.Thread | None = None
 
     @classmethod
@@ -85,6 +98,22 @@ class ReportWorker:
         self._reader.start()
         return True
 
+    def step_finished(self, folder: Path, pending: Iterable[str] | None = None) -> None:
+        """A step of the run in ``folder`` finished and its data is saved: the worker may
+        draw plots early. ``pending``: the characteristics steps still to come judge (the
+        plots showing them are left for later); None: unknown, draw every plot. Never raises
+        and never blocks the run (the worker reads its input at once); a worker that is gone
+        is noticed by :meth:`submit`."""
+        message: dict[str, Any] = {"early": str(Path(folder).resolve())}
+        if pending is not None:
+            message["pending"] = sorted(pending)
+        try:
+            assert self.process.stdin is not None
+            self.process.stdin.write(json.dumps(message) + "\n")
+            self.process.stdin.flush()
+        except (OSError, ValueError):
+            pass
+
     def _read(self) -> None:
         stdout = self.process.stdout
         assert stdout is not None
@@ -108,6 +137,7 @@ class ReportWorker:
             self.close()
             return None
         self.seconds = dict(answer.get("seconds") or {})
+        self.plots = dict(answer.get("plots") or {})
         return {str(k): Path(v) for k, v in answer["outputs"].items()}
 
     def close(self) -> None:
@@ -142,8 +172,34 @@ def render_with(
     return render_unit_reports(folder)
 
 
+def _early(line: str) -> tuple[str, frozenset[str] | None] | None:
+    """(folder, pending characteristics or None) of an ``{"early": ...}`` line; None for a
+    folder to render; ("", None) for nonsense (ignored)."""
+    if not line.startswith("{"):  # a path never starts with "{"
+        return None
+    try:
+        data = json.loads(line)
+        pending = data.get("pending")
+        return str(data["early"]), None if pending is None else frozenset(map(str, pending))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return "", None
+
+
+def _feed(lines: IO[str], inbox: queue.Queue[str | None]) -> None:
+    """Every input line into ``inbox`` as it arrives (None at the end): the loop can see
+    whether newer lines wait while it draws early plots."""
+    try:
+        for line in lines:
+            inbox.put(line.strip())
+    except (OSError, ValueError):
+        pass
+    finally:
+        inbox.put(None)
+
+
 def serve(lines: IO[str], out: IO[str]) -> None:
-    """The worker's loop: import the renderers, then one folder per line, one answer each."""
+    """The worker's loop: import the renderers, then one folder per line, one answer each;
+    between them, plots drawn early for the steps that finished."""
     from reports import lot_pdf, pdf, plots, render, unit_pdf  # the imports a run overlaps
 
     assert plots and unit_pdf and lot_pdf
@@ -154,15 +210,37 @@ def serve(lines: IO[str], out: IO[str]) -> None:
 
     out.write(READY + "\n")
     out.flush()
-    for line in lines:
-        folder = line.strip()
-        if not folder:
+    inbox: queue.Queue[str | None] = queue.Queue()
+    threading.Thread(target=_feed, args=(lines, inbox), name="input", daemon=True).start()
+    backlog: deque[str | None] = deque()
+    cache = render.PlotCache()
+
+    def newer() -> bool:  # lines waiting: a newer state of the run, or its final request
+        while True:
+            try:
+                backlog.append(inbox.get_nowait())
+            except queue.Empty:
+                return bool(backlog)
+
+    while True:
+        line = backlog.popleft() if backlog else inbox.get()
+        if line is None:
+            return
+        early = _early(line)
+        if early is not None:
+            folder, pending = early
+            if folder and not newer():  # only the newest state is drawn
+                render.render_plots_early(Path(folder), cache, newer, pending)
             continue
+        if not line:
+            continue
+        reused, drawn = cache.reused, cache.drawn
         try:
-            outputs = render.render_unit_reports(Path(folder))
+            outputs = render.render_unit_reports(Path(line), cache)
             answer: dict[str, Any] = {
                 "outputs": {k: str(v) for k, v in outputs.items()},
                 "seconds": dict(render.last_seconds),
+                "plots": {"reused": cache.reused - reused, "drawn": cache.drawn - drawn},
             }
         except Exception as exc:  # render_unit_reports guards each output; this is the rest
             answer = {"error": f"{type(exc).__name__}: {exc}"}

@@ -33,11 +33,10 @@ from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
-from alembic.util.exc import CommandError
 from sqlalchemy.engine import make_url
 
 from bench.store import schema as t
-from bench.store.migrate import SchemaTooNew, upgrade_to_head
+from bench.store.migrate import MigrationFailed, SchemaTooNew, upgrade_to_head
 from procedures.decision import Statement, worst
 from procedures.sampling import SwitchingState
 
@@ -372,7 +371,7 @@ class ResultStore:
             try:
                 with store._db("open"):
                     upgrade_to_head(store.engine)
-            except (SchemaTooNew, CommandError) as exc:
+            except (SchemaTooNew, MigrationFailed) as exc:
                 store.close()
                 raise StoreError(f"database {store.url}: {_one_line(exc)}") from None
             except BaseException:

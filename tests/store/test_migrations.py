@@ -17,6 +17,7 @@ from bench.store.migrate import (
     current_revision,
     downgrade,
     head_revision,
+    scripted_head,
     upgrade_to_head,
 )
 from bench.store.store import ResultStore, StoreError
@@ -132,3 +133,35 @@ def test_database_from_a_newer_isobench_is_refused(sqlite_url: str) -> None:
     with pytest.raises(StoreError, match="schema revision 9999 is newer") as info:
         ResultStore.open(sqlite_url)
     assert "\n" not in str(info.value)
+
+
+def test_the_head_read_from_the_scripts_is_alembics() -> None:
+    assert scripted_head() == head_revision() == "0002"
+
+
+def test_a_database_at_the_head_is_opened_without_importing_alembic(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    upgrade_to_head(sqlite_url)
+    code = (
+        "import sys; from bench.store.store import ResultStore; "
+        f"ResultStore.open({sqlite_url!r}).close(); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    assert out.stdout.strip() == "[]"
+
+
+def test_a_database_behind_the_head_is_still_migrated(sqlite_url: str) -> None:
+    upgrade_to_head(sqlite_url)
+    downgrade(sqlite_url, "0001")
+    assert upgrade_to_head(sqlite_url) == "0002"
+    engine = sa.create_engine(sqlite_url, poolclass=sa.NullPool)
+    with engine.connect() as conn:
+        assert current_revision(conn) == "0002"
+    engine.dispose()
