@@ -153,15 +153,16 @@ def child(out: Path, serial: str, nagle_on: bool, spawned_at: float, result: Pat
     phases: dict[str, float] = {"interpreter": time.time() - spawned_at}
     start = time.perf_counter()
     import bench.cli as cli  # what `isobench inspect` imports before the run
-    from reports.worker import ReportWorker
+    from reports.worker import ReportWorker, imports_without_gc
 
     # `isobench inspect` starts its report worker before it imports the rest (bench/cli.py,
-    # _cmd_inspect): started here in the same order, and handed to it
+    # _cmd_inspect), with the collector paused: done here the same way, and handed to it
     worker = ReportWorker.start()
     ReportWorker.start = classmethod(lambda cls: worker)  # type: ignore[method-assign,assignment]
-    import bench.events
-    import bench.runner as runner
-    import reports.console  # noqa: F401
+    with imports_without_gc():
+        import bench.events
+        import bench.runner as runner
+        import reports.console  # noqa: F401
 
     phases["imports"] = time.perf_counter() - start
     _CPU["imports"] = time.process_time()  # from the process start

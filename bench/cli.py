@@ -431,13 +431,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
-    from reports.worker import ReportWorker
+    from reports.worker import ReportWorker, imports_without_gc
 
     # first: the report worker's imports overlap ours and the measurement (second core)
     worker = ReportWorker.start()
-    from bench.events import RunControl
-    from bench.runner import Runner, RunRequest, SimOptions, finished_data
-    from reports.console import ConsoleListener, Progress, failing_lines
+    with imports_without_gc():
+        from bench.events import RunControl
+        from bench.runner import Runner, RunRequest, SimOptions, finished_data
+        from reports.console import ConsoleListener, Progress, failing_lines
 
     request = RunRequest(
         station=args.station,

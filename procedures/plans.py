@@ -36,18 +36,22 @@ def full_plan(topology: str = "direct") -> list[Step]:
     """Every testable datasheet line (see the module profile for limits and rules).
 
     The step response runs right after the terminal check: its fitted dynamics set the settling
-    wait of every static reading that follows.
+    wait of every static reading that follows. The over-range test (with its 20 mA re-check)
+    follows the traverse, so the transmission-error points are complete before the influence
+    tests (which then also show any damage the over-range did), and the steps the report does
+    not plot (supply current, open input) come last: the report worker draws the plots while
+    they run (reports/worker.py).
     """
     return [
         *calibration_steps(topology),
         TerminalCheck(),
         StepResponse(),
-        SupplyCurrent(),
         InputResistance(),
         AccuracyTraverse(),
+        OverRange(),
         SupplyEffect(),
         LoadEffect(),
-        OverRange(),
+        SupplyCurrent(),
         OpenInput(),
     ]
 

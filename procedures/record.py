@@ -17,12 +17,15 @@ import uuid
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+import numpy as np
 
 from procedures.decision import Decision, Statement, worst
 from procedures.interrupts import interrupts_deferred
+
+if TYPE_CHECKING:  # pandas is for the readers (reports, tests): the run itself does not need it
+    import pandas as pd
 
 
 def utc_now() -> str:
@@ -277,15 +280,22 @@ class Recorder:
         )
 
     def readings(self) -> pd.DataFrame:
+        import pandas as pd
+
         return pd.DataFrame(self.rows)
 
     def waveform(self, name: str, columns: dict[str, Any]) -> Path:
         """A digitised record (e.g. a step response) as its own CSV under waveforms/."""
         folder = self.folder / "waveforms"
         path = folder / f"{name}.csv"
+        names = list(columns)
+        data = [np.asarray(columns[name]).tolist() for name in names]
         try:
             folder.mkdir(exist_ok=True)
-            pd.DataFrame(columns).to_csv(path, index=False)
+            with path.open("w", newline="", encoding="utf-8") as out:
+                writer = csv.writer(out)
+                writer.writerow(names)
+                writer.writerows(zip(*data, strict=True))
         except OSError as exc:
             raise OutputWriteError(self.folder, exc) from exc
         return path

@@ -14,11 +14,12 @@ import tomllib
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from procedures.decision import Statement, worst
+
+if TYPE_CHECKING:  # read where readings are read: the console's lines need no pandas
+    import pandas as pd
 
 ENGINEERING_STAMP = "ENGINEERING RUN - NOT FOR RELEASE"
 PROFILE_COPY = "profile.toml"  # a copy of the module profile inside the run folder (optional)
@@ -499,6 +500,8 @@ def read_profile(folder: Path, record: dict[str, Any]) -> tuple[dict[str, Any], 
 
 
 def read_readings(folder: Path) -> pd.DataFrame:
+    import pandas as pd
+
     path = folder / "readings.csv"
     if not path.is_file() or path.stat().st_size == 0:
         return pd.DataFrame()
@@ -506,6 +509,8 @@ def read_readings(folder: Path) -> pd.DataFrame:
 
 
 def read_waveforms(folder: Path) -> dict[str, pd.DataFrame]:
+    import pandas as pd
+
     out: dict[str, pd.DataFrame] = {}
     wave_dir = folder / "waveforms"
     if wave_dir.is_dir():

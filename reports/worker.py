@@ -28,6 +28,8 @@ n, "drawn": n}}`` or ``{"error": "..."}``. ``python -m reports.worker``.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import logging
 import os
@@ -37,11 +39,29 @@ import subprocess
 import sys
 import threading
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
 log = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def imports_without_gc() -> Iterator[None]:
+    """Heavy imports with the cyclic garbage collector paused, then every object they made
+    moved out of its reach (``gc.freeze``): imports make many long-lived objects and almost no
+    garbage, and the collections they trigger cost about a fifth of their time (measured:
+    the worker's imports 1.07-1.15 s with, 0.90-0.91 s without). Reference counting still
+    frees everything; the collector runs again afterwards."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if was_enabled:
+            gc.enable()
+
 
 #: longest wait for the worker's answer before rendering in this process instead
 TIMEOUT_S = 120.0
@@ -200,13 +220,14 @@ def _feed(lines: IO[str], inbox: queue.Queue[str | None]) -> None:
 def serve(lines: IO[str], out: IO[str]) -> None:
     """The worker's loop: import the renderers, then one folder per line, one answer each;
     between them, plots drawn early for the steps that finished."""
-    from reports import lot_pdf, pdf, plots, render, unit_pdf  # the imports a run overlaps
+    with imports_without_gc():
+        from reports import lot_pdf, pdf, plots, render, unit_pdf  # the imports a run overlaps
 
-    assert plots and unit_pdf and lot_pdf
-    render.environment().get_template(render.UNIT_TEMPLATE)
-    import pyarrow.parquet  # noqa: F401  (readings.parquet)
+        assert plots and unit_pdf and lot_pdf
+        render.environment().get_template(render.UNIT_TEMPLATE)
+        import pyarrow.parquet  # noqa: F401  (readings.parquet)
 
-    pdf.prepare()  # the PDF's fonts loaded while the run measures
+        pdf.prepare()  # the PDF's fonts loaded while the run measures
 
     out.write(READY + "\n")
     out.flush()

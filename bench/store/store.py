@@ -29,15 +29,17 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from bench.store import schema as t
 from bench.store.migrate import MigrationFailed, SchemaTooNew, upgrade_to_head
 from procedures.decision import Statement, worst
+
+if TYPE_CHECKING:  # pandas only where readings are read back (history, rejudge): not per run
+    import pandas as pd
 from procedures.sampling import SwitchingState
 
 __all__ = [
@@ -651,6 +653,8 @@ class ResultStore:
 
     def readings(self, run_id: str) -> pd.DataFrame:
         """The raw readings of a run, parsed exactly as ``pandas.read_csv(readings.csv)``."""
+        import pandas as pd
+
         with self._db(f"read the readings of run {run_id}"), self.engine.connect() as conn:
             row = conn.execute(
                 sa.select(t.runs.c.run_id, t.readings.c.csv_text)
@@ -665,6 +669,8 @@ class ResultStore:
 
     def waveforms(self, run_id: str) -> dict[str, pd.DataFrame]:
         """The run's digitised records by name, each parsed as ``pandas.read_csv`` would."""
+        import pandas as pd
+
         data = self.export_run(run_id)
         return {name: pd.read_csv(io.StringIO(text)) for name, text in data.waveforms.items()}
 
