@@ -10,7 +10,10 @@ Measures, in one run and on this machine, what the controller's performance clai
    phases, and its modelled bench time against the plan's physical lower bound;
 3. per topology (shunt-scan, direct): the modelled bench time of the full plan, its physical
    lower bound (procedures/lower_bound.py) and their ratio, and the test uncertainty ratio
-   TUR = 20 uA / U of the transmission error at 4 and 20 mA (worst point of each level).
+   TUR = 20 uA / U of the transmission error at 4 and 20 mA (worst point of each level);
+4. with ``--against CHECKOUT``: the plain ``isobench inspect --station sim`` of this code and
+   of another checkout (a git worktree of an older commit, with or without its own ``.venv``),
+   interleaved, so a change's wall-time claim has its baseline measured in the same run.
 
 Every figure is the median over the repetitions; ratios are against the baseline measured in
 the same run. The inspections use a private data folder (``XDG_DATA_HOME``/``LOCALAPPDATA``)
@@ -269,6 +272,42 @@ def inspection(data_dir: Path, serial: str, nagle_on: bool) -> dict[str, Any]:
     return data
 
 
+def cli_inspection(checkout: Path, data_dir: Path, serial: str) -> float:
+    """Wall time of a plain ``isobench inspect --station sim`` (all reports, local store) of
+    the code in ``checkout``, in a fresh process: its own ``.venv`` when it has one."""
+    python = checkout / ".venv" / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    env = dict(os.environ, XDG_DATA_HOME=str(data_dir), LOCALAPPDATA=str(data_dir))
+    with tempfile.TemporaryDirectory() as out:
+        command = [str(python if python.exists() else sys.executable), "-m", "bench", "inspect"]
+        command += ["--station", "sim", "--serial", serial, "--out", out, "--quiet"]
+        start = time.perf_counter()
+        proc = subprocess.run(command, cwd=checkout, env=env, capture_output=True, text=True)
+        wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"inspection in {checkout} failed (exit {proc.returncode}): {proc.stderr}")
+    return wall
+
+
+def against(other: Path, repeats: int) -> None:
+    """This checkout against ``other`` (e.g. a worktree of an older commit), interleaved, each
+    with its own warmed-up data folder: the user's command, nothing wrapped or timed inside."""
+    here = Path(__file__).resolve().parents[1]
+    checkouts = {f"baseline: {other}": other.resolve(), f"this: {here}": here}
+    walls: dict[str, list[float]] = {label: [] for label in checkouts}
+    with tempfile.TemporaryDirectory() as tmp:
+        folders = {label: Path(tmp) / str(n) for n, label in enumerate(checkouts)}
+        for label, checkout in checkouts.items():
+            cli_inspection(checkout, folders[label], "AGAINST-0")  # warm-up
+        for n in range(1, repeats + 1):  # interleaved: a load change hits both alike
+            for label, checkout in checkouts.items():
+                walls[label].append(cli_inspection(checkout, folders[label], f"AGAINST-{n}"))
+    base = _median(walls[next(iter(walls))])
+    print(f"\n`isobench inspect --station sim` wall time, median of {repeats}, seconds")
+    for label, values in walls.items():
+        every = ", ".join(f"{v:.2f}" for v in values)
+        print(f"  {_median(values):6.2f}  ratio {_median(values) / base:5.2f}  {label} ({every})")
+
+
 def _median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
@@ -278,6 +317,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=5, help="inspections per variant")
     parser.add_argument("--pairs", type=int, default=100, help="write+query pairs per repetition")
     parser.add_argument("--rt-repeats", type=int, default=3, help="round-trip repetitions")
+    parser.add_argument(
+        "--against",
+        type=Path,
+        metavar="CHECKOUT",
+        help="also time `isobench inspect --station sim` of another checkout (e.g. a git "
+        "worktree of an older commit) interleaved with this one",
+    )
     parser.add_argument("--child", nargs=2, metavar=("OUT", "SERIAL"), help=argparse.SUPPRESS)
     parser.add_argument("--nagle", action=argparse.BooleanOptionalAction, help=argparse.SUPPRESS)
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
@@ -369,6 +415,8 @@ def main(argv: list[str] | None = None) -> int:
         parts = [n for n in record.notes if n.startswith("physical lower bound")]
         if parts:
             print(f"    {parts[0]}")
+    if args.against is not None:
+        against(args.against, args.repeats)
     return 0
 
 
