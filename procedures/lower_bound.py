@@ -49,7 +49,7 @@ def readings_needed(
 
 
 @dataclass(frozen=True)
-class Need:
+class PhysicalNeed:
     """One physical need of the plan: which step, what kind, how long (s)."""
 
     step: str
@@ -61,12 +61,12 @@ class Need:
 class LowerBound:
     """Sum of the physical needs of everything the plan measured so far."""
 
-    needs: list[Need] = field(default_factory=list)
+    needs: list[PhysicalNeed] = field(default_factory=list)
     step: str = ""
 
     def add(self, kind: str, seconds: float) -> None:
         if seconds > 0.0 and math.isfinite(seconds):
-            self.needs.append(Need(self.step, kind, float(seconds)))
+            self.needs.append(PhysicalNeed(self.step, kind, float(seconds)))
 
     def point(self, settle_s: float, readings: int, aperture_s: float, meters: int = 1) -> None:
         """A static point: settling, then ``readings`` integrations on each of ``meters``

@@ -301,9 +301,6 @@ class Measurer(ABC):
         results = [work() for work in parallel]
         return np.asarray(dmm.fetch_readings(), dtype=float), results
 
-    def _source_reading_time_s(self) -> float:
-        return self.aperture_s
-
     def _set_trigger_delay(self, seconds: float) -> None:
         if self._trigger_delay is None or not math.isclose(seconds, self._trigger_delay):
             self.bench.dmm.set_trigger_delay(seconds)
