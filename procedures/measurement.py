@@ -643,8 +643,16 @@ class DirectMeasurer(Measurer):
 
     @checked
     def supply_current(self, settle_s: float) -> ScalarReading:
+        """The supply's own current read-back once the module settled. The supply has no
+        instrument-side delay, so the DMM's trigger delay makes the wait (an output reading
+        on the present range, not used), as for every other reading of the plan: the
+        read-back is never taken while the module still settles."""
         b = self.bench
-        # the supply has no instrument-side delay: the wait is a DMM reading interval [E]
+        if settle_s > 0.0:
+            if self._range is None:
+                self._dmm_range(max(b.dmm.current_ranges_a))
+            self._set_trigger_delay(settle_s)
+            b.dmm.read_many(1)
         value = b.supply.measure_current()
         self.ctx.bound.point(settle_s, 1, self.aperture_s)
         u = type_b("supply current read-back", b.supply.current_accuracy(value), value)
