@@ -333,6 +333,9 @@ class StepFit:
     #: variance inflation of the residuals' correlation, (1 + phi) / (1 - phi) for AR(1)
     noise_inflation: float = 1.0
     hac_lags: int = 0
+    #: dynamic parameters left on a bound of the fit's search (``"dead_time"``, ``"tau"``,
+    #: ...): the model found no interior optimum for them
+    at_bounds: tuple[str, ...] = ()
     #: independent samples the initial level rests on, ``n_b (1 - phi) / (1 + phi)`` for the
     #: baseline's AR(1) noise: the dead time's degrees of freedom (its u is mostly the level's)
     level_dof: float = 1.0
@@ -564,7 +567,23 @@ def classical_covariance(jac: FloatArray, residuals: FloatArray) -> FloatArray:
     return float(residuals @ residuals) / max(n - p, 1) * _inverse_normal_matrix(jac)
 
 
-def _to_stepfit(raw: _RawFit, n: int, s: float, T: float, p_value: float = math.nan) -> StepFit:
+def _at_bounds(raw: _RawFit, T: float, dt: float) -> tuple[str, ...]:
+    """The time constant or dead time the fit left on a bound of its search (within 0.1 % of
+    the bound's own size): there the model found no interior optimum, and the parameter's value
+    and its covariance-based U say little. (A ratio of 0 or 1 is a model's own edge case.)"""
+    lo, hi = _bounds(raw.kind, T, dt)
+    out = []
+    for i, name in enumerate(_DYNAMICS[raw.kind], start=2):
+        if name in ("tau", "dead_time") and (
+            raw.x[i] - lo[i] <= 1e-3 * abs(lo[i]) or hi[i] - raw.x[i] <= 1e-3 * abs(hi[i])
+        ):
+            out.append(name)
+    return tuple(out)
+
+
+def _to_stepfit(
+    raw: _RawFit, n: int, s: float, T: float, p_value: float = math.nan, dt: float = 0.0
+) -> StepFit:
     params = _params(raw.x, raw.kind, T)
     jac = np.asarray(raw.jac, dtype=float)
     residuals = np.asarray(raw.residuals, dtype=float)
@@ -634,6 +653,7 @@ def _to_stepfit(raw: _RawFit, n: int, s: float, T: float, p_value: float = math.
         noise_inflation=inflation,
         hac_lags=lags,
         level_dof=max(raw.record_start * (1.0 - raw.phi) / (1.0 + raw.phi), 1.0),
+        at_bounds=_at_bounds(raw, T, dt) if dt > 0.0 else (),
     )
 
 
@@ -771,7 +791,7 @@ def _fit_step(
             chosen, p_value = candidate, p
         elif chosen is candidates[0] and candidate.kind == "two-pole":
             p_value = p
-    return _to_stepfit(chosen, n, s, T, p_value)
+    return _to_stepfit(chosen, n, s, T, p_value, dt)
 
 
 def _resonant_starts(

@@ -259,6 +259,12 @@ class StepResponse(Step):
             budget(*dead_parts),
             cond,
             predicted=0.0,
+            note=(
+                "at a bound of the fit's search (-2 sample intervals ... 50 ms): the model "
+                "found no interior optimum, the value and its U are not reliable"
+                if "dead_time" in fit.at_bounds
+                else ""
+            ),
         )
         record_value(
             ctx,

@@ -417,3 +417,15 @@ def test_limit_frequency_uncertainty_matches_the_scatter_of_repeated_fits() -> N
         us.append(f.limit_frequency_u_hz)
     ratio = float(np.std(errors) / np.median(us))
     assert 0.5 < ratio < 1.6
+
+
+def test_a_dead_time_left_on_the_fits_bound_is_reported() -> None:
+    """A response that starts 0.3 ms before the declared step (a trigger stamped late) would
+    need a negative dead time beyond the search's -2 sample intervals: the fit says so instead
+    of presenting the bound as a measurement."""
+    t, y = record(noise_a=1e-6, seed=3)
+    early = fit_step(t, y, t_step_s=T_STEP + 0.3e-3)
+    assert early.dead_time_s == pytest.approx(-2 * DT, abs=0.01 * DT)
+    assert "dead_time" in early.at_bounds
+    plain = fit_step(t, y, t_step_s=T_STEP)
+    assert plain.at_bounds == ()
