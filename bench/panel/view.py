@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import time
 from collections.abc import Callable
 from functools import cache
@@ -33,14 +34,28 @@ VERDICT_CSS = {
 }
 
 
+#: the core's progress lines spell units in ASCII (they also go to any console); the panel
+#: shows them with their symbols, as the reports do
+_UNIT_WORDS = ((re.compile(r"(?<=\d) ?uA\b"), " µA"), (re.compile(r"(?<=\d) ?ohm\b"), " Ω"))
+
+
+def unit_symbols(text: str) -> str:
+    """``"+1.97 uA"`` -> ``"+1.97 µA"``, ``"250.0 ohm"`` -> ``"250.0 Ω"`` (after a number only)."""
+    for pattern, symbol in _UNIT_WORDS:
+        text = pattern.sub(symbol, text)
+    return text
+
+
 @cache
 def environment() -> Environment:
-    return Environment(
+    env = Environment(
         loader=PackageLoader("bench.panel", "templates"),
         autoescape=select_autoescape(["html", "j2"]),
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["unit_symbols"] = unit_symbols
+    return env
 
 
 def verdict_key(result: dict[str, Any], safe_verified: bool = True) -> str:
