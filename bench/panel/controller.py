@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bench.panel.state import Notice, PanelConflict, PanelState, Phase
+from bench.panel.state import UNIT_TIME_FORMAT, Notice, PanelConflict, PanelState, Phase
 from bench.station import Station
 
 log = logging.getLogger(__name__)
@@ -173,7 +173,7 @@ class PanelController:
                 "repeated_serial",
                 serial=serial,
                 n=len(runs),
-                when=_local_hh_mm(last["started_at"], "%Y-%m-%d %H:%M"),
+                when=_local_time(last["started_at"], "%Y-%m-%d %H:%M"),
                 verdict=(last["verdict"] or "informative")
                 if last["outcome"] != "aborted"
                 else "aborted",
@@ -306,7 +306,7 @@ class PanelController:
                 "outcome": r["outcome"],
                 "engineering": bool(r["engineering"]),
                 "safe_state_verified": bool(r["safe_state_verified"]),
-                "ended": _local_hh_mm(r["ended_at"] or r["started_at"]),
+                "ended": _local_time(r["ended_at"] or r["started_at"], UNIT_TIME_FORMAT),
             }
             for r in reversed(runs)
         ]
@@ -320,7 +320,7 @@ def _notice(level: str, key: str, **values: Any) -> Notice:
     return Notice(level, notice_text(note, translator("en")), key, values)
 
 
-def _local_hh_mm(stamp: Any, form: str = "%H:%M") -> str:
+def _local_time(stamp: Any, form: str) -> str:
     """A stored UTC time stamp as the bench's local clock time (as the panel's own runs)."""
     try:
         return datetime.fromisoformat(str(stamp)).astimezone().strftime(form)

@@ -25,6 +25,9 @@ from typing import Any
 
 #: units kept for the side panel's "last units" list
 LAST_UNITS = 20
+#: the end time shown beside each of the last units: with seconds, so that two runs of one
+#: serial within a minute (a retest) are told apart
+UNIT_TIME_FORMAT = "%H:%M:%S"
 
 
 class Phase(StrEnum):
@@ -321,7 +324,7 @@ class PanelState:
                 "outcome": data.get("outcome", ""),
                 "engineering": run.engineering,
                 "safe_state_verified": bool((run.safe_state or {}).get("verified", False)),
-                "ended": time.strftime("%H:%M", time.localtime(run.ended_epoch)),
+                "ended": time.strftime(UNIT_TIME_FORMAT, time.localtime(run.ended_epoch)),
             },
         )
         del self.units[LAST_UNITS:]

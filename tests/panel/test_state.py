@@ -174,3 +174,16 @@ def test_the_runners_notices_and_answers_to_an_abort_are_kept_with_the_run() -> 
         {"level": "warning", "text": "SN1 ...", "key": "repeat_counted", "values": repeat},
         {"level": "info", "text": "run complete, finishing reports", "key": "", "values": {}},
     ]
+
+
+def test_the_last_units_end_times_carry_seconds_so_a_quick_retest_is_told_apart() -> None:
+    import re
+
+    state = PanelState(operator="Anna")
+    for run_id in ("r1", "r2"):
+        state.scanned("SN1", [])
+        state.begin_run("SN1")
+        state.on_event("run_started", {"run_id": run_id, "steps": []})
+        finished(state, run_id=run_id)
+    ended = [u["ended"] for u in state.snapshot()["units"]]
+    assert len(ended) == 2 and all(re.fullmatch(r"\d\d:\d\d:\d\d", e) for e in ended)
