@@ -280,3 +280,59 @@ def notice_text(note: Mapping[str, Any], t: Callable[..., str]) -> str:
         return t(key, **values)
     except (TypeError, KeyError, ValueError):  # blanks that do not fit: the English as sent
         return str(note.get("text", ""))
+
+
+#: German names of the built-in profile's characteristics (the profile's titles are English
+#: data); a characteristic of another profile keeps its own title
+CHARACTERISTIC_TITLES_DE: dict[str, str] = {
+    "transmission_error": "Übertragungsfehler",
+    "supply_current": "Stromaufnahme bei Nennversorgungsspannung",
+    "supply_current_range": "Stromaufnahme im Versorgungsspannungsbereich",
+    "input_resistance": "Eingangswiderstand",
+    "gain_error": "Verstärkungsfehler (Ausgleichsgerade)",
+    "offset": "Nullpunktfehler (Ausgleichsgerade)",
+    "non_linearity": "Linearitätsabweichung (Minimax-Gerade)",
+    "terminal_non_linearity": "Linearitätsabweichung (Endpunktgerade)",
+    "hysteresis": "Hysterese",
+    "supply_effect": "Übertragungsfehler im Versorgungsspannungsbereich",
+    "load_effect": "Übertragungsfehler im Bürdenbereich",
+    "output_compliance": "Bürdenspannung über 600 Ω",
+    "limit_frequency": "Grenzfrequenz (aus der Sprungantwort)",
+    "rise_time": "Sprungantwort (Anstiegszeit 10-90 %)",
+    "settling_time": "Einschwingzeit auf ±0,1 % des Messbereichsendwerts",
+    "overshoot": "Überschwingen",
+    "over_range": "Ausgang oberhalb 20 mA Eingang (Begrenzung)",
+    "open_input": "Ausgang bei offenem Eingang",
+    "terminal_check": "Anschlussprüfung (1 mA ein, etwa 1 mA aus)",
+    "supply_shift": "Versorgungseinfluss (Änderung gegen 24 V)",
+    "load_shift": "Bürdeneinfluss (Änderung gegen 250 Ω)",
+    "clamp_level": "Begrenzungswert oberhalb 20 mA Eingang",
+    "time_constant": "Zeitkonstante (angepasst)",
+    "dead_time": "Totzeit (angepasst)",
+    "model_residual": "Sprungantwort gegen das Referenzmodell (Effektivwert der Abweichung)",
+}
+
+#: German titles of the built-in plans' steps, by step name
+STEP_TITLES_DE: dict[str, str] = {
+    "shunt_calibration": "Shuntverhältnis kalibrieren (Modul überbrückt)",
+    "readback_calibration": "Rücklesung kalibrieren (Modul überbrückt)",
+    "terminal_check": "Anschlussprüfung: 1 mA ein, etwa 1 mA aus",
+    "step_response": "Sprungantwort 2 <-> 18 mA",
+    "input_resistance": "Eingangswiderstand bei 20 mA (Vierleiter)",
+    "accuracy": "Genauigkeit 0,2-20 mA auf- und abwärts, 24 V, 250 Ω",
+    "over_range": "Übersteuerung 20,5 ... 24 mA, Begrenzung, 20 mA erneut",
+    "supply_effect": "Versorgungseinfluss 16,8 / 24 / 31,2 V bei 4 und 20 mA",
+    "load_effect": "Bürdeneinfluss niedrigste / 250 / 600 Ω bei 4 und 20 mA, 24 V und 16,8 V",
+    "supply_current": "Stromaufnahme bei 16,8 / 24 / 31,2 V, Eingang 0 und 20 mA, 600 Ω",
+    "open_input": "Offener Eingang: Ausgang bei abgeschalteter Quelle",
+}
+
+
+def characteristic_title(name: str, title: str, lang: str) -> str:
+    """A characteristic's name in ``lang``: German from the catalogue, else as recorded."""
+    return CHARACTERISTIC_TITLES_DE.get(name, title) if lang == "de" else title
+
+
+def step_title(name: str, title: str, lang: str) -> str:
+    """A plan step's title in ``lang``: German from the catalogue, else as the core says it."""
+    return STEP_TITLES_DE.get(name, title) if lang == "de" else title

@@ -73,7 +73,9 @@ def _duration(seconds: float | None) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
-def _worst_per_characteristic(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _worst_per_characteristic(
+    items: list[dict[str, Any]], lang: str = "en"
+) -> list[dict[str, Any]]:
     """One row per characteristic: its worst statement, farthest from zero; how many more."""
     groups: dict[str, list[dict[str, Any]]] = {}
     for item in items:
@@ -87,14 +89,14 @@ def _worst_per_characteristic(items: list[dict[str, Any]]) -> list[dict[str, Any
                 abs(finite(i.get("value")) or 0.0),
             ),
         )
-        rows.append({**_measured(worst), "more": len(group) - 1})
+        rows.append({**_measured(worst, lang), "more": len(group) - 1})
     return rows
 
 
 _STATEMENTS = {s.value for s in Statement}
 
 
-def _measured(item: dict[str, Any]) -> dict[str, Any]:
+def _measured(item: dict[str, Any], lang: str = "en") -> dict[str, Any]:
     """One failing or conditional characteristic: value and U to the same decimal place."""
     unit = str(item.get("unit", ""))
     value, big_u = finite(item.get("value")), finite(item.get("U"))
@@ -106,7 +108,11 @@ def _measured(item: dict[str, Any]) -> dict[str, Any]:
     du = display_unit(unit, magnitude)
     decimals = du.decimals_for(big_u)
     return {
-        "title": str(item.get("title") or item.get("characteristic", "")),
+        "title": i18n.characteristic_title(
+            str(item.get("characteristic", "")),
+            str(item.get("title") or item.get("characteristic", "")),
+            lang,
+        ),
         "conditions": condition_text(item["conditions"]) if item.get("conditions") else "",
         "value": du.fmt(value, decimals),
         "U": du.fmt(big_u, decimals) if big_u is not None else "–",
@@ -173,7 +179,8 @@ class PageView:
             "verdict": verdict,
             "safe": safe,
             "legend": plot.legend(run.get("points", []) if run else [], t),
-            "failing": _worst_per_characteristic((result or {}).get("failing", [])),
+            "failing": _worst_per_characteristic((result or {}).get("failing", []), lang),
+            "step_title": lambda step: i18n.step_title(step["name"], step["title"], lang),
             "report_links": self._report_links(run, result, t),
             "lot_tally": self._lot_tally(view.get("lot")),
             "instruments": self._instruments(view.get("identities") or {}, t),

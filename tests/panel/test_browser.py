@@ -118,7 +118,7 @@ def test_a_defective_unit_ends_in_fail_naming_the_characteristic(
     # the same screen in German, on a small screen (a reload shows the same truth)
     small = open_page(viewport=SMALL, lang="de")
     expect(small.locator("#verdict")).to_contain_text("NICHT BESTANDEN")
-    expect(small.locator("#failing")).to_contain_text("Transmission error")
+    expect(small.locator("#failing")).to_contain_text("Übertragungsfehler")
     shot(small, "06-verdict-fail-de-1280x800")
     assert record_of(panel, "DEF-0001")["verdict"] == "fail"
 

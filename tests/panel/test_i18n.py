@@ -74,3 +74,20 @@ def test_the_repeated_serial_sentences_are_the_runners_in_english_and_said_in_ge
     # blanks that do not fit (an older runner): the English as it was sent
     odd = {"text": "as sent", "key": "repeat_stands", "values": {"serial": "SN1"}}
     assert i18n.notice_text(odd, de) == "as sent"
+
+
+def test_german_tabs_name_the_built_in_characteristics_and_steps_in_german() -> None:
+    """Every characteristic of the built-in profile and every step of the built-in plans has
+    a German name; another profile's characteristic keeps the title it was recorded with."""
+    from bench.panel.i18n import characteristic_title, step_title
+    from procedures.plans import full_plan
+    from procedures.profile import builtin_profile
+
+    for name, char in builtin_profile().characteristics.items():
+        german = characteristic_title(name, char.title, "de")
+        assert german and german != char.title, name
+        assert characteristic_title(name, char.title, "en") == char.title
+    for topology in ("shunt-scan", "direct"):
+        for step in full_plan(topology):
+            assert step_title(step.name, step.title, "de") != step.title, step.name
+    assert characteristic_title("my_own", "My own", "de") == "My own"

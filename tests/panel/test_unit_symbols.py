@@ -24,5 +24,5 @@ def test_unit_words_after_numbers_become_symbols(text: str, shown: str) -> None:
 def test_the_step_list_shows_titles_and_running_lines_with_symbols() -> None:
     source = environment().loader.get_source(environment(), "_screen.html.j2")[0]  # type: ignore[union-attr]
     assert "{{ step.text | unit_symbols }}" in source
-    assert "{{ step.title | unit_symbols }}" in source
+    assert "{{ step_title(step) | unit_symbols }}" in source
     assert "{{ step.title }}" not in source
