@@ -44,6 +44,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "code letter {code}, n = {n}, Ac = {ac}, Re = {re}",
         "Kennbuchstabe {code}, n = {n}, Ac = {ac}, Re = {re}",
     ),
+    # the lot choice: short enough for the select box; the full plan in its tooltip
+    "lot_option": (
+        "{lot} · {supplier} · n = {n}, Ac = {ac}",
+        "{lot} · {supplier} · n = {n}, Ac = {ac}",
+    ),
     "lot_units": ("units {done} of {n}", "Einheiten {done} von {n}"),
     "lot_nonconforming": ("nonconforming d = {d}", "fehlerhaft d = {d}"),
     "lot_closed": ("closed: {disposition}", "abgeschlossen: {disposition}"),

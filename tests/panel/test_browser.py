@@ -8,6 +8,7 @@ under test, not the full plan); the simulator's virtual clock keeps each run to 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -177,6 +178,10 @@ def test_lot_progress_increments_and_a_repeated_serial_warns(
     # plan of letter E: n = 13, Ac 0, Re 1
     expect(page.locator("#lot-progress")).to_have_text("units 0 of 13")
     expect(page.locator("#lot-select")).to_have_value("LOT-PANEL-1")
+    chosen = page.locator("#lot-select option:checked")
+    # short enough for the box; the whole plan in the option's tooltip
+    expect(chosen).to_have_text("LOT-PANEL-1 · ACME Components · n = 13, Ac = 0")
+    expect(chosen).to_have_attribute("title", re.compile("code letter D, n = 13, Ac = 0, Re = 1"))
     shot(page, "09-setup-operator-and-lot")
     page.get_by_label("Operator name").press("Enter")
     expect(page.locator("body")).to_have_attribute("data-phase", "idle")
