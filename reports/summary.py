@@ -11,6 +11,7 @@ import hashlib
 import json
 import math
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -134,9 +135,14 @@ def fmt_tur(x: Any) -> str:
     return f"{v:.2f}" if v < 10 else f"{v:.3g}"
 
 
-def condition_text(conditions: dict[str, Any]) -> str:
-    """Conditions of one measurement in words: '24 V, 250 Ω, 4 mA, up'."""
+def condition_text(conditions: dict[str, Any], words: Mapping[str, str] | None = None) -> str:
+    """Conditions of one measurement in words: '24 V, 250 Ω, 4 mA, up'. ``words``: the
+    English words in another language (a front end's catalogue); numbers stay as they are."""
     c = conditions
+
+    def w(word: str) -> str:
+        return (words or {}).get(word, word)
+
     parts: list[str] = []
     if finite(c.get("supply_v")) is not None:
         parts.append(f"{c['supply_v']:g} V")
@@ -149,21 +155,21 @@ def condition_text(conditions: dict[str, Any]) -> str:
     if finite(c.get("from_a")) is not None and finite(c.get("to_a")) is not None:
         parts.append(f"{c['from_a'] * 1e3:g} → {c['to_a'] * 1e3:g} mA")
     if c.get("direction"):
-        parts.append(str(c["direction"]))
+        parts.append(w(str(c["direction"])))
     if finite(c.get("against_v")) is not None:
-        parts.append(f"vs {c['against_v']:g} V")
+        parts.append(f"{w('vs')} {c['against_v']:g} V")
     if finite(c.get("against_ohm")) is not None:
-        parts.append(f"vs {c['against_ohm']:g} Ω")
+        parts.append(f"{w('vs')} {c['against_ohm']:g} Ω")
     if finite(c.get("points")) is not None:
-        parts.append(f"{int(c['points'])} points")
+        parts.append(f"{int(c['points'])} {w('points')}")
     if finite(c.get("largest_input_a")) is not None:
-        parts.append(f"input up to {c['largest_input_a'] * 1e3:.3g} mA")
+        parts.append(f"{w('input up to')} {c['largest_input_a'] * 1e3:.3g} mA")
     if finite(c.get("search_from_ohm")) is not None and finite(c.get("search_to_ohm")):
-        parts.append(f"load {c['search_from_ohm']:g} → {c['search_to_ohm']:g} Ω")
+        parts.append(f"{w('load')} {c['search_from_ohm']:g} → {c['search_to_ohm']:g} Ω")
     if c.get("source"):
-        parts.append(f"source {c['source']}")
+        parts.append(f"{w('source')} {w(str(c['source']))}")
     if c.get("after"):
-        parts.append(f"after {c['after']}")
+        parts.append(f"{w('after')} {w(str(c['after']))}")
     return ", ".join(parts) or "-"
 
 

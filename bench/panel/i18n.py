@@ -333,6 +333,26 @@ STEP_TITLES_DE: dict[str, str] = {
 }
 
 
+#: the English words of a measurement's conditions (reports.summary.condition_text) in German
+CONDITION_WORDS_DE: dict[str, str] = {
+    "up": "aufwärts",
+    "down": "abwärts",
+    "vs": "gegen",
+    "points": "Punkte",
+    "input up to": "Eingang bis",
+    "load": "Bürde",
+    "source": "Quelle",
+    "off": "aus",
+    "after": "nach",
+    "over-range": "Übersteuerung",
+}
+
+
+def condition_words(lang: str) -> dict[str, str] | None:
+    """The words ``condition_text`` uses, in ``lang`` (None: English as recorded)."""
+    return CONDITION_WORDS_DE if lang == "de" else None
+
+
 def characteristic_title(name: str, title: str, lang: str) -> str:
     """A characteristic's name in ``lang``: German from the catalogue, else as recorded."""
     return CHARACTERISTIC_TITLES_DE.get(name, title) if lang == "de" else title

@@ -113,7 +113,9 @@ def _measured(item: dict[str, Any], lang: str = "en") -> dict[str, Any]:
             str(item.get("title") or item.get("characteristic", "")),
             lang,
         ),
-        "conditions": condition_text(item["conditions"]) if item.get("conditions") else "",
+        "conditions": condition_text(item["conditions"], i18n.condition_words(lang))
+        if item.get("conditions")
+        else "",
         "value": du.fmt(value, decimals),
         "U": du.fmt(big_u, decimals) if big_u is not None else "–",
         "limit": limits_text(item.get("lower"), item.get("upper"), du),

@@ -91,3 +91,15 @@ def test_german_tabs_name_the_built_in_characteristics_and_steps_in_german() -> 
         for step in full_plan(topology):
             assert step_title(step.name, step.title, "de") != step.title, step.name
     assert characteristic_title("my_own", "My own", "de") == "My own"
+
+
+def test_german_tabs_say_the_conditions_in_german_with_the_numbers_as_they_are() -> None:
+    from bench.panel.i18n import condition_words
+    from reports.summary import condition_text
+
+    conditions = {"supply_v": 24.0, "load_ohm": 250.0, "set_a": 0.02, "direction": "up"}
+    assert condition_text(conditions) == "24 V, 250 Ω, 20 mA, up"
+    assert condition_text(conditions, condition_words("de")) == "24 V, 250 Ω, 20 mA, aufwärts"
+    recheck = {"set_a": 0.02, "direction": "down", "after": "over-range"}
+    assert condition_text(recheck, condition_words("de")) == "20 mA, abwärts, nach Übersteuerung"
+    assert condition_words("en") is None
