@@ -183,8 +183,7 @@ class Measurer(ABC):
         rectangular half-width (GUM 4.3.7).
         """
         tau = self.ctx.dynamics.params.tau_s + self.ctx.dynamics.params.tau2_s
-        aperture = self.ctx.settings.nplc / self.ctx.settings.line_frequency_hz
-        half = settle_band_a * min(1.0, tau / (max(readings, 1) * aperture))
+        half = settle_band_a * min(1.0, tau / (max(readings, 1) * self.aperture_s))
         return Component(
             "residual settling", half / math.sqrt(3.0), "B rectangular", "settle band x tau / T"
         )
@@ -242,16 +241,12 @@ class Measurer(ABC):
         stays within ``ZERO_SHARE`` of the transmission error's target U; else keep autozero
         on. docs/metrology.md section 8."""
         dmm = self.bench.dmm
-        zero = getattr(dmm, "autozero_once", None)
-        error = getattr(dmm, "autozero_off_error", None)
         self._zero_held = False
-        if zero is None or error is None:
-            return
         target = self.ctx.profile["transmission_error"].expanded_uncertainty_target
-        u_zero = abs(self.zero_sensitivity) * float(error()) / math.sqrt(3.0)
+        u_zero = abs(self.zero_sensitivity) * float(dmm.autozero_off_error()) / math.sqrt(3.0)
         if target is not None and 2.0 * u_zero > ZERO_SHARE * target:
             return
-        zero()
+        dmm.autozero_once()
         self._zero_held, self._zeroed_at = True, time.monotonic()
         # physics: every range the run reads on needs its zero measured once (one
         # integration); zeroing it again when the plan comes back to it is the plan's cost
@@ -264,9 +259,9 @@ class Measurer(ABC):
         """Zero the present range again once the held zero is older than the manual's
         window (``Dmm.autozero_hold_s``): a paused or very long run stays inside the figure
         its budget uses."""
-        hold = getattr(self.bench.dmm, "autozero_hold_s", None)
-        if self._zero_held and hold is not None and time.monotonic() - self._zeroed_at > hold():
-            self.bench.dmm.autozero_once()
+        dmm = self.bench.dmm
+        if self._zero_held and time.monotonic() - self._zeroed_at > dmm.autozero_hold_s():
+            dmm.autozero_once()
             self._zeroed_at = time.monotonic()
 
     @property
@@ -278,26 +273,22 @@ class Measurer(ABC):
         """The DMM's additional zero error with autozero off after one zero, within the
         manual's window (rectangular, GUM 4.3.7; docs/metrology.md section 4.1); nothing with
         autozero on."""
-        error = getattr(self.bench.dmm, "autozero_off_error", None)
-        if not self._zero_held or error is None:
+        if not self._zero_held:
             return Component(name, 0.0, "B rectangular", "autozero on at every reading")
         return Component(
             name,
-            abs(sensitivity) * float(error()) / math.sqrt(3.0),
+            abs(sensitivity) * float(self.bench.dmm.autozero_off_error()) / math.sqrt(3.0),
             "B rectangular",
             "autozero off after one zero: the DMM's specification" + note,
         )
 
     def _overlapped(self, count: int, *parallel: Callable[[], Any]) -> tuple[np.ndarray, list]:
         """``count`` DMM readings with ``parallel`` work on other instruments done while the
-        DMM integrates (``start_readings``/``fetch_readings``), or one after the other on a DMM
-        without them."""
+        DMM integrates (``start_readings``/``fetch_readings``); one ``read_many`` without."""
         dmm = self.bench.dmm
-        start = getattr(dmm, "start_readings", None)
-        if start is None or not parallel:
-            readings = dmm.read_many(count)
-            return readings, [work() for work in parallel]
-        start(count)
+        if not parallel:
+            return dmm.read_many(count), []
+        dmm.start_readings(count)
         results = [work() for work in parallel]
         return np.asarray(dmm.fetch_readings(), dtype=float), results
 
@@ -321,10 +312,7 @@ class Measurer(ABC):
         try:
             yield
         except InstrumentError as exc:
-            # a reply that never came may be an instrument that rebooted under the reading
-            # (its trigger model gone); a closed connection is not probed again
-            timed_out = isinstance(exc, InstrumentCommunicationError) and "(timeout)" in str(exc)
-            if timed_out or not isinstance(exc, InstrumentCommunicationError):
+            if not isinstance(exc, InstrumentCommunicationError):
                 try:
                     self.check_health(compliance_ok=True)
                 except InstrumentRebooted as cause:
@@ -352,10 +340,6 @@ class Measurer(ABC):
 
     @abstractmethod
     def supply_current(self, settle_s: float) -> ScalarReading: ...
-
-    @abstractmethod
-    def load_voltage(self, expected_v: float) -> ScalarReading:
-        """Voltage across the load (for the actual loop resistance, not the setpoint)."""
 
     @abstractmethod
     def _setup_capture(
@@ -658,26 +642,6 @@ class DirectMeasurer(Measurer):
         u = type_b("supply current read-back", b.supply.current_accuracy(value), value)
         return ScalarReading(value, budget(u), np.array([value]))
 
-    @checked
-    def load_voltage(self, expected_v: float) -> ScalarReading:
-        value = self.bench.load.measure_voltage()
-        self.ctx.bound.add("integration", self.aperture_s)
-        # [E] EL34143A voltage read-back +-(0.05 % + 10 mV): data sheet not retrieved
-        # (docs/metrology.md section 4.1)
-        half = 0.0005 * abs(value) + 0.010
-        return ScalarReading(
-            value,
-            budget(
-                Component(
-                    "load voltage read-back",
-                    half / math.sqrt(3),
-                    "B rectangular",
-                    "[E] EL34143A read-back",
-                )
-            ),
-            np.array([value]),
-        )
-
     def _setup_capture(
         self, samples: int, interval_s: float, trigger: str, delay_s: float = 0.0
     ) -> float:
@@ -921,25 +885,6 @@ class ShuntScanMeasurer(Measurer):
                 ),
                 self.zero_drift("DMM zero drift (autozero off)", 1.0 / w.supply_shunt_ohm),
                 self.pooled("supply current noise", "supply shunt", readings),
-            ),
-            readings,
-        )
-
-    @checked
-    def load_voltage(self, expected_v: float) -> ScalarReading:
-        self._configure(_range_for(self.bench.dmm.voltage_ranges_v, expected_v))
-        readings = self._read(self.wiring.load_channel, 0.0)
-        young = self.young(self._noise_key("load voltage"))
-        self.ctx.bound.add(
-            "integration", (len(readings) if young else 1) * self.integration_per_reading_s
-        )
-        value = float(np.mean(readings))
-        return ScalarReading(
-            value,
-            budget(
-                type_b("DMM load voltage", self.bench.dmm.accuracy(value), value),
-                self.zero_drift("DMM zero drift (autozero off)", 1.0),
-                self.pooled("load voltage noise", "load voltage", readings),
             ),
             readings,
         )

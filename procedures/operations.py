@@ -143,24 +143,19 @@ class BenchOps:
             self._condition_changed()
 
     def set_input(self, level_a: float, range_a: float | None = None) -> float:
-        """Program the input; return the settling wait it needs before a reading (the whole
-        step from 0 A while the start-up is being detected)."""
-        if self.startup_pending and self.source_on and level_a != 0.0:
-            if range_a is not None:
-                self.bench.source.set_current(level_a, range_a=range_a)
-            else:
-                self.bench.source.set_current(level_a)
-            self.await_startup(level_a)
-            self.level_a, self.pending_wait_s = level_a, 0.0
-            return self.settle_time_s(abs(level_a))
-        settle = self.settle_time_s(abs(level_a - self.level_a)) + self.pending_wait_s
-        settle += self.startup_wait_s()
+        """Program the input; return the settling wait it needs before a reading. While the
+        start-up is being detected (the first non-zero input after power-up), the output is
+        watched until it follows (``await_startup``) and the step's settling follows that."""
+        settle = self.settle_time_s(abs(level_a - self.level_a))
         if range_a is not None:
             self.bench.source.set_current(level_a, range_a=range_a)
         elif level_a != self.level_a:
             self.bench.source.set_current(level_a)
-        self.level_a = level_a
-        self.pending_wait_s = 0.0
+        if self.startup_pending and self.source_on and level_a != 0.0:
+            self.await_startup(level_a)
+        else:
+            settle += self.pending_wait_s + self.startup_wait_s()
+        self.level_a, self.pending_wait_s = level_a, 0.0
         return settle
 
     def approach_from_below(self, level_a: float) -> None:

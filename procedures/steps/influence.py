@@ -92,7 +92,7 @@ class LoadEffect(Step):
                     point = ops.measure_point(
                         level, load_voltage=True, characteristic="load_effect"
                     )
-                    actual = self._actual_loop_ohm(ctx, point, load)
+                    actual = self._actual_loop_ohm(ctx, point)
                     record_transfer(
                         ctx,
                         self.name,
@@ -135,17 +135,12 @@ class LoadEffect(Step):
         self._compliance(ctx, ops, ratings.load_max_ohm, reference_ohm)
         ops.end_step()
 
-    def _actual_loop_ohm(self, ctx: RunContext, point: TransferReading, load: float) -> float:
+    def _actual_loop_ohm(self, ctx: RunContext, point: TransferReading) -> float:
         """Loop resistance from the load's measured voltage (read during the point), not from
         the e-load setpoint."""
-        output_a = point.output_a
-        if abs(output_a) < 1e-4:
+        if point.load_v is None or abs(point.output_a) < 1e-4:
             return float("nan")
-        if point.load_v is None:
-            voltage = ctx.measurer.load_voltage(abs(output_a) * load).value
-        else:
-            voltage = point.load_v
-        return voltage / output_a + ctx.measurer.series_output_ohm
+        return point.load_v / point.output_a + ctx.measurer.series_output_ohm
 
     def _compliance(
         self, ctx: RunContext, ops: BenchOps, start_ohm: float, reference_ohm: float
