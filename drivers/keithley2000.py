@@ -250,10 +250,10 @@ class Keithley2000(ScpiInstrument, Dmm, Scanner, TriggeredReading):
         return self._checked(self.ask(":READ?", parse_readings), count, ":READ?")
 
     def start_readings(self, count: int) -> None:
-        """``:INIT`` (one-shot initiation, immediate trigger): the readings run while the
-        controller works elsewhere; :meth:`fetch_readings` collects them."""
+        """``:INIT`` (one-shot initiation, immediate trigger), confirmed by :meth:`arm`: the
+        readings run while the controller works elsewhere; :meth:`fetch_readings` collects them."""
         self._prepare_readings(count)
-        self.write(":INIT")
+        self.arm()
         self._started = count
 
     def fetch_readings(self) -> np.ndarray:

@@ -288,9 +288,10 @@ class KeithleyDMM6500(ScpiInstrument, Dmm, Scanner, Digitiser):
         return self._collect(":INIT;*WAI", count)
 
     def start_readings(self, count: int) -> None:
-        """``:INIT`` the read model and return; :meth:`fetch_readings` collects the readings."""
+        """``:INIT`` the read model, confirmed running by :meth:`arm` before the controller turns
+        to another instrument; :meth:`fetch_readings` collects the readings."""
         self._prepare_readings(count)
-        self.write(":INIT")
+        self.arm()
         self._started = count
 
     def fetch_readings(self) -> np.ndarray:

@@ -184,9 +184,11 @@ class Truevolt(ScpiInstrument, Dmm):
         return np.asarray(values, dtype=float)
 
     def start_readings(self, count: int) -> None:
-        """``INIT``: the readings run in the instrument; :meth:`fetch_readings` collects them."""
+        """``INIT``, confirmed by :meth:`arm`'s error query in the same message: the readings
+        run in the instrument before the controller turns to another one; :meth:`fetch_readings`
+        collects them."""
         self._prepare_readings(count)
-        self.write("INIT")
+        self.arm()
         self._started = count
 
     def fetch_readings(self) -> np.ndarray:

@@ -52,7 +52,11 @@ def test_truevolt_autozero_off_error_for_volts() -> None:
 
 
 def test_truevolt_start_then_fetch_readings() -> None:
-    script = [("SAMP:COUN 3", None), ("INIT", None), ("FETC?", "+1.0E-02,+1.1E-02,+1.2E-02")]
+    script = [
+        ("SAMP:COUN 3", None),
+        ("INIT;SYST:ERR?", KEYSIGHT_OK),
+        ("FETC?", "+1.0E-02,+1.1E-02,+1.2E-02"),
+    ]
     with expected_protocol(Keysight34465A, script) as drv:
         drv.start_readings(3)
         values = drv.fetch_readings()
@@ -61,7 +65,9 @@ def test_truevolt_start_then_fetch_readings() -> None:
 
 
 def test_truevolt_fetch_checks_the_count_and_needs_a_start() -> None:
-    drv = Keysight34465A(ScriptedTransport([("INIT", None), ("FETC?", "+1.0E-02")]))
+    drv = Keysight34465A(
+        ScriptedTransport([("INIT;SYST:ERR?", KEYSIGHT_OK), ("FETC?", "+1.0E-02")])
+    )
     with pytest.raises(InstrumentError, match="no readings started"):
         drv.fetch_readings()
     drv._samples = 2  # as after a read_many(2)
@@ -81,7 +87,7 @@ def test_34461a_start_readings_restores_the_immediate_trigger() -> None:
         ("TRIG:SOUR IMM", None),
         ("TRIG:COUN 1", None),
         ("SAMP:COUN 2", None),
-        ("INIT", None),
+        ("INIT;SYST:ERR?", KEYSIGHT_OK),
         ("FETC?", "+1.0E-02,+1.0E-02"),
     ]
     with expected_protocol(Keysight34461A, script) as drv:
@@ -118,10 +124,10 @@ def test_dmm6500_autozero_once_turns_autozero_off_everywhere_then_zeroes_once() 
 def test_dmm6500_start_then_fetch_split_the_init_from_the_data_query() -> None:
     script = [
         *READ_MODEL_2,
-        (":INIT", None),
+        (":INIT;:TRIG:STAT?", "RUNNING;RUNNING;2"),
         ('*WAI;:TRAC:ACT? "defbuffer1"', "2"),
         (':TRAC:DATA? 1, 2, "defbuffer1"', "1.000000E+00,1.100000E+00"),
-        (":INIT", None),
+        (":INIT;:TRIG:STAT?", "RUNNING;RUNNING;2"),
         ('*WAI;:TRAC:ACT? "defbuffer1"', "2"),
         (':TRAC:DATA? 1, 2, "defbuffer1"', "1.000000E+00"),
     ]
@@ -176,7 +182,7 @@ def test_k2000_start_then_fetch() -> None:
         (":TRIG:DEL 0", None),
         (":TRIG:COUN 1", None),
         (":SAMP:COUN 2", None),
-        (":INIT", None),
+        (":INIT;:SYST:ERR?", K2000_OK),
         (":FETC?", "+1.00000000E+00,+2.00000000E+00"),
     ]
     with expected_protocol(Keithley2000, script) as drv:
@@ -190,7 +196,7 @@ def test_guarded_dmm_passes_the_new_methods_through() -> None:
         ("VOLT:ZERO:AUTO ONCE", None),
         (":SYST:ERR?", KEYSIGHT_OK),
         ("SAMP:COUN 2", None),
-        ("INIT", None),
+        ("INIT;SYST:ERR?", KEYSIGHT_OK),
         ("FETC?", "+1.0E+00,+2.0E+00"),
     ]
     transport = ScriptedTransport(script)
